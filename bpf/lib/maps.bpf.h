@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every map, defined once. Sizes are defaults; the loader sets them from flags. */
+#ifndef BPFPROXY_MAPS_BPF_H
+#define BPFPROXY_MAPS_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "maps_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpx_layout);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_LAYOUT SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPX_DEFAULT_SERVICE_PORTS);
+	__type(key, struct bpx_svc_key);
+	__type(value, struct bpx_svc_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_SVC SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPX_DEFAULT_BACKENDS * BPX_SLOTS_PER_BACKEND);
+	__type(key, struct bpx_slot_key);
+	__type(value, struct bpx_slot_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_SLOT SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPX_DEFAULT_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct bpx_backend);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_BACKEND SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPX_DEFAULT_REVNAT);
+	__type(key, struct bpx_revnat_key);
+	__type(value, struct bpx_revnat_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_REVNAT SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPX_DEFAULT_UDP_AFFINITY);
+	__type(key, struct bpx_udp_affinity_key);
+	__type(value, struct bpx_udp_affinity_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_UDP_AFFINITY SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPX_DEFAULT_SERVICE_PORTS);
+	__type(key, __u32);
+	__type(value, struct bpx_svc_meta);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_SVC_META SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPX_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, struct bpx_stat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_STATS SEC(".maps");
+
+static __always_inline void bpx_count(__u32 index)
+{
+	struct bpx_stat *stat = bpf_map_lookup_elem(&BPX_MAP_STATS, &index);
+
+	if (stat)
+		stat->count++;
+}
+
+#endif

@@ -1,0 +1,119 @@
+// `bpfproxy agent`: the long-running service proxy.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "cli/commands.h"
+#include "cli/duration.h"
+#include "cli/logging.h"
+#include "controller/agent.h"
+#include "controller/manifests_source.h"
+#include "loader/system_paths.h"
+#include "maps/map_names.h"
+
+namespace bpfproxy::cli {
+
+namespace {
+
+std::atomic<bool> stopRequested{false};
+
+void onSignal(int) { stopRequested = true; }
+
+std::string hostName() {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+struct AgentFlags {
+  std::string manifests;
+  std::string pinDir = maps::kDefaultPinDir;
+  std::string cgroup;
+  std::string nodeName;
+  std::vector<std::string> serviceCidrs{"10.32.0.0/24"};
+  std::vector<std::string> clusterCidrs{"10.200.0.0/16"};
+  std::string minSyncPeriod = "1s";
+  uint32_t maxServices = BPX_DEFAULT_SERVICE_PORTS;
+  uint32_t maxBackends = BPX_DEFAULT_BACKENDS;
+  LogFlags log;
+};
+
+// Turns flags into options; returns "" or the error naming the flag.
+std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& options) {
+  options.pinDir = flags.pinDir;
+  if (flags.cgroup.empty()) {
+    auto mount = loader::findCgroup2Mount();
+    if (!mount) return "--cgroup: no cgroup v2 mount found in /proc/self/mountinfo; give one";
+    options.cgroupPath = *mount;
+  } else {
+    options.cgroupPath = flags.cgroup;
+  }
+  options.nodeName = flags.nodeName.empty() ? hostName() : flags.nodeName;
+  options.model.nodeName = options.nodeName;
+  for (const auto& text : flags.serviceCidrs) {
+    auto cidr = Cidr::parse(text);
+    if (!cidr) return "--service-cidr: '" + text + "' is not a CIDR (like 10.32.0.0/24)";
+    options.model.serviceCidrs.push_back(*cidr);
+  }
+  for (const auto& text : flags.clusterCidrs) {
+    auto cidr = Cidr::parse(text);
+    if (!cidr) return "--cluster-cidr: '" + text + "' is not a CIDR (like 10.200.0.0/16)";
+    options.model.clusterCidrs.push_back(*cidr);
+  }
+  auto period = parseDuration(flags.minSyncPeriod);
+  if (!period) return "--min-sync-period: '" + flags.minSyncPeriod + "' is not a duration (like 1s or 500ms)";
+  options.minSyncPeriod = *period;
+  if (flags.maxServices == 0 || flags.maxBackends == 0) return "--max-services and --max-backends must be positive";
+  options.mapSizes.servicePorts = flags.maxServices;
+  options.mapSizes.backends = flags.maxBackends;
+  return "";
+}
+
+}  // namespace
+
+void addAgentCommand(CLI::App& app, int& exitCode) {
+  auto flags = std::make_shared<AgentFlags>();
+  auto* cmd = app.add_subcommand("agent", "Run the service proxy: program the datapath and keep it in step");
+  cmd->add_option("--manifests", flags->manifests,
+                  "Directory of Service and EndpointSlice manifests (*.yaml, *.yml, *.json), reloaded on change")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--pin-dir", flags->pinDir, "bpffs directory for pinned maps and links")
+      ->capture_default_str();
+  cmd->add_option("--cgroup", flags->cgroup,
+                  "cgroup v2 directory the socket hooks attach to (default: the cgroup v2 root)");
+  cmd->add_option("--node-name", flags->nodeName, "This node's name (default: the hostname)");
+  cmd->add_option("--service-cidr", flags->serviceCidrs, "Service CIDRs, comma-separated")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_option("--cluster-cidr", flags->clusterCidrs, "Pod CIDRs, comma-separated")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_option("--min-sync-period", flags->minSyncPeriod,
+                  "Least time between syncs, batching changes (0: apply each change at once)")
+      ->capture_default_str();
+  cmd->add_option("--max-services", flags->maxServices, "Capacity of the service-port maps")
+      ->capture_default_str();
+  cmd->add_option("--max-backends", flags->maxBackends, "Capacity of the backend maps")
+      ->capture_default_str();
+  addLogFlags(*cmd, flags->log);
+
+  cmd->callback([flags, &exitCode]() {
+    setUpLogging(flags->log);
+    controller::AgentOptions options;
+    if (auto error = buildOptions(*flags, options); !error.empty()) {
+      spdlog::error("{}", error);
+      exitCode = kExitUsage;
+      return;
+    }
+    if (flags->manifests.empty()) {
+      spdlog::error("--manifests: no source given (the Kubernetes API source needs --kubeconfig)");
+      exitCode = kExitUsage;
+      return;
+    }
+    auto source = std::make_unique<controller::ManifestsSource>(flags->manifests);
+    std::signal(SIGTERM, onSignal);
+    std::signal(SIGINT, onSignal);
+    exitCode = controller::runAgent(options, std::move(source), stopRequested);
+  });
+}
+
+}  // namespace bpfproxy::cli

@@ -1,0 +1,36 @@
+#pragma once
+// What the agent tells metrics and health about its work. Every hook has a no-op default.
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "loader/socket_lb_loader.h"
+
+namespace bpfproxy::controller {
+
+struct SyncReport {
+  std::chrono::system_clock::time_point startedAt;
+  std::chrono::steady_clock::duration duration{};
+  size_t servicesSynced = 0;       // Services recomputed in this sync
+  size_t frontendsChanged = 0;     // map entries written
+  size_t frontendsRemoved = 0;
+  size_t errors = 0;
+  size_t frontendsProgrammed = 0;  // totals after the sync
+  size_t backendsProgrammed = 0;
+  bool fullSync = false;           // the first sync after a complete list
+  // For each change applied: from its trigger time to now (network programming latency).
+  std::vector<std::chrono::duration<double>> programmingLatencies;
+};
+
+class AgentObserver {
+public:
+  virtual ~AgentObserver() = default;
+  virtual void onDatapathLoaded(const loader::LoadReport&) {}
+  // Something changed and a sync is now pending.
+  virtual void onSyncQueued(std::chrono::system_clock::time_point) {}
+  virtual void onSyncApplied(const SyncReport&) {}
+  virtual void onSourceError(const std::string&) {}
+};
+
+}  // namespace bpfproxy::controller

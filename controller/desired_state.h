@@ -1,0 +1,45 @@
+#pragma once
+// What the datapath should hold for one Service: its frontends, each with the backends a
+// connecting socket may be given. The model produces it; the reconciler programs it.
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bpf/maps_abi.h"
+#include "maps/ip_address.h"
+
+namespace bpfproxy::controller {
+
+struct FrontendKey {
+  IpAddress address;
+  uint16_t port = 0;   // host order; 0 in a wildcard (address-only) entry
+  uint8_t proto = 0;   // BPX_PROTO_*; BPX_PROTO_ANY in a wildcard entry
+  auto operator<=>(const FrontendKey&) const = default;
+};
+
+struct BackendSpec {
+  IpAddress address;
+  uint16_t port = 0;  // host order
+  uint8_t proto = BPX_PROTO_TCP;
+  uint8_t state = BPX_BACKEND_ACTIVE;  // BPX_BACKEND_*
+  bool local = false;                  // on this node
+  std::string nodeName;
+  std::string zone;
+  auto operator<=>(const BackendSpec&) const = default;
+};
+
+struct FrontendSpec {
+  FrontendKey key;
+  uint8_t type = BPX_SVC_TYPE_CLUSTER_IP;  // BPX_SVC_TYPE_*
+  uint16_t flags = 0;                      // BPX_SVC_F_*
+  uint32_t affinityTimeoutSeconds = 0;
+  std::string namespace_;
+  std::string name;
+  std::string portName;
+  // The backends sockets are given, in a stable order (sorted), after every filter.
+  std::vector<BackendSpec> backends;
+  bool operator==(const FrontendSpec&) const = default;
+};
+
+}  // namespace bpfproxy::controller

@@ -1,0 +1,193 @@
+#include "loader/socket_lb_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "loader/map_migration.h"
+#include "loader/system_paths.h"
+#include "maps/map_fd.h"
+#include "maps/map_names.h"
+#include "sock_lb.skel.h"
+
+namespace bpfproxy::loader {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errnoText(int err) { return std::strerror(err < 0 ? -err : err); }
+
+struct SkeletonDeleter {
+  void operator()(sock_lb* skeleton) const { sock_lb::destroy(skeleton); }
+};
+using SkeletonPtr = std::unique_ptr<sock_lb, SkeletonDeleter>;
+
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// Refuses pins of a layout this build does not understand, before anything is touched.
+void checkLayout(const std::string& pinDir, LoadReport& report) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(maps::mapsDir(pinDir), ec)) {
+    auto name = entry.path().filename().string();
+    if (name.rfind("bpx_layout_v", 0) == 0 && name != maps::kLayoutMap)
+      throw LoaderError("pins in " + pinDir + " hold map layout " + name.substr(11) +
+                        ", this bpfproxy writes layout v" + std::to_string(BPX_LAYOUT_VERSION) +
+                        ": upgrade or downgrade bpfproxy to match, or run `bpfproxy cleanup --pin-dir " +
+                        pinDir + "` (drops every service until the agent reprograms them)");
+  }
+  std::string error;
+  auto layout = maps::MapFd::openPinned(maps::mapPinPath(pinDir, maps::kLayoutMap), &error);
+  if (!layout.valid()) return;  // fresh pin directory
+  bpx_layout value{};
+  if (layout.lookup(uint32_t{0}, value) != 0) return;
+  if (value.magic == 0 && value.version == 0) return;  // created but never stamped
+  if (value.magic != BPX_LAYOUT_MAGIC || value.version != BPX_LAYOUT_VERSION)
+    throw LoaderError("pinned map " + maps::mapPinPath(pinDir, maps::kLayoutMap) +
+                      " records layout magic " + std::to_string(value.magic) + " version " +
+                      std::to_string(value.version) + ", expected version " +
+                      std::to_string(BPX_LAYOUT_VERSION) + ": run `bpfproxy cleanup --pin-dir " +
+                      pinDir + "` and restart");
+  report.notes.push_back("adopting pinned maps of layout v" + std::to_string(value.version) +
+                         " in " + maps::mapsDir(pinDir));
+}
+
+uint64_t cgroupId(const std::string& path) {
+  struct {
+    file_handle handle;
+    uint64_t id;
+  } buffer{};
+  buffer.handle.handle_bytes = sizeof(uint64_t);
+  int mountId = 0;
+  if (name_to_handle_at(AT_FDCWD, path.c_str(), &buffer.handle, &mountId, 0) != 0) return 0;
+  uint64_t id;
+  std::memcpy(&id, buffer.handle.f_handle, sizeof(id));
+  return id;
+}
+
+// Attaches one program, or updates the pinned link that already carries an older copy.
+AttachedProgram attachProgram(bpf_program* program, int cgroupFd, uint64_t wantedCgroup,
+                              const std::string& pinDir) {
+  AttachedProgram result{bpf_program__name(program),
+                         maps::linksDir(pinDir) + "/" + bpf_program__name(program), false};
+  if (access(result.linkPin.c_str(), F_OK) == 0) {
+    bpf_link* link = bpf_link__open(result.linkPin.c_str());
+    if (link) {
+      bpf_link_info info{};
+      __u32 length = sizeof(info);
+      bool sameCgroup = bpf_link_get_info_by_fd(bpf_link__fd(link), &info, &length) == 0 &&
+                        info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == wantedCgroup;
+      if (sameCgroup && bpf_link__update_program(link, program) == 0) {
+        bpf_link__destroy(link);
+        result.updated = true;
+        return result;
+      }
+      // Another cgroup, or a link whose cgroup is gone (ENOLINK): replace it.
+      bpf_link__detach(link);
+      bpf_link__destroy(link);
+    }
+    unlink(result.linkPin.c_str());
+  }
+  bpf_link* link = bpf_program__attach_cgroup(program, cgroupFd);
+  if (!link)
+    throw LoaderError("cannot attach " + result.name + " to the cgroup: " + errnoText(errno));
+  int rc = bpf_link__pin(link, result.linkPin.c_str());
+  if (rc != 0) {
+    bpf_link__destroy(link);
+    throw LoaderError("cannot pin link " + result.linkPin + ": " + errnoText(rc));
+  }
+  bpf_link__destroy(link);  // closes our fd; the pin keeps the link alive
+  return result;
+}
+
+}  // namespace
+
+const std::vector<std::string>& socketProgramNames() {
+  static const std::vector<std::string> names = {
+      "bpx_connect4", "bpx_connect6", "bpx_sendmsg4", "bpx_sendmsg6",
+      "bpx_recvmsg4", "bpx_recvmsg6", "bpx_getpeer4", "bpx_getpeer6"};
+  return names;
+}
+
+LoadReport loadSocketLb(const SocketLbOptions& options) {
+  LoadReport report;
+  if (auto error = preparePinDir(options.pinDir); !error.empty()) throw LoaderError(error);
+  checkLayout(options.pinDir, report);
+
+  int cgroupFd = open(options.cgroupPath.c_str(), O_RDONLY | O_DIRECTORY);
+  if (cgroupFd < 0)
+    throw LoaderError("cannot open cgroup " + options.cgroupPath + ": " + errnoText(errno) +
+                      " (give a cgroup v2 directory with --cgroup)");
+  FdCloser cgroupCloser{cgroupFd};
+
+  std::string pinRoot = maps::mapsDir(options.pinDir);
+  LIBBPF_OPTS(bpf_object_open_opts, openOptions, .pin_root_path = pinRoot.c_str());
+  SkeletonPtr skeleton(sock_lb::open(&openOptions));
+  if (!skeleton) throw LoaderError("cannot open the socket programs: " + errnoText(errno));
+
+  const std::vector<MapResize> sizes = {
+      {skeleton->maps.BPX_MAP_SVC, options.mapSizes.servicePorts},
+      {skeleton->maps.BPX_MAP_SVC_META, options.mapSizes.servicePorts},
+      {skeleton->maps.BPX_MAP_BACKEND, options.mapSizes.backends},
+      {skeleton->maps.BPX_MAP_SLOT, options.mapSizes.backends * BPX_SLOTS_PER_BACKEND},
+      {skeleton->maps.BPX_MAP_REVNAT, options.mapSizes.revNat},
+      {skeleton->maps.BPX_MAP_UDP_AFFINITY, options.mapSizes.udpAffinity},
+  };
+  MapMigration migration(pinRoot);
+  for (const auto& resize : sizes) {
+    bpf_map__set_max_entries(resize.map, resize.maxEntries);
+    migration.prepare(resize.map, report.notes);  // moves aside a pin of another size
+  }
+
+  if (int rc = sock_lb::load(skeleton.get()); rc != 0)
+    throw LoaderError("cannot load the socket programs: " + errnoText(rc) +
+                      " (run `bpfproxy doctor`; the libbpf log above names the cause)");
+  migration.copyEntries(report.notes);
+
+  bpx_layout layout{BPX_LAYOUT_MAGIC, BPX_LAYOUT_VERSION};
+  uint32_t zero = 0;
+  bpf_map__update_elem(skeleton->maps.BPX_MAP_LAYOUT, &zero, sizeof(zero), &layout,
+                       sizeof(layout), BPF_ANY);
+
+  uint64_t wantedCgroup = cgroupId(options.cgroupPath);
+  bpf_program* program;
+  bpf_object__for_each_program(program, skeleton->obj) {
+    report.programs.push_back(attachProgram(program, cgroupFd, wantedCgroup, options.pinDir));
+  }
+  migration.finish(report.notes);  // programs now use the new maps: drop the old pins
+  return report;
+}
+
+std::vector<std::string> cleanupPins(const std::string& pinDir) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(maps::linksDir(pinDir), ec)) {
+    int fd = bpf_obj_get(entry.path().c_str());
+    if (fd >= 0) {
+      bpf_link_detach(fd);
+      close(fd);
+    }
+    removed.push_back("detached and unpinned " + entry.path().string());
+  }
+  for (const auto& entry : fs::directory_iterator(maps::mapsDir(pinDir), ec))
+    removed.push_back("unpinned " + entry.path().string());
+  if (fs::exists(pinDir, ec)) {
+    fs::remove_all(pinDir, ec);
+    if (ec) removed.push_back("could not remove " + pinDir + ": " + ec.message());
+  }
+  return removed;
+}
+
+}  // namespace bpfproxy::loader

@@ -1,0 +1,53 @@
+#pragma once
+// Loads the socket load-balancing programs, pins their maps, and attaches them to a cgroup
+// through pinned bpf_links. Run again on the same pin directory, it adopts what is there:
+// maps are reused and links are updated in place, so no connection sees a gap.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bpf/maps_abi.h"
+
+namespace bpfproxy::loader {
+
+struct MapSizes {
+  uint32_t servicePorts = BPX_DEFAULT_SERVICE_PORTS;
+  uint32_t backends = BPX_DEFAULT_BACKENDS;
+  uint32_t revNat = BPX_DEFAULT_REVNAT;
+  uint32_t udpAffinity = BPX_DEFAULT_UDP_AFFINITY;
+};
+
+struct SocketLbOptions {
+  std::string pinDir;
+  std::string cgroupPath;
+  MapSizes mapSizes;
+};
+
+struct AttachedProgram {
+  std::string name;      // bpx_connect4 ...
+  std::string linkPin;   // <pin-dir>/links/bpx_connect4
+  bool updated = false;  // an existing link was updated rather than created
+};
+
+struct LoadReport {
+  std::vector<AttachedProgram> programs;
+  std::vector<std::string> notes;  // adoptions, migrations: one line each for the log
+};
+
+// Throws LoaderError with a message naming what failed and how to fix it.
+LoadReport loadSocketLb(const SocketLbOptions& options);
+
+// Detaches every program linked under <pin-dir>/links and removes <pin-dir>. Returns what
+// it removed, one line each.
+std::vector<std::string> cleanupPins(const std::string& pinDir);
+
+// The programs' names, in attach order.
+const std::vector<std::string>& socketProgramNames();
+
+class LoaderError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace bpfproxy::loader

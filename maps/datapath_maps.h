@@ -1,0 +1,22 @@
+#pragma once
+// The pinned maps of one bpfproxy datapath, opened by path: the agent writes through them,
+// the CLI and the tests read them.
+#include <string>
+#include <vector>
+
+#include "maps/map_fd.h"
+
+namespace bpfproxy::maps {
+
+struct DatapathMaps {
+  MapFd layout, services, slots, backends, revNat, udpAffinity, serviceMeta, stats;
+
+  // Opens every map under <pinDir>/maps; on failure returns false and *error names the map.
+  bool open(const std::string& pinDir, std::string* error);
+
+  // Sums a per-CPU counter (BPX_STAT_*) over all CPUs.
+  uint64_t readCounter(uint32_t index) const;
+  std::vector<uint64_t> readCounters() const;  // all BPX_STAT_COUNT counters, summed
+};
+
+}  // namespace bpfproxy::maps

@@ -1,0 +1,37 @@
+#pragma once
+// Everything the service maps hold, read in one pass: the CLI prints it and the agent
+// adopts it at start, so inspection and restarts need no other state.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpf/maps_abi.h"
+#include "maps/datapath_maps.h"
+#include "maps/ip_address.h"
+
+namespace bpfproxy::maps {
+
+struct SnapshotFrontend {
+  bpx_svc_key key{};
+  bpx_svc_value value{};
+  std::optional<bpx_svc_meta> meta;
+  std::vector<uint32_t> backendIds;  // the active bank, in slot order
+};
+
+struct DatapathSnapshot {
+  std::vector<SnapshotFrontend> frontends;  // sorted by key bytes
+  std::map<uint32_t, bpx_backend> backends;
+  std::vector<bpx_slot_key> staleSlots;  // inactive bank or past the count: left by a crash
+};
+
+DatapathSnapshot readSnapshot(const DatapathMaps& maps);
+
+// Decoding helpers shared by the CLI and the reconciler.
+IpAddress addressOf(const uint8_t (&addr)[16]);
+uint16_t hostPort(__be16 port);
+std::string protocolName(uint8_t proto);       // "TCP", "UDP", "SCTP", "ANY"
+std::string frontendTypeName(uint8_t type);    // "ClusterIP", "NodePort", ...
+std::string backendStateName(uint8_t state);   // "active", "terminating", "quarantined"
+
+}  // namespace bpfproxy::maps

@@ -1,0 +1,28 @@
+#include "maps/map_fd.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+namespace bpfproxy::maps {
+
+MapFd MapFd::openPinned(const std::string& path, std::string* error) {
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0 && error) *error = "cannot open pinned map " + path + ": " + std::strerror(errno);
+  return MapFd(fd);
+}
+
+void MapFd::reset(int fd) {
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+}
+
+int MapFd::info(Info& out) const {
+  bpf_map_info info{};
+  __u32 length = sizeof(info);
+  if (bpf_map_get_info_by_fd(fd_, &info, &length) != 0) return -errno;
+  out = {info.type, info.key_size, info.value_size, info.max_entries, info.map_flags, info.name};
+  return 0;
+}
+
+}  // namespace bpfproxy::maps

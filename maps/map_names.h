@@ -1,0 +1,27 @@
+#pragma once
+// Map names and pin paths, derived from the one definition in bpf/maps_abi.h.
+#include <string>
+
+#include "bpf/maps_abi.h"
+
+namespace bpfproxy::maps {
+
+inline constexpr const char* kLayoutMap = BPX_STRINGIFY(BPX_MAP_LAYOUT);
+inline constexpr const char* kServiceMap = BPX_STRINGIFY(BPX_MAP_SVC);
+inline constexpr const char* kSlotMap = BPX_STRINGIFY(BPX_MAP_SLOT);
+inline constexpr const char* kBackendMap = BPX_STRINGIFY(BPX_MAP_BACKEND);
+inline constexpr const char* kRevNatMap = BPX_STRINGIFY(BPX_MAP_REVNAT);
+inline constexpr const char* kUdpAffinityMap = BPX_STRINGIFY(BPX_MAP_UDP_AFFINITY);
+inline constexpr const char* kServiceMetaMap = BPX_STRINGIFY(BPX_MAP_SVC_META);
+inline constexpr const char* kStatsMap = BPX_STRINGIFY(BPX_MAP_STATS);
+
+inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/bpfproxy";
+
+// <pin-dir>/maps/<name> and <pin-dir>/links/<program>
+inline std::string mapsDir(const std::string& pinDir) { return pinDir + "/maps"; }
+inline std::string linksDir(const std::string& pinDir) { return pinDir + "/links"; }
+inline std::string mapPinPath(const std::string& pinDir, const std::string& name) {
+  return mapsDir(pinDir) + "/" + name;
+}
+
+}  // namespace bpfproxy::maps

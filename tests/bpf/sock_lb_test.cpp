@@ -1,0 +1,276 @@
+// The socket hooks' logic under BPF_PROG_TEST_RUN, with maps filled by the production
+// reconciler. Each case states what a socket asks for and what the kernel should do.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "controller/reconciler.h"
+#include "maps/datapath_maps.h"
+#include "maps/datapath_writer.h"
+#include "maps/map_names.h"
+#include "sock_lb_harness.skel.h"
+#include "tests/bpf/sock_lb_harness.h"
+#include "tests/support/test_bpffs.h"
+
+using namespace bpfproxy;
+using controller::BackendSpec;
+using controller::FrontendSpec;
+
+namespace {
+
+bool skipBpf() {
+  std::string why;
+  bool possible = testing::bpfTestsPossible(&why);
+  if (!possible) MESSAGE("BPF tests skipped: " << why);
+  return !possible;
+}
+
+IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+
+FrontendSpec frontend(const char* vip, uint16_t port, uint8_t proto,
+                      std::vector<std::pair<const char*, uint16_t>> backends) {
+  FrontendSpec spec;
+  spec.key = {ip(vip), port, proto};
+  spec.flags = BPX_SVC_F_CLUSTER_IP;
+  spec.namespace_ = "default";
+  spec.name = "svc";
+  for (auto [address, backendPort] : backends)
+    spec.backends.push_back({ip(address), backendPort, proto, BPX_BACKEND_ACTIVE});
+  std::sort(spec.backends.begin(), spec.backends.end());
+  return spec;
+}
+
+FrontendSpec wildcard(const char* vip) {
+  FrontendSpec spec;
+  spec.key = {ip(vip), 0, BPX_PROTO_ANY};
+  spec.flags = BPX_SVC_F_WILDCARD;
+  return spec;
+}
+
+struct Harness {
+  testing::TestBpffsDir pins;
+  sock_lb_harness* skeleton = nullptr;
+  maps::DatapathMaps maps;
+  std::unique_ptr<maps::BpfDatapathWriter> writer;
+  std::unique_ptr<controller::Reconciler> reconciler;
+
+  Harness() {
+    std::string pinRoot = maps::mapsDir(pins.path());
+    LIBBPF_OPTS(bpf_object_open_opts, options, .pin_root_path = pinRoot.c_str());
+    skeleton = sock_lb_harness::open(&options);
+    REQUIRE(skeleton);
+    // Small maps: LRU maps preallocate.
+    bpf_map__set_max_entries(skeleton->maps.BPX_MAP_REVNAT, 1024);
+    bpf_map__set_max_entries(skeleton->maps.BPX_MAP_UDP_AFFINITY, 1024);
+    REQUIRE(sock_lb_harness::load(skeleton) == 0);
+    std::string error;
+    REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+    writer = std::make_unique<maps::BpfDatapathWriter>(maps);
+    reconciler = std::make_unique<controller::Reconciler>(*writer, 1024, 4096);
+  }
+  ~Harness() { sock_lb_harness::destroy(skeleton); }
+
+  void program(const controller::ServiceKey& key, std::vector<FrontendSpec> frontends) {
+    auto result = reconciler->apply(key, frontends);
+    REQUIRE(result.errors.empty());
+  }
+
+  bpx_harness_case run(bpx_harness_case in) {
+    bpx_harness_case out{};
+    LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = &in, .data_size_in = sizeof(in),
+                .data_out = &out, .data_size_out = sizeof(out));
+    int rc = bpf_prog_test_run_opts(bpf_program__fd(skeleton->progs.sock_lb_harness), &options);
+    REQUIRE(rc == 0);
+    REQUIRE(options.retval == XDP_PASS);
+    return out;
+  }
+};
+
+bpx_harness_case call4(uint32_t hook, const char* address, uint16_t port, uint32_t proto,
+                       uint64_t cookie) {
+  bpx_harness_case c{};
+  c.hook = hook;
+  c.protocol = proto;
+  c.cookie = cookie;
+  c.ip4 = ip(address).v4NetworkOrder();
+  c.port = htons(port);
+  return c;
+}
+
+bpx_harness_case call6(uint32_t hook, const char* address, uint16_t port, uint32_t proto,
+                       uint64_t cookie) {
+  bpx_harness_case c{};
+  c.hook = hook;
+  c.protocol = proto;
+  c.cookie = cookie;
+  std::memcpy(c.ip6, ip(address).bytes().data(), 16);
+  c.port = htons(port);
+  return c;
+}
+
+std::string endpoint4(const bpx_harness_case& c) {
+  return formatEndpoint(IpAddress::fromV4(c.ip4), ntohs(static_cast<uint16_t>(c.port)));
+}
+
+std::string endpoint6(const bpx_harness_case& c) {
+  std::array<uint8_t, 16> bytes;
+  std::memcpy(bytes.data(), c.ip6, 16);
+  return formatEndpoint(IpAddress(bytes), ntohs(static_cast<uint16_t>(c.port)));
+}
+
+constexpr int kAllow = 1;
+constexpr int kReject = 0;
+const controller::ServiceKey kNginx{"default", "nginx"};
+const controller::ServiceKey kDns{"kube-system", "kube-dns"};
+
+}  // namespace
+
+TEST_CASE("connect4 picks every ready backend of a ClusterIP and nothing else" * doctest::skip(skipBpf())) {
+  Harness h;
+  h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 8080}, {"10.200.128.1", 8080}}),
+                     wildcard("10.32.0.140")});
+  std::set<std::string> seen;
+  for (int i = 0; i < 200; ++i) {
+    auto out = h.run(call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 80, IPPROTO_TCP, 1000 + i));
+    REQUIRE(out.verdict == kAllow);
+    seen.insert(endpoint4(out));
+  }
+  CHECK(seen == std::set<std::string>{"10.200.0.2:8080", "10.200.128.1:8080"});
+}
+
+TEST_CASE("socket hooks: verdicts by case" * doctest::skip(skipBpf())) {
+  Harness h;
+  h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}}), wildcard("10.32.0.140")});
+  h.program(kDns, {frontend("10.32.0.10", 53, BPX_PROTO_UDP, {{"10.200.0.5", 5353}}),
+                   frontend("10.32.0.10", 53, BPX_PROTO_TCP, {{"10.200.0.5", 5354}}), wildcard("10.32.0.10")});
+  h.program({"default", "empty"}, {frontend("10.32.0.77", 80, BPX_PROTO_TCP, {}), wildcard("10.32.0.77")});
+
+  struct Case {
+    const char* description;
+    bpx_harness_case in;
+    int verdict;
+    int retval;
+    const char* endpoint;  // what the socket ends up connected to
+  };
+  const Case cases[] = {
+      {"a ClusterIP port is translated", call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 80, IPPROTO_TCP, 1),
+       kAllow, 0, "10.200.0.2:80"},
+      {"an address that is no Service passes untouched", call4(BPX_HARNESS_CONNECT4, "10.200.0.9", 80, IPPROTO_TCP, 1),
+       kAllow, 0, "10.200.0.9:80"},
+      {"a port the ClusterIP does not define is refused", call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 81, IPPROTO_TCP, 1),
+       kReject, -ECONNREFUSED, "10.32.0.140:81"},
+      {"a Service without endpoints is refused at once", call4(BPX_HARNESS_CONNECT4, "10.32.0.77", 80, IPPROTO_TCP, 1),
+       kReject, -ECONNREFUSED, "10.32.0.77:80"},
+      {"UDP and TCP on one port reach their own backends (UDP)",
+       call4(BPX_HARNESS_SENDMSG4, "10.32.0.10", 53, IPPROTO_UDP, 2), kAllow, 0, "10.200.0.5:5353"},
+      {"UDP and TCP on one port reach their own backends (TCP)",
+       call4(BPX_HARNESS_CONNECT4, "10.32.0.10", 53, IPPROTO_TCP, 2), kAllow, 0, "10.200.0.5:5354"},
+      {"a v4-mapped address on an IPv6 socket is translated",
+       call6(BPX_HARNESS_CONNECT6, "::ffff:10.32.0.140", 80, IPPROTO_TCP, 3), kAllow, 0, "10.200.0.2:80"},
+      {"a v4-mapped address of no Service passes", call6(BPX_HARNESS_CONNECT6, "::ffff:10.1.2.3", 80, IPPROTO_TCP, 3),
+       kAllow, 0, "10.1.2.3:80"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    auto out = h.run(c.in);
+    CHECK(out.verdict == c.verdict);
+    CHECK(out.retval == c.retval);
+    bool v6 = c.in.hook == BPX_HARNESS_CONNECT6 || c.in.hook == BPX_HARNESS_SENDMSG6;
+    CHECK((v6 ? endpoint6(out) : endpoint4(out)) == c.endpoint);  // v4-mapped prints as IPv4
+  }
+}
+
+TEST_CASE("IPv6 ClusterIP: connect6 and getpeername6" * doctest::skip(skipBpf())) {
+  Harness h;
+  h.program(kNginx, {frontend("fd00:32::140", 80, BPX_PROTO_TCP, {{"fd00:200::2", 8080}})});
+  auto out = h.run(call6(BPX_HARNESS_CONNECT6, "fd00:32::140", 80, IPPROTO_TCP, 42));
+  REQUIRE(out.verdict == kAllow);
+  CHECK(endpoint6(out) == "[fd00:200::2]:8080");
+  auto peer = h.run(call6(BPX_HARNESS_GETPEERNAME6, "fd00:200::2", 8080, IPPROTO_TCP, 42));
+  CHECK(endpoint6(peer) == "[fd00:32::140]:80");
+}
+
+TEST_CASE("recvmsg4 and getpeername4 show the ClusterIP only to the socket that used it" * doctest::skip(skipBpf())) {
+  Harness h;
+  h.program(kDns, {frontend("10.32.0.10", 53, BPX_PROTO_UDP, {{"10.200.0.5", 53}})});
+  auto sent = h.run(call4(BPX_HARNESS_SENDMSG4, "10.32.0.10", 53, IPPROTO_UDP, 7));
+  REQUIRE(endpoint4(sent) == "10.200.0.5:53");
+
+  struct Case {
+    const char* description;
+    bpx_harness_case in;
+    const char* seen;
+  };
+  const Case cases[] = {
+      {"the answer appears to come from the ClusterIP",
+       call4(BPX_HARNESS_RECVMSG4, "10.200.0.5", 53, IPPROTO_UDP, 7), "10.32.0.10:53"},
+      {"getpeername reports the ClusterIP", call4(BPX_HARNESS_GETPEERNAME4, "10.200.0.5", 53, IPPROTO_UDP, 7),
+       "10.32.0.10:53"},
+      {"another socket talking to the pod directly sees the pod",
+       call4(BPX_HARNESS_RECVMSG4, "10.200.0.5", 53, IPPROTO_UDP, 8), "10.200.0.5:53"},
+      {"another source on the same socket is left alone",
+       call4(BPX_HARNESS_RECVMSG4, "10.200.0.6", 53, IPPROTO_UDP, 7), "10.200.0.6:53"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    auto out = h.run(c.in);
+    CHECK(out.verdict == kAllow);
+    CHECK(endpoint4(out) == c.seen);
+  }
+}
+
+TEST_CASE("an unconnected UDP socket keeps its backend while the Service lists it" * doctest::skip(skipBpf())) {
+  Harness h;
+  h.program(kDns, {frontend("10.32.0.10", 53, BPX_PROTO_UDP, {{"10.200.0.5", 53}, {"10.200.0.6", 53}, {"10.200.0.7", 53}})});
+  std::map<uint64_t, std::string> firstPick;
+  std::set<std::string> acrossSockets;
+  for (uint64_t cookie = 1; cookie <= 60; ++cookie) {
+    auto first = endpoint4(h.run(call4(BPX_HARNESS_SENDMSG4, "10.32.0.10", 53, IPPROTO_UDP, cookie)));
+    firstPick[cookie] = first;
+    acrossSockets.insert(first);
+    for (int again = 0; again < 5; ++again)
+      CHECK(endpoint4(h.run(call4(BPX_HARNESS_SENDMSG4, "10.32.0.10", 53, IPPROTO_UDP, cookie))) == first);
+  }
+  CHECK(acrossSockets.size() == 3);
+
+  // Removing one backend moves only the sockets that used it.
+  h.program(kDns, {frontend("10.32.0.10", 53, BPX_PROTO_UDP, {{"10.200.0.5", 53}, {"10.200.0.6", 53}})});
+  for (const auto& [cookie, first] : firstPick) {
+    auto now = endpoint4(h.run(call4(BPX_HARNESS_SENDMSG4, "10.32.0.10", 53, IPPROTO_UDP, cookie)));
+    CAPTURE(cookie);
+    if (first == "10.200.0.7:53")
+      CHECK(now != "10.200.0.7:53");
+    else
+      CHECK(now == first);
+  }
+}
+
+TEST_CASE("a removed backend is never picked after the reconciler returns" * doctest::skip(skipBpf())) {
+  Harness h;
+  h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}, {"10.200.128.1", 80}})});
+  h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.128.1", 80}})});
+  for (int i = 0; i < 100; ++i)
+    CHECK(endpoint4(h.run(call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 80, IPPROTO_TCP, i))) == "10.200.128.1:80");
+  h.program(kNginx, {});
+  auto out = h.run(call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 80, IPPROTO_TCP, 1));
+  CHECK(out.verdict == kAllow);  // no longer a Service at all
+  CHECK(endpoint4(out) == "10.32.0.140:80");
+}
+
+TEST_CASE("counters count translations and refusals" * doctest::skip(skipBpf())) {
+  Harness h;
+  h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}}), wildcard("10.32.0.140")});
+  for (int i = 0; i < 3; ++i) h.run(call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 80, IPPROTO_TCP, i));
+  h.run(call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 99, IPPROTO_TCP, 1));
+  auto counters = h.maps.readCounters();
+  CHECK(counters[BPX_STAT_CONNECT4] == 3);
+  CHECK(counters[BPX_STAT_TCP] == 3);
+  CHECK(counters[BPX_STAT_DROP_NO_PORT] == 1);
+}
