@@ -1,6 +1,8 @@
 #include "cli/service_view.h"
 
+#include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "cli/table.h"
 
@@ -46,6 +48,10 @@ std::vector<ServiceView> serviceViews(const maps::DatapathSnapshot& snapshot) {
     for (uint32_t id : frontend.backendIds) view.backends.push_back(backendView(id, snapshot));
     views.push_back(std::move(view));
   }
+  std::stable_sort(views.begin(), views.end(), [](const ServiceView& a, const ServiceView& b) {
+    return std::tie(a.namespace_, a.name, a.frontend, a.protocol) <
+           std::tie(b.namespace_, b.name, b.frontend, b.protocol);
+  });
   return views;
 }
 
