@@ -41,8 +41,13 @@ FrontendSpec frontend(const char* vip, uint16_t port, uint8_t proto,
   spec.flags = BPX_SVC_F_CLUSTER_IP;
   spec.namespace_ = "default";
   spec.name = "svc";
-  for (auto [address, backendPort] : backends)
-    spec.backends.push_back({ip(address), backendPort, proto, BPX_BACKEND_ACTIVE});
+  for (auto [address, backendPort] : backends) {
+    BackendSpec backend;
+    backend.address = ip(address);
+    backend.port = backendPort;
+    backend.proto = proto;
+    spec.backends.push_back(backend);
+  }
   std::sort(spec.backends.begin(), spec.backends.end());
   return spec;
 }
@@ -84,8 +89,8 @@ struct Harness {
 
   bpx_harness_case run(bpx_harness_case in) {
     bpx_harness_case out{};
-    LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = &in, .data_size_in = sizeof(in),
-                .data_out = &out, .data_size_out = sizeof(out));
+    LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = &in, .data_out = &out,
+                .data_size_in = sizeof(in), .data_size_out = sizeof(out));
     int rc = bpf_prog_test_run_opts(bpf_program__fd(skeleton->progs.sock_lb_harness), &options);
     REQUIRE(rc == 0);
     REQUIRE(options.retval == XDP_PASS);
