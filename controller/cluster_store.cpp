@@ -1,7 +1,5 @@
 #include "controller/cluster_store.h"
 
-#include <spdlog/spdlog.h>
-
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -243,7 +241,7 @@ void ClusterStore::synced() {
 }
 
 void ClusterStore::reportError(const std::string& message) {
-  spdlog::warn("skipped bad input: {}", message);
+  // Not logged here: the agent logs what it takes, once.
   std::lock_guard lock(mutex_);
   // Bounded: nobody may be collecting them.
   if (errors_.size() >= kMaxPendingErrors) errors_.erase(errors_.begin());
