@@ -23,7 +23,7 @@ packages=(
   libelf-dev zlib1g-dev linux-libc-dev
   libcpprest-dev libssl-dev libboost-system-dev
   doctest-dev prometheus-cpp-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libbenchmark-dev
-  iproute2 util-linux procps psmisc curl nginx-light dnsmasq-base bind9-dnsutils python3
+  iproute2 util-linux procps psmisc curl nginx-light dnsmasq-base bind9-dnsutils python3 openssl
   iptables nftables gnuplot-nox prometheus
 )
 
