@@ -205,6 +205,7 @@ void ManifestsSource::start(SourceSink& sink) {
   std::lock_guard lock(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
+  watch_ = std::make_unique<DirectoryWatch>(directory_);
   thread_ = std::thread([this, &sink] { run(sink); });
 }
 
@@ -212,8 +213,8 @@ void ManifestsSource::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    if (watch_) watch_->wake();
   }
-  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -235,8 +236,9 @@ void ManifestsSource::run(SourceSink& sink) {
         delivered = std::move(current);
       }
     }
-    std::unique_lock lock(mutex_);
-    if (wake_.wait_for(lock, pollInterval_, [this] { return stopping_; })) return;
+    watch_->wait(pollInterval_);
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
   }
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // Services and EndpointSlices from a directory of manifests (*.yaml, *.yml, *.json), for
-// clusters without an API server to watch and for tests. The directory is polled; any
-// change relists it whole, and the sink works out what was deleted.
+// clusters without an API server to watch and for tests. The directory is watched with
+// inotify and polled as a fallback; any change relists it whole, and the sink works out
+// what was deleted.
 #include <chrono>
-#include <condition_variable>
+#include <memory>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
@@ -14,6 +15,7 @@
 
 #include <cpprest/json.h>
 
+#include "controller/directory_watch.h"
 #include "controller/source.h"
 
 namespace bpfproxy::controller {
@@ -43,7 +45,7 @@ private:
   const std::filesystem::path directory_;
   const std::chrono::milliseconds pollInterval_;
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::unique_ptr<DirectoryWatch> watch_;
   bool stopping_ = false;
   std::thread thread_;
 };

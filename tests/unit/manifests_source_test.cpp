@@ -241,3 +241,19 @@ TEST_CASE("manifests: polling picks up changes and the store deletes what went a
   CHECK(dirty == std::vector<std::string>{"default/alpha", "default/bravo-renamed"});
   CHECK(store.takeErrors().empty());
 }
+
+TEST_CASE("manifests: inotify delivers a change without waiting for the poll") {
+  TempDir dir;
+  dir.write("a.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: alpha}\nspec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}\n");
+  ClusterStore store("node-a");
+  // A poll interval far longer than the test's patience: only inotify can explain a reload.
+  ManifestsSource source(dir.path, std::chrono::hours(1));
+  source.start(store);
+  REQUIRE(eventually([&] { return store.hasSynced() && store.service({"default", "alpha"}); }));
+
+  dir.write("b.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: bravo}\nspec: {clusterIP: 10.96.0.2, ports: [{port: 80}]}\n");
+  CHECK(eventually([&] { return store.service({"default", "bravo"}).has_value(); }));
+  source.stop();
+}
