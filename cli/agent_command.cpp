@@ -4,6 +4,7 @@
 
 #include <csignal>
 
+#include "cli/agent_ops.h"
 #include "cli/commands.h"
 #include "cli/duration.h"
 #include "cli/logging.h"
@@ -37,6 +38,7 @@ struct AgentFlags {
   uint32_t maxServices = BPX_DEFAULT_SERVICE_PORTS;
   uint32_t maxBackends = BPX_DEFAULT_BACKENDS;
   LogFlags log;
+  OpsFlags ops;  // --config, metrics and health ports
 };
 
 // Turns flags into options; returns "" or the error naming the flag.
@@ -95,9 +97,17 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--max-backends", flags->maxBackends, "Capacity of the backend maps")
       ->capture_default_str();
   addLogFlags(*cmd, flags->log);
+  addOpsFlags(*cmd, flags->ops);
 
-  cmd->callback([flags, &exitCode]() {
+  cmd->callback([flags, cmd, &exitCode]() {
+    auto configError = loadConfigFile(*cmd, flags->ops);  // before logging: it may set the format
     setUpLogging(flags->log);
+    for (const auto& warning : flags->ops.config.warnings) spdlog::warn("{}", warning);
+    if (!configError.empty()) {
+      spdlog::error("{}", configError);
+      exitCode = kExitUsage;
+      return;
+    }
     controller::AgentOptions options;
     if (auto error = buildOptions(*flags, options); !error.empty()) {
       spdlog::error("{}", error);
@@ -112,7 +122,13 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
     auto source = std::make_unique<controller::ManifestsSource>(flags->manifests);
     std::signal(SIGTERM, onSignal);
     std::signal(SIGINT, onSignal);
-    exitCode = controller::runAgent(options, std::move(source), stopRequested);
+    AgentOps ops(flags->ops, options, *cmd);
+    if (auto error = ops.start(); !error.empty()) {
+      spdlog::error("{}", error);
+      exitCode = kExitUsage;
+      return;
+    }
+    exitCode = controller::runAgent(options, std::move(source), stopRequested, &ops);
   });
 }
 

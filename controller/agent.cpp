@@ -84,15 +84,23 @@ int runAgent(const AgentOptions& options, std::unique_ptr<Source> source,
   RetryQueue retries;
   bool fullySynced = false;
   auto lastSync = Clock::now() - options.minSyncPeriod;
+  ChangeCounters queued;  // the change totals last reported as queued
   while (!stop.load()) {
-    store.waitForChange(std::chrono::milliseconds(200));
+    bool changed = store.waitForChange(std::chrono::milliseconds(200));
     for (const auto& message : store.takeErrors()) {
       spdlog::warn("skipped: {}", message);
       observer->onSourceError(message);
     }
+    // A change that made a Service dirty queues a sync (kube-proxy's QueuedUpdate).
+    if (auto counters = store.counters(); changed && (counters.serviceChanges != queued.serviceChanges ||
+                                                      counters.endpointChanges != queued.endpointChanges)) {
+      queued = counters;
+      observer->onSyncQueued(std::chrono::system_clock::now(), counters);
+    }
     if (!store.hasSynced()) continue;
     if (Clock::now() - lastSync < options.minSyncPeriod) continue;  // batch changes
 
+    auto changes = store.counters();
     auto dirty = store.takeDirty();
     for (const auto& key : retries.due()) dirty.push_back({key, std::chrono::system_clock::now()});
     if (dirty.empty() && fullySynced) continue;
@@ -100,19 +108,23 @@ int runAgent(const AgentOptions& options, std::unique_ptr<Source> source,
     SyncReport report;
     report.startedAt = std::chrono::system_clock::now();
     report.fullSync = !fullySynced;
+    report.changesApplied = changes;
     auto started = Clock::now();
     model.nodeZone = store.nodeZone();
     for (const auto& [key, triggeredAt] : dirty) {
       retries.entries.erase(key);
       std::vector<FrontendSpec> frontends;
-      if (auto service = store.service(key)) {
-        auto slices = store.slicesFor(key);
+      auto service = store.service(key);
+      std::vector<EndpointSlice> slices;
+      if (service) {
+        slices = store.slicesFor(key);
         std::vector<const EndpointSlice*> slicePointers;
         for (const auto& slice : slices) slicePointers.push_back(&slice);
         auto built = buildServiceFrontends(*service, slicePointers, model);
         for (const auto& warning : built.warnings) spdlog::warn("{}", warning);
         frontends = std::move(built.frontends);
       }
+      observer->onServiceBuilt(key, service ? &*service : nullptr, slices, frontends);
       auto result = reconciler.apply(key, frontends);
       report.servicesSynced++;
       report.frontendsChanged += result.frontendsChanged;

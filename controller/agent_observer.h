@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "controller/cluster_store.h"
+#include "controller/desired_state.h"
 #include "loader/socket_lb_loader.h"
 
 namespace bpfproxy::controller {
@@ -21,14 +23,19 @@ struct SyncReport {
   bool fullSync = false;           // the first sync after a complete list
   // For each change applied: from its trigger time to now (network programming latency).
   std::vector<std::chrono::duration<double>> programmingLatencies;
+  ChangeCounters changesApplied;   // the source's change totals this sync covers
 };
 
 class AgentObserver {
 public:
   virtual ~AgentObserver() = default;
   virtual void onDatapathLoaded(const loader::LoadReport&) {}
-  // Something changed and a sync is now pending.
-  virtual void onSyncQueued(std::chrono::system_clock::time_point) {}
+  // Something changed and a sync is now pending; `totals` are the source's change counts.
+  virtual void onSyncQueued(std::chrono::system_clock::time_point, const ChangeCounters& /*totals*/) {}
+  // One Service rebuilt in a sync (service null: deleted), with the frontends it now has.
+  virtual void onServiceBuilt(const ServiceKey&, const Service* /*service*/,
+                              const std::vector<EndpointSlice>& /*slices*/,
+                              const std::vector<FrontendSpec>& /*frontends*/) {}
   virtual void onSyncApplied(const SyncReport&) {}
   virtual void onSourceError(const std::string&) {}
 };

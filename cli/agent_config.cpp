@@ -1,0 +1,274 @@
+#include "cli/agent_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "cli/duration.h"
+#include "maps/ip_address.h"
+
+namespace bpfproxy::cli {
+
+namespace {
+
+using K = ConfigKind;
+
+// kube-proxy keys that have no meaning for an eBPF proxy: accepted with a warning so a
+// kube-proxy configuration can be reused as it is.
+const std::set<std::string>& ignoredKubeProxyKeys() {
+  static const std::set<std::string> keys = {
+      "bindAddress", "bindAddressHardFail", "configSyncPeriod", "detectLocalMode", "detectLocal",
+      "enableProfiling", "featureGates", "iptables", "ipvs", "nftables", "winkernel", "oomScoreAdj",
+      "portRange", "showHiddenMetricsForVersion", "udpIdleTimeout", "logging.verbosity",
+      "logging.flushFrequency", "logging.options", "clientConnection.acceptContentTypes",
+      "clientConnection.contentType", "clientConnection.qps", "clientConnection.burst",
+      "conntrack.tcpBeLiberal", "healthzBindAddressHardFail", "ipFamilyPolicy"};
+  return keys;
+}
+
+bool validHostPort(const std::string& text) {
+  if (text.empty()) return true;  // disables the server, as in kube-proxy
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = text.substr(0, colon), port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    auto address = IpAddress::parse(host.substr(1, host.size() - 2));
+    if (!address || address->isV4()) return false;
+  } else if (!IpAddress::parse(host) || !IpAddress::parse(host)->isV4()) {
+    return false;
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  return std::stoi(port) <= 65535;
+}
+
+// Returns "" or why the value is bad.
+std::string check(const ConfigKey& key, const std::string& value) {
+  switch (key.kind) {
+    case K::Duration:
+      return parseDuration(value) ? "" : "'" + value + "' is not a duration (like 30s, 500ms or 1h)";
+    case K::Cidrs:
+      return Cidr::parse(value) ? "" : "'" + value + "' is not a CIDR (like 10.200.0.0/16)";
+    case K::HostPort:
+      return validHostPort(value) ? "" : "'" + value + "' is not ip:port (like 0.0.0.0:10256 or [::]:10256)";
+    case K::Uint:
+      if (value.empty() || value.size() > 10 || value.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoull(value) > 0xffffffffull)
+        return "'" + value + "' is not a non-negative integer";
+      return "";
+    case K::Enum: {
+      for (const auto& allowed : key.allowed)
+        if (value == allowed) return "";
+      std::string list;
+      for (const auto& allowed : key.allowed) list += (list.empty() ? "" : ", ") + allowed;
+      return "'" + value + "' is not one of: " + list;
+    }
+    case K::String:
+    case K::Path:
+    case K::Strings:
+      return "";
+  }
+  return "";
+}
+
+void walk(const YAML::Node& node, const std::string& prefix, std::vector<std::pair<std::string, YAML::Node>>& out) {
+  for (const auto& item : node) {
+    std::string path = prefix.empty() ? item.first.as<std::string>() : prefix + "." + item.first.as<std::string>();
+    if (item.second.IsMap()) walk(item.second, path, out);
+    else out.emplace_back(path, item.second);
+  }
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& configKeys() {
+  static const std::vector<ConfigKey> keys = {
+      {"apiVersion", "", K::Enum, {"kubeproxy.config.k8s.io/v1alpha1", "bpfproxy.io/v1alpha1"}},
+      {"kind", "", K::Enum, {"KubeProxyConfiguration", "BpfProxyConfiguration"}},
+      {"mode", "", K::Enum, {"", "ebpf"}},
+      {"hostnameOverride", "--node-name", K::String, {}},
+      {"clusterCIDR", "--cluster-cidr", K::Cidrs, {}},
+      {"nodePortAddresses", "--nodeport-addresses", K::Cidrs, {}},
+      {"metricsBindAddress", "--metrics-bind-address", K::HostPort, {}},
+      {"healthzBindAddress", "--healthz-bind-address", K::HostPort, {}},
+      {"syncPeriod", "--sync-period", K::Duration, {}},
+      {"minSyncPeriod", "--min-sync-period", K::Duration, {}},
+      {"clientConnection.kubeconfig", "--kubeconfig", K::Path, {}},
+      {"conntrack.maxPerCore", "--conntrack-max-per-core", K::Uint, {}},
+      {"conntrack.min", "--conntrack-min", K::Uint, {}},
+      {"conntrack.tcpEstablishedTimeout", "--conntrack-tcp-timeout-established", K::Duration, {}},
+      {"conntrack.tcpCloseWaitTimeout", "--conntrack-tcp-timeout-close-wait", K::Duration, {}},
+      {"conntrack.udpTimeout", "--conntrack-udp-timeout", K::Duration, {}},
+      {"conntrack.udpStreamTimeout", "--conntrack-udp-timeout-stream", K::Duration, {}},
+      {"logging.format", "--log-format", K::Enum, {"text", "json"}},
+      {"bpfproxy.logLevel", "--log-level", K::Enum, {"trace", "debug", "info", "warn", "error"}},
+      {"bpfproxy.manifests", "--manifests", K::Path, {}},
+      {"bpfproxy.pinDir", "--pin-dir", K::Path, {}},
+      {"bpfproxy.cgroup", "--cgroup", K::Path, {}},
+      {"bpfproxy.serviceCIDRs", "--service-cidr", K::Cidrs, {}},
+      {"bpfproxy.devices", "--devices", K::Strings, {}},
+      {"bpfproxy.algorithm", "", K::Enum, {"random"}},
+      {"bpfproxy.mapSizes.services", "--max-services", K::Uint, {}},
+      {"bpfproxy.mapSizes.backends", "--max-backends", K::Uint, {}},
+      {"bpfproxy.mapSizes.conntrack", "--max-conntrack", K::Uint, {}},
+      {"bpfproxy.mapSizes.affinity", "--max-affinity", K::Uint, {}},
+  };
+  return keys;
+}
+
+LoadedConfig parseAgentConfig(const std::string& yamlText, const std::string& fileName) {
+  LoadedConfig result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yamlText);
+  } catch (const YAML::Exception& e) {
+    result.error = fileName + ": not YAML: " + e.what();
+    return result;
+  }
+  if (root.IsNull()) return result;  // an empty file sets nothing
+  if (!root.IsMap()) {
+    result.error = fileName + ": the top level must be a mapping of keys";
+    return result;
+  }
+  std::vector<std::pair<std::string, YAML::Node>> leaves;
+  try {
+    walk(root, "", leaves);
+  } catch (const YAML::Exception& e) {
+    result.error = fileName + ": " + e.what();
+    return result;
+  }
+  auto fail = [&](const std::string& path, const std::string& why) {
+    result.error = fileName + ": key " + path + ": " + why;
+    return result;
+  };
+  for (const auto& [path, node] : leaves) {
+    const ConfigKey* key = nullptr;
+    for (const auto& candidate : configKeys())
+      if (candidate.path == path) key = &candidate;
+    if (!key) {
+      bool ignored = false;
+      for (const auto& known : ignoredKubeProxyKeys())
+        if (path == known || path.rfind(known + ".", 0) == 0) ignored = true;
+      if (ignored) {
+        result.warnings.push_back(fileName + ": key " + path + " has no meaning for bpfproxy; ignored");
+        continue;
+      }
+      return fail(path, "unknown key");
+    }
+    std::vector<std::string> values;
+    bool list = key->kind == K::Cidrs || key->kind == K::Strings;
+    if (node.IsSequence()) {
+      if (!list) return fail(path, "expects a single value, not a list");
+      for (const auto& item : node) {
+        if (!item.IsScalar()) return fail(path, "list items must be plain values");
+        values.push_back(item.as<std::string>());
+      }
+    } else if (node.IsScalar()) {
+      std::string text = node.as<std::string>();
+      if (list) {  // kube-proxy's clusterCIDR is one comma-separated string
+        std::stringstream in(text);
+        std::string item;
+        while (std::getline(in, item, ','))
+          if (!item.empty()) values.push_back(item);
+      } else {
+        values.push_back(text);
+      }
+    } else if (node.IsNull()) {
+      if (list) values = {};
+      else values.push_back("");
+    } else {
+      return fail(path, "expects a value");
+    }
+    for (const auto& value : values)
+      if (auto why = check(*key, value); !why.empty()) return fail(path, why);
+    result.entries.push_back({path, key->flag, values});
+  }
+  return result;
+}
+
+LoadedConfig loadAgentConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    LoadedConfig result;
+    result.error = path + ": cannot read the file";
+    return result;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return parseAgentConfig(text.str(), path);
+}
+
+std::string applyAgentConfig(const LoadedConfig& config, CLI::App& cmd) {
+  for (const auto& entry : config.entries) {
+    if (entry.flag.empty()) continue;
+    CLI::Option* option = cmd.get_option_no_throw(entry.flag);
+    if (!option) return "key " + entry.path + ": this build has no " + entry.flag + " flag to set";
+    if (option->count() > 0) continue;  // the command line wins
+    if (entry.values.empty()) continue;
+    try {
+      option->add_result(entry.values);
+      option->run_callback();
+    } catch (const CLI::Error& e) {
+      return "key " + entry.path + ": " + e.what();
+    }
+  }
+  return "";
+}
+
+web::json::value effectiveConfig(const CLI::App& cmd, const LoadedConfig& config) {
+  auto root = web::json::value::object(true);
+  auto setPath = [&](const std::string& path, web::json::value value) {
+    web::json::value* node = &root;
+    std::stringstream in(path);
+    std::string part;
+    std::vector<std::string> parts;
+    while (std::getline(in, part, '.')) parts.push_back(part);
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      if (!node->has_field(parts[i])) (*node)[parts[i]] = web::json::value::object(true);
+      node = &(*node)[parts[i]];
+    }
+    (*node)[parts.back()] = std::move(value);
+  };
+  for (const auto& key : configKeys()) {
+    std::vector<std::string> values;
+    bool known = false;
+    if (!key.flag.empty()) {
+      const CLI::Option* option = cmd.get_option_no_throw(key.flag);
+      if (!option) continue;
+      known = true;
+      if (option->count() > 0) {
+        values = option->results();
+      } else if (!option->get_default_str().empty()) {
+        values = {option->get_default_str()};
+        if (key.kind == K::Cidrs || key.kind == K::Strings) {  // CLI11 shows lists as [a,b]
+          std::string text = values.front();
+          if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+          values.clear();
+          std::stringstream in(text);
+          std::string item;
+          while (std::getline(in, item, ','))
+            if (!item.empty()) values.push_back(item);
+        }
+      }
+    } else {
+      for (const auto& entry : config.entries)
+        if (entry.path == key.path) values = entry.values, known = true;
+      if (!known && key.path == "mode") values = {"ebpf"}, known = true;
+      if (!known && key.path == "bpfproxy.algorithm") values = {"random"}, known = true;
+      if (!known && key.path == "apiVersion") values = {"bpfproxy.io/v1alpha1"}, known = true;
+      if (!known && key.path == "kind") values = {"BpfProxyConfiguration"}, known = true;
+    }
+    if (!known) continue;
+    if (key.kind == K::Cidrs || key.kind == K::Strings) {
+      auto array = web::json::value::array();
+      for (size_t i = 0; i < values.size(); ++i) array[i] = web::json::value::string(values[i]);
+      setPath(key.path, array);
+    } else {
+      setPath(key.path, web::json::value::string(values.empty() ? "" : values.front()));
+    }
+  }
+  return root;
+}
+
+}  // namespace bpfproxy::cli

@@ -1,0 +1,49 @@
+#pragma once
+// `bpfproxy agent --config FILE`: a YAML file shaped like kube-proxy's
+// KubeProxyConfiguration where the concepts match, plus a `bpfproxy:` section. Each key maps
+// to an agent flag; a flag given on the command line wins over the file. Unknown keys and
+// bad values are errors that name the key.
+#include <cpprest/json.h>
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace bpfproxy::cli {
+
+enum class ConfigKind { String, Path, Duration, Cidrs, HostPort, Uint, Enum, Strings };
+
+struct ConfigKey {
+  std::string path;  // "conntrack.udpTimeout"
+  std::string flag;  // "--conntrack-udp-timeout"; empty: checked and shown, no flag
+  ConfigKind kind = ConfigKind::String;
+  std::vector<std::string> allowed;  // for Enum
+};
+
+// Every key the file may hold, in the order /configz shows them.
+const std::vector<ConfigKey>& configKeys();
+
+struct ConfigEntry {
+  std::string path;
+  std::string flag;
+  std::vector<std::string> values;  // one for scalars; lists keep one item each
+};
+
+struct LoadedConfig {
+  std::vector<ConfigEntry> entries;
+  std::vector<std::string> warnings;  // kube-proxy keys that do not apply to an eBPF proxy
+  std::string error;                  // "FILE: key X: why"; empty when the file is good
+};
+
+LoadedConfig parseAgentConfig(const std::string& yamlText, const std::string& fileName);
+LoadedConfig loadAgentConfig(const std::string& path);
+
+// Sets each option from the file unless the command line gave it. Returns "" or an error
+// naming the key (also when this build has no flag for a key the file sets).
+std::string applyAgentConfig(const LoadedConfig& config, CLI::App& cmd);
+
+// The effective configuration, for /configz: every key whose flag exists, with the value
+// in force (command line, then file, then default).
+web::json::value effectiveConfig(const CLI::App& cmd, const LoadedConfig& config);
+
+}  // namespace bpfproxy::cli

@@ -1,0 +1,74 @@
+#pragma once
+// The agent's operability: --config, the metrics port and the health port. Kept apart from
+// agent_command.cpp so the agent's own flags and these evolve independently.
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "cli/agent_config.h"
+#include "controller/agent.h"
+#include "controller/agent_observer.h"
+#include "controller/health.h"
+#include "controller/metrics.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace bpfproxy::controller {
+class HealthServer;
+}
+
+namespace bpfproxy::cli {
+
+struct OpsFlags {
+  std::string configFile;
+  std::string metricsBindAddress = "127.0.0.1:10249";
+  std::string healthzBindAddress = "0.0.0.0:10256";
+  std::string syncPeriod = "30s";  // kube-proxy's; health fails after 2x with a sync pending
+  LoadedConfig config;             // what --config held
+};
+
+void addOpsFlags(CLI::App& cmd, OpsFlags& flags);
+
+// Reads --config (when given) into the command's options; flags on the command line win.
+// Run first in the command's callback. Returns "" or an error naming the key.
+std::string loadConfigFile(CLI::App& cmd, OpsFlags& flags);
+
+// Metrics and health for one agent run; it is the observer the agent reports to.
+class AgentOps : public controller::AgentObserver {
+public:
+  AgentOps(const OpsFlags& flags, const controller::AgentOptions& options, const CLI::App& cmd);
+  ~AgentOps() override;
+
+  // Checks the addresses, then serves. A port that is busy is retried every 5 s, as
+  // kube-proxy does, without stopping the agent. Returns "" or an error naming the flag.
+  std::string start(const std::function<std::optional<controller::SourceCounters>()>& sourceCounters = {});
+
+  void onDatapathLoaded(const loader::LoadReport& report) override;
+  void onSyncQueued(std::chrono::system_clock::time_point at, const controller::ChangeCounters& totals) override;
+  void onServiceBuilt(const controller::ServiceKey& key, const controller::Service* service,
+                      const std::vector<controller::EndpointSlice>& slices,
+                      const std::vector<controller::FrontendSpec>& frontends) override;
+  void onSyncApplied(const controller::SyncReport& report) override;
+  void onSourceError(const std::string& message) override;
+
+private:
+  bool tryStart();
+
+  OpsFlags flags_;
+  controller::AgentOptions options_;
+  std::string configz_;
+  std::unique_ptr<controller::ProxierHealth> health_;
+  std::unique_ptr<controller::AgentMetrics> metrics_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<controller::HealthServer> healthServer_;
+  std::atomic<bool> stopping_{false};
+  std::thread retry_;
+};
+
+}  // namespace bpfproxy::cli
