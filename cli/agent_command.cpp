@@ -5,11 +5,11 @@
 #include <csignal>
 
 #include "cli/agent_ops.h"
+#include "cli/agent_source.h"
 #include "cli/commands.h"
 #include "cli/duration.h"
 #include "cli/logging.h"
 #include "controller/agent.h"
-#include "controller/manifests_source.h"
 #include "loader/system_paths.h"
 #include "maps/map_names.h"
 
@@ -28,7 +28,7 @@ std::string hostName() {
 }
 
 struct AgentFlags {
-  std::string manifests;
+  SourceFlags source;
   std::string pinDir = maps::kDefaultPinDir;
   std::string cgroup;
   std::string nodeName;
@@ -77,9 +77,7 @@ std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& opti
 void addAgentCommand(CLI::App& app, int& exitCode) {
   auto flags = std::make_shared<AgentFlags>();
   auto* cmd = app.add_subcommand("agent", "Run the service proxy: program the datapath and keep it in step");
-  cmd->add_option("--manifests", flags->manifests,
-                  "Directory of Service and EndpointSlice manifests (*.yaml, *.yml, *.json), reloaded on change")
-      ->check(CLI::ExistingDirectory);
+  addSourceFlags(*cmd, flags->source);
   cmd->add_option("--pin-dir", flags->pinDir, "bpffs directory for pinned maps and links")
       ->capture_default_str();
   cmd->add_option("--cgroup", flags->cgroup,
@@ -114,12 +112,15 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
       exitCode = kExitUsage;
       return;
     }
-    if (flags->manifests.empty()) {
-      spdlog::error("--manifests: no source given (the Kubernetes API source needs --kubeconfig)");
+    std::string sourceError;
+    auto source = makeSource(flags->source, options.nodeName, sourceError);
+    if (!source) {
+      spdlog::error("{}", sourceError);
       exitCode = kExitUsage;
       return;
     }
-    auto source = std::make_unique<controller::ManifestsSource>(flags->manifests);
+    // The agent reaches the API server through the kubernetes Service when in cluster.
+    if (flags->source.usesKubernetesApi()) options.protectedService = controller::ServiceKey{"default", "kubernetes"};
     std::signal(SIGTERM, onSignal);
     std::signal(SIGINT, onSignal);
     AgentOps ops(flags->ops, options, *cmd);

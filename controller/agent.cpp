@@ -38,6 +38,12 @@ struct RetryQueue {
   }
 };
 
+bool anyBackends(const std::vector<FrontendSpec>& frontends) {
+  for (const auto& frontend : frontends)
+    if (!frontend.backends.empty()) return true;
+  return false;
+}
+
 }  // namespace
 
 int runAgent(const AgentOptions& options, std::unique_ptr<Source> source,
@@ -97,8 +103,16 @@ int runAgent(const AgentOptions& options, std::unique_ptr<Source> source,
       queued = counters;
       observer->onSyncQueued(std::chrono::system_clock::now(), counters);
     }
-    if (!store.hasSynced()) continue;
-    if (Clock::now() - lastSync < options.minSyncPeriod) continue;  // batch changes
+    if (!store.hasSynced()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the first list is arriving
+      continue;
+    }
+    auto sinceSync = Clock::now() - lastSync;
+    if (sinceSync < options.minSyncPeriod) {  // batch changes, as kube-proxy's minSyncPeriod
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(options.minSyncPeriod - sinceSync, std::chrono::milliseconds(200)));
+      continue;
+    }
 
     auto changes = store.counters();
     auto dirty = store.takeDirty();
@@ -125,6 +139,11 @@ int runAgent(const AgentOptions& options, std::unique_ptr<Source> source,
         frontends = std::move(built.frontends);
       }
       observer->onServiceBuilt(key, service ? &*service : nullptr, slices, frontends);
+      if (options.protectedService == key && !anyBackends(frontends) && reconciler.hasBackends(key)) {
+        spdlog::warn("{} has no endpoints now; keeping its last backends, since this agent reaches "
+                     "the API server through it", key.toString());
+        continue;
+      }
       auto result = reconciler.apply(key, frontends);
       report.servicesSynced++;
       report.frontendsChanged += result.frontendsChanged;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct AgentOptions {
   std::chrono::milliseconds minSyncPeriod{1000};
   // A Service whose apply failed (a full map, a conflicting frontend) is retried this often.
   std::chrono::milliseconds retryPeriod{10000};
+  // The Service the agent itself reaches the API server through: never programmed with no
+  // backends while it has some, or the agent would cut itself off for good.
+  std::optional<ServiceKey> protectedService;
 };
 
 class AgentObserver;  // metrics and health hook in here (issue 5); may be null

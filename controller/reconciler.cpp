@@ -129,6 +129,14 @@ std::set<ServiceKey> Reconciler::programmedServices() const {
   return services;
 }
 
+bool Reconciler::hasBackends(const ServiceKey& service) const {
+  auto owned = byService_.find(service);
+  if (owned == byService_.end()) return false;
+  for (const auto& key : owned->second)
+    if (!frontends_.at(key).backendIds.empty()) return true;
+  return false;
+}
+
 bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec,
                                ReconcileResult& result) {
   auto existing = frontends_.find(spec.key);

@@ -5,6 +5,7 @@
 // removed. A socket connecting meanwhile sees the old backend set or the new one.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,7 +38,15 @@ public:
   ReconcileResult removeAllExcept(const std::set<ServiceKey>& live);
 
   std::set<ServiceKey> programmedServices() const;
+  // True when some frontend of the Service has at least one backend programmed.
+  bool hasBackends(const ServiceKey& service) const;
   size_t frontendCount() const { return frontends_.size(); }
+  // The svc_id a programmed frontend has (keys its per-service entries, e.g. source ranges).
+  std::optional<uint32_t> serviceId(const FrontendKey& key) const {
+    auto it = frontends_.find(key);
+    if (it == frontends_.end()) return std::nullopt;
+    return it->second.svcId;
+  }
   size_t backendCount() const { return backends_.size(); }
 
 private:

@@ -154,9 +154,15 @@ EOF
 # sim_agent NODE MANIFESTS [ARGS...]: bpfproxy for one node, attached to the node's cgroup.
 sim_agent() {
   local node=$1 manifests=$2; shift 2
+  sim_agent_with "$node" --manifests "$manifests" "$@"
+}
+
+# sim_agent_with NODE ARGS...: bpfproxy for one node with the source given in ARGS.
+sim_agent_with() {
+  local node=$1; shift
   local pin="/sys/fs/bpf/bpfproxy-$SIM_TAG-$node"
   [[ " ${SIM_PINS[*]} " == *" $pin "* ]] || SIM_PINS+=("$pin")
-  "$SIM_BPFPROXY" agent --manifests "$manifests" --cgroup "$SIM_CG_ROOT/$node" --pin-dir "$pin" \
+  "$SIM_BPFPROXY" agent --cgroup "$SIM_CG_ROOT/$node" --pin-dir "$pin" \
     --node-name "$node" --min-sync-period 0 "$@" >>"$SIM_TMP/agent-$node.log" 2>&1 &
   SIM_LAST_PID=$!
   SIM_PIDS+=("$SIM_LAST_PID")
@@ -178,6 +184,7 @@ sim_wait_for() {
 }
 
 sim_cleanup() {
+  set +e  # best effort: one failure must not leave the rest behind
   local pid pin ns i
   for pid in "${SIM_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${SIM_PIDS[@]}"; do
