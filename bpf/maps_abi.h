@@ -30,6 +30,13 @@
 #define BPX_MAP_UDP_AFFINITY bpx_udpaff_v1
 #define BPX_MAP_SVC_META bpx_meta_v1
 #define BPX_MAP_STATS bpx_stats_v1
+/* Per-packet (TC) datapath and socket-hook opt-out; see docs/datapath-tc.md. */
+#define BPX_MAP_CT bpx_ct_v1
+#define BPX_MAP_NODE_ADDR bpx_nodeaddr_v1
+#define BPX_MAP_LPM bpx_lpm_v1
+#define BPX_MAP_TC_CONFIG bpx_tccfg_v1
+#define BPX_MAP_TC_POD bpx_tcpod_v1
+#define BPX_MAP_SOCK_OPTOUT bpx_optout_v1
 
 #define BPX_STRINGIFY_(x) #x
 #define BPX_STRINGIFY(x) BPX_STRINGIFY_(x)
@@ -39,6 +46,10 @@
 #define BPX_DEFAULT_BACKENDS 262144
 #define BPX_DEFAULT_REVNAT 262144
 #define BPX_DEFAULT_UDP_AFFINITY 65536
+#define BPX_DEFAULT_CONNTRACK 65536 /* flows; two entries each (forward and reply) */
+#define BPX_DEFAULT_NODE_ADDRS 256
+#define BPX_DEFAULT_LPM 16384
+#define BPX_DEFAULT_TC_PODS 4096
 /* Slots hold two banks per service (see bpx_slot_key), so twice the backends. */
 #define BPX_SLOTS_PER_BACKEND 2
 #define BPX_MAX_BACKENDS_PER_SERVICE 65535
@@ -72,6 +83,7 @@ BPX_ASSERT_SIZE(struct bpx_svc_key, 20);
 #define BPX_SVC_F_LOCAL 0x0020        /* externalTrafficPolicy Local */
 #define BPX_SVC_F_AFFINITY 0x0040     /* sessionAffinity ClientIP */
 #define BPX_SVC_F_LB_PROXY 0x0080     /* loadBalancer ipMode Proxy: never short-circuited */
+#define BPX_SVC_F_SOURCE_RANGES 0x0100 /* loadBalancerSourceRanges in bpx_lpm (key svc_id) */
 
 struct bpx_svc_value {
 	__u32 svc_id;           /* host order; key of bpx_meta and bpx_slot */
@@ -199,11 +211,148 @@ BPX_ASSERT_SIZE(struct bpx_layout, 8);
 #define BPX_STAT_DROP_STALE 10     /* slot or backend missing: a reconcile race */
 #define BPX_STAT_TCP 11            /* translations of TCP sockets */
 #define BPX_STAT_UDP 12            /* translations of UDP sockets */
+/* The per-packet (TC) datapath. */
+#define BPX_STAT_TC_NODEPORT 13          /* new flows to a NodePort */
+#define BPX_STAT_TC_EXTERNAL 14          /* new flows to an externalIP or load-balancer IP */
+#define BPX_STAT_TC_CLUSTER_IP 15        /* new flows to a ClusterIP (pod path, or allowed from outside) */
+#define BPX_STAT_TC_REVNAT 16            /* reply packets translated back */
+#define BPX_STAT_TC_SNAT 17              /* new flows source-translated to this node */
+#define BPX_STAT_TC_REPICK 18            /* conntrack hits whose backend was gone: moved */
+#define BPX_STAT_TC_DROP_NO_LOCAL 19     /* dropped: externalTrafficPolicy Local, no local endpoint */
+#define BPX_STAT_TC_DROP_SRC_RANGE 20    /* dropped: source outside loadBalancerSourceRanges */
+#define BPX_STAT_TC_REJECT_NO_PORT 21    /* rejected: port a service address does not define */
+#define BPX_STAT_TC_REJECT_UNALLOCATED 22 /* rejected: service-CIDR address no Service has */
+#define BPX_STAT_TC_DROP_EXT_CLUSTER_IP 23 /* dropped: ClusterIP reached from outside */
+#define BPX_STAT_TC_DROP_SNAT_PORTS 24   /* dropped: no free SNAT port */
+#define BPX_STAT_TC_ICMP_REVNAT 25       /* ICMP errors about translated flows translated back */
+#define BPX_STAT_TC_DROP_UNSUPPORTED 26  /* dropped: SCTP port change, fragment of a service flow */
+#define BPX_STAT_BIND_REFUSED 27         /* bind() refused: it would shadow a NodePort */
+#define BPX_STAT_TC_HAIRPIN 28           /* new flows of a pod to its own Service landing on itself */
+#define BPX_STAT_TC_REJECT_NO_BACKEND 29 /* rejected: Service without endpoints (TC path) */
+#define BPX_STAT_SOCK_BYPASS 30          /* socket-hook calls skipped: cgroup opted out */
 #define BPX_STAT_COUNT 32          /* room for later counters */
 
 struct bpx_stat {
 	__u64 count; /* host order */
 };
 BPX_ASSERT_SIZE(struct bpx_stat, 8);
+
+/*
+ * Per-packet datapath. Conntrack holds two entries per flow in one LRU map: the forward
+ * entry, keyed by the packet as the client sent it, and the reply entry, keyed by the
+ * packet as the backend answers it (to the client, or to this node's SNAT address).
+ */
+#define BPX_CT_FORWARD 1
+#define BPX_CT_REPLY 2
+
+struct bpx_ct_key {
+	union {
+		__u8 src[16];     /* network order; v4-mapped for IPv4 */
+		__be32 src32[4];  /* the same, as words */
+	};
+	union {
+		__u8 dst[16];     /* network order; v4-mapped for IPv4 */
+		__be32 dst32[4];  /* the same, as words */
+	};
+	__be16 sport;  /* network order; ICMP echo: the identifier */
+	__be16 dport;  /* network order */
+	__u8 proto;    /* BPX_PROTO_* */
+	__u8 dir;      /* BPX_CT_FORWARD or BPX_CT_REPLY */
+	__u8 pad[2];   /* zero */
+};
+BPX_ASSERT_SIZE(struct bpx_ct_key, 40);
+
+/* bpx_ct_value.flags */
+#define BPX_CT_F_SNAT 0x01    /* the source was translated to nat_addr:nat_port */
+#define BPX_CT_F_HAIRPIN 0x02 /* a pod reached itself through its Service */
+#define BPX_CT_F_REDIRECT 0x04 /* translated packets bypass the stack (bpf_redirect) */
+
+struct bpx_ct_value {
+	/* Forward entry: nat_addr/nat_port = the SNAT source (zero without SNAT).
+	 * Reply entry: nat_addr/nat_port = the frontend, the reply's new source;
+	 * orig_addr/orig_port = the client, the reply's new destination. */
+	union {
+		__u8 nat_addr[16];    /* network order */
+		__be32 nat_addr32[4]; /* the same, as words */
+	};
+	union {
+		__u8 orig_addr[16];    /* network order; reply entry only */
+		__be32 orig_addr32[4]; /* the same, as words */
+	};
+	__be16 nat_port;   /* network order */
+	__be16 orig_port;  /* network order; reply entry only */
+	__u32 backend_id;  /* host order; forward entry: the chosen backend */
+	__u32 svc_id;      /* host order; forward entry: the frontend's svc_id when chosen */
+	__u32 generation;  /* host order; forward entry: bpx_svc_value.generation when checked */
+	__u16 flags;       /* host order; BPX_CT_F_* */
+	__u8 pad[6];       /* zero */
+};
+BPX_ASSERT_SIZE(struct bpx_ct_value, 56);
+
+/* This node's addresses, filled by the agent from the --devices. */
+#define BPX_NODE_ADDR_F_NODEPORT 0x01 /* NodePorts answer here (--nodeport-addresses) */
+#define BPX_NODE_ADDR_F_SNAT 0x02     /* preferred source for SNAT in its family */
+
+struct bpx_node_addr {
+	__u32 ifindex; /* host order; the device holding it */
+	__u32 flags;   /* host order; BPX_NODE_ADDR_F_* */
+};
+BPX_ASSERT_SIZE(struct bpx_node_addr, 8);
+
+/* One LPM trie for prefixes per service: loadBalancerSourceRanges under the frontend's
+ * svc_id, the service CIDRs under BPX_LPM_SERVICE_CIDR. */
+#define BPX_LPM_SERVICE_CIDR 0xffffffff
+
+struct bpx_lpm_key {
+	__u32 prefixlen; /* host order; 32 (svc_id) + prefix over the 128-bit address */
+	__u32 svc_id;    /* host order; big-endian would sort better, but it is matched whole */
+	union {
+		__u8 addr[16];    /* network order; v4-mapped for IPv4 */
+		__be32 addr32[4]; /* the same, as words */
+	};
+};
+BPX_ASSERT_SIZE(struct bpx_lpm_key, 24);
+
+struct bpx_lpm_value {
+	__u32 present; /* host order; 1 */
+};
+BPX_ASSERT_SIZE(struct bpx_lpm_value, 4);
+
+/* bpx_tc_config.flags */
+#define BPX_TC_CFG_ALLOW_EXTERNAL_CLUSTER_IP 0x01 /* ClusterIPs reachable from outside */
+#define BPX_TC_CFG_ALLOW_EXTERNAL_IPS 0x02        /* externalIPs not on this node honoured */
+#define BPX_TC_CFG_LOADED 0x80000000              /* the agent wrote this entry */
+
+/* Index 0 of the array bpx_tccfg: what the agent's flags say. */
+struct bpx_tc_config {
+	__u32 flags;          /* host order; BPX_TC_CFG_* */
+	__u16 nodeport_min;   /* host order; --nodeport-range */
+	__u16 nodeport_max;   /* host order */
+	__u16 snat_port_min;  /* host order; ports for SNAT, reserved on the node */
+	__u16 snat_port_max;  /* host order */
+	__u32 optout_count;   /* host order; entries in bpx_optout (0: skip the lookup) */
+	union {
+		__u8 snat_v4[16];    /* network order; v4-mapped; SNAT source for IPv4 */
+		__be32 snat_v4_32[4];
+	};
+	union {
+		__u8 snat_v6[16];    /* network order; SNAT source for IPv6 */
+		__be32 snat_v6_32[4];
+	};
+};
+BPX_ASSERT_SIZE(struct bpx_tc_config, 48);
+
+/* Pods whose packets the pod-facing TC programs translate (they bypass the socket hooks). */
+struct bpx_tc_pod {
+	__u64 cgroup_id; /* host order; its cgroup, also in bpx_optout */
+};
+BPX_ASSERT_SIZE(struct bpx_tc_pod, 8);
+
+/* bpx_optout: cgroup id (host order __u64) -> this; the socket hooks leave such sockets alone. */
+struct bpx_optout {
+	__u32 flags; /* host order; reserved, 0 */
+	__u32 pad;   /* zero */
+};
+BPX_ASSERT_SIZE(struct bpx_optout, 8);
 
 #endif /* BPFPROXY_MAPS_ABI_H */

@@ -50,4 +50,34 @@ int bpx_getpeer6(struct bpf_sock_addr *ctx)
 	return bpx_sock6_reverse(ctx, BPX_STAT_GETPEERNAME6);
 }
 
+/* Bind protection: a bind shadowing a NodePort fails with EADDRINUSE. */
+SEC("cgroup/post_bind4")
+int bpx_postbind4(struct bpf_sock *ctx)
+{
+	__be32 addr32[4];
+
+	bpx_v4_mapped(addr32, ctx->src_ip4);
+	if (bpx_bind_allowed(addr32, ctx->src_port, ctx->protocol, 0))
+		return BPX_HOOK_ALLOW;
+	bpx_count(BPX_STAT_BIND_REFUSED);
+	BPX_REFUSE_BIND(ctx);
+	return BPX_HOOK_REJECT;
+}
+
+SEC("cgroup/post_bind6")
+int bpx_postbind6(struct bpf_sock *ctx)
+{
+	__be32 addr32[4];
+
+	addr32[0] = ctx->src_ip6[0];
+	addr32[1] = ctx->src_ip6[1];
+	addr32[2] = ctx->src_ip6[2];
+	addr32[3] = ctx->src_ip6[3];
+	if (bpx_bind_allowed(addr32, ctx->src_port, ctx->protocol, 1))
+		return BPX_HOOK_ALLOW;
+	bpx_count(BPX_STAT_BIND_REFUSED);
+	BPX_REFUSE_BIND(ctx);
+	return BPX_HOOK_REJECT;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -13,6 +13,7 @@
 
 #include "loader/map_migration.h"
 #include "loader/system_paths.h"
+#include "loader/tc_loader.h"
 #include "maps/map_fd.h"
 #include "maps/map_names.h"
 #include "sock_lb.skel.h"
@@ -64,19 +65,6 @@ void checkLayout(const std::string& pinDir, LoadReport& report) {
                          " in " + maps::mapsDir(pinDir));
 }
 
-uint64_t cgroupId(const std::string& path) {
-  struct {
-    file_handle handle;
-    uint64_t id;
-  } buffer{};
-  buffer.handle.handle_bytes = sizeof(uint64_t);
-  int mountId = 0;
-  if (name_to_handle_at(AT_FDCWD, path.c_str(), &buffer.handle, &mountId, 0) != 0) return 0;
-  uint64_t id;
-  std::memcpy(&id, buffer.handle.f_handle, sizeof(id));
-  return id;
-}
-
 // Attaches one program, or updates the pinned link that already carries an older copy.
 AttachedProgram attachProgram(bpf_program* program, int cgroupFd, uint64_t wantedCgroup,
                               const std::string& pinDir) {
@@ -114,10 +102,24 @@ AttachedProgram attachProgram(bpf_program* program, int cgroupFd, uint64_t wante
 
 }  // namespace
 
+uint64_t cgroupId(const std::string& path) {
+  struct {
+    file_handle handle;
+    uint64_t id;
+  } buffer{};
+  buffer.handle.handle_bytes = sizeof(uint64_t);
+  int mountId = 0;
+  if (name_to_handle_at(AT_FDCWD, path.c_str(), &buffer.handle, &mountId, 0) != 0) return 0;
+  uint64_t id;
+  std::memcpy(&id, buffer.handle.f_handle, sizeof(id));
+  return id;
+}
+
 const std::vector<std::string>& socketProgramNames() {
   static const std::vector<std::string> names = {
       "bpx_connect4", "bpx_connect6", "bpx_sendmsg4", "bpx_sendmsg6",
-      "bpx_recvmsg4", "bpx_recvmsg6", "bpx_getpeer4", "bpx_getpeer6"};
+      "bpx_recvmsg4", "bpx_recvmsg6", "bpx_getpeer4", "bpx_getpeer6",
+      "bpx_postbind4", "bpx_postbind6"};
   return names;
 }
 
@@ -144,6 +146,7 @@ LoadReport loadSocketLb(const SocketLbOptions& options) {
       {skeleton->maps.BPX_MAP_SLOT, options.mapSizes.backends * BPX_SLOTS_PER_BACKEND},
       {skeleton->maps.BPX_MAP_REVNAT, options.mapSizes.revNat},
       {skeleton->maps.BPX_MAP_UDP_AFFINITY, options.mapSizes.udpAffinity},
+      {skeleton->maps.BPX_MAP_CT, options.mapSizes.conntrack * 2},
   };
   MapMigration migration(pinRoot);
   for (const auto& resize : sizes) {
@@ -170,10 +173,25 @@ LoadReport loadSocketLb(const SocketLbOptions& options) {
   return report;
 }
 
+void applyMapSizes(bpf_object* object, const MapSizes& sizes) {
+  const std::pair<const char*, uint32_t> entries[] = {
+      {maps::kServiceMap, sizes.servicePorts},
+      {maps::kServiceMetaMap, sizes.servicePorts},
+      {maps::kBackendMap, sizes.backends},
+      {maps::kSlotMap, sizes.backends * BPX_SLOTS_PER_BACKEND},
+      {maps::kRevNatMap, sizes.revNat},
+      {maps::kUdpAffinityMap, sizes.udpAffinity},
+      {maps::kConntrackMap, sizes.conntrack * 2},
+  };
+  for (const auto& [name, size] : entries)
+    if (bpf_map* map = bpf_object__find_map_by_name(object, name)) bpf_map__set_max_entries(map, size);
+}
+
 std::vector<std::string> cleanupPins(const std::string& pinDir) {
-  std::vector<std::string> removed;
+  std::vector<std::string> removed = cleanupTc(pinDir);
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(maps::linksDir(pinDir), ec)) {
+    if (entry.is_directory(ec)) continue;
     int fd = bpf_obj_get(entry.path().c_str());
     if (fd >= 0) {
       bpf_link_detach(fd);

@@ -16,7 +16,14 @@ struct MapSizes {
   uint32_t backends = BPX_DEFAULT_BACKENDS;
   uint32_t revNat = BPX_DEFAULT_REVNAT;
   uint32_t udpAffinity = BPX_DEFAULT_UDP_AFFINITY;
+  uint32_t conntrack = BPX_DEFAULT_CONNTRACK;  // flows of the TC datapath (two entries each)
 };
+
+}  // namespace bpfproxy::loader
+struct bpf_object;
+namespace bpfproxy::loader {
+// Sets the sizes of the maps every bpfproxy object shares, before load.
+void applyMapSizes(bpf_object* object, const MapSizes& sizes);
 
 struct SocketLbOptions {
   std::string pinDir;
@@ -38,9 +45,13 @@ struct LoadReport {
 // Throws LoaderError with a message naming what failed and how to fix it.
 LoadReport loadSocketLb(const SocketLbOptions& options);
 
-// Detaches every program linked under <pin-dir>/links and removes <pin-dir>. Returns what
+// Detaches every program linked under <pin-dir>/links (TC links and clsact filters under
+// links/tc included) and removes <pin-dir>. Returns what
 // it removed, one line each.
 std::vector<std::string> cleanupPins(const std::string& pinDir);
+
+// The id of a cgroup v2 directory (what bpf_get_current_cgroup_id returns), 0 on error.
+uint64_t cgroupId(const std::string& path);
 
 // The programs' names, in attach order.
 const std::vector<std::string>& socketProgramNames();

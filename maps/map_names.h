@@ -14,6 +14,12 @@ inline constexpr const char* kRevNatMap = BPX_STRINGIFY(BPX_MAP_REVNAT);
 inline constexpr const char* kUdpAffinityMap = BPX_STRINGIFY(BPX_MAP_UDP_AFFINITY);
 inline constexpr const char* kServiceMetaMap = BPX_STRINGIFY(BPX_MAP_SVC_META);
 inline constexpr const char* kStatsMap = BPX_STRINGIFY(BPX_MAP_STATS);
+inline constexpr const char* kConntrackMap = BPX_STRINGIFY(BPX_MAP_CT);
+inline constexpr const char* kNodeAddrMap = BPX_STRINGIFY(BPX_MAP_NODE_ADDR);
+inline constexpr const char* kLpmMap = BPX_STRINGIFY(BPX_MAP_LPM);
+inline constexpr const char* kTcConfigMap = BPX_STRINGIFY(BPX_MAP_TC_CONFIG);
+inline constexpr const char* kTcPodMap = BPX_STRINGIFY(BPX_MAP_TC_POD);
+inline constexpr const char* kSockOptOutMap = BPX_STRINGIFY(BPX_MAP_SOCK_OPTOUT);
 
 inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/bpfproxy";
 

@@ -75,6 +75,65 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } BPX_MAP_STATS SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPX_DEFAULT_CONNTRACK * 2);
+	__type(key, struct bpx_ct_key);
+	__type(value, struct bpx_ct_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_CT SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPX_DEFAULT_NODE_ADDRS);
+	__type(key, struct bpx_svc_key); /* the address; port, proto, pad zero */
+	__type(value, struct bpx_node_addr);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_NODE_ADDR SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BPX_DEFAULT_LPM);
+	__type(key, struct bpx_lpm_key);
+	__type(value, struct bpx_lpm_value);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_LPM SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpx_tc_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_TC_CONFIG SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPX_DEFAULT_TC_PODS);
+	__type(key, struct bpx_svc_key); /* the pod's address; port, proto, pad zero */
+	__type(value, struct bpx_tc_pod);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_TC_POD SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPX_DEFAULT_TC_PODS);
+	__type(key, __u64); /* cgroup id */
+	__type(value, struct bpx_optout);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_SOCK_OPTOUT SEC(".maps");
+
+static __always_inline struct bpx_tc_config *bpx_config(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&BPX_MAP_TC_CONFIG, &zero);
+}
+
 static __always_inline void bpx_count(__u32 index)
 {
 	struct bpx_stat *stat = bpf_map_lookup_elem(&BPX_MAP_STATS, &index);

@@ -13,7 +13,7 @@
 #include <asm-generic/errno.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "maps.bpf.h"
+#include "lb_lookup.bpf.h"
 
 #ifndef BPX_SOCKET_COOKIE
 #define BPX_SOCKET_COOKIE(ctx) bpf_get_socket_cookie(ctx)
@@ -21,10 +21,15 @@
 #ifndef BPX_REFUSE
 /* connect() and sendmsg() fail with ECONNREFUSED, like kube-proxy's reject rule. */
 #define BPX_REFUSE(ctx) bpf_set_retval(-ECONNREFUSED)
+#define BPX_REFUSE_BIND(ctx) bpf_set_retval(-EADDRINUSE)
 #endif
 
-/* How many slots a UDP socket's old backend is looked for in after the set changed. */
-#define BPX_STICKY_SCAN 64
+#ifndef BPX_CGROUP_ANCESTOR
+#define BPX_CGROUP_ID() bpf_get_current_cgroup_id()
+#define BPX_CGROUP_ANCESTOR(level) bpf_get_current_ancestor_cgroup_id(level)
+#endif
+/* Opt-out is looked up for the caller's cgroup and this many ancestors. */
+#define BPX_OPTOUT_LEVELS 12
 
 #define BPX_HOOK_ALLOW 1
 #define BPX_HOOK_REJECT 0
@@ -35,50 +40,33 @@ enum bpx_pick {
 	BPX_PICK_REFUSED,
 };
 
-static __always_inline void bpx_v4_mapped(__be32 addr32[4], __be32 ip4)
+/* A workload whose cgroup (or an ancestor's) is in bpx_optout uses the per-packet path
+ * on its pod-facing device instead: its sockets are left alone here, so each flow is
+ * translated by one path only. */
+static __always_inline int bpx_opted_out(void)
 {
-	addr32[0] = 0;
-	addr32[1] = 0;
-	addr32[2] = bpf_htonl(0x0000ffff);
-	addr32[3] = ip4;
-}
+	struct bpx_tc_config *config = bpx_config();
+	__u64 id;
+	int level;
 
-static __always_inline int bpx_is_v4_mapped(const __be32 addr32[4])
-{
-	return addr32[0] == 0 && addr32[1] == 0 && addr32[2] == bpf_htonl(0x0000ffff);
+	if (!config || !config->optout_count)
+		return 0;
+	id = BPX_CGROUP_ID();
+	if (bpf_map_lookup_elem(&BPX_MAP_SOCK_OPTOUT, &id))
+		return 1;
+	for (level = 1; level < BPX_OPTOUT_LEVELS; level++) {
+		id = BPX_CGROUP_ANCESTOR(level);
+		if (!id)
+			break;
+		if (bpf_map_lookup_elem(&BPX_MAP_SOCK_OPTOUT, &id))
+			return 1;
+	}
+	return 0;
 }
 
 static __always_inline __u8 bpx_sock_proto(const struct bpf_sock_addr *ctx)
 {
 	return ctx->protocol == IPPROTO_UDP ? BPX_PROTO_UDP : BPX_PROTO_TCP;
-}
-
-/* An address with a wildcard entry is a ClusterIP: a port it does not define is refused
- * rather than sent towards an address nothing answers. */
-static __always_inline int bpx_is_known_vip(const struct bpx_svc_key *key)
-{
-	struct bpx_svc_key wildcard __attribute__((aligned(8))) = {};
-	struct bpx_svc_value *svc;
-
-	__builtin_memcpy(wildcard.addr32, key->addr32, sizeof(wildcard.addr32));
-	svc = bpf_map_lookup_elem(&BPX_MAP_SVC, &wildcard);
-	return svc && (svc->flags & BPX_SVC_F_WILDCARD);
-}
-
-static __always_inline struct bpx_backend *bpx_slot_backend(const struct bpx_svc_value *svc,
-							    __u32 index, __u32 *backend_id)
-{
-	struct bpx_slot_key slot_key = {
-		.svc_id = svc->svc_id,
-		.index = (__u16)index,
-		.bank = (__u8)(svc->generation & 1),
-	};
-	struct bpx_slot_value *slot = bpf_map_lookup_elem(&BPX_MAP_SLOT, &slot_key);
-
-	if (!slot)
-		return 0;
-	*backend_id = slot->backend_id;
-	return bpf_map_lookup_elem(&BPX_MAP_BACKEND, &slot->backend_id);
 }
 
 /* Unconnected UDP: the first backend a socket got for a service stays its backend while
@@ -90,22 +78,19 @@ static __always_inline struct bpx_backend *bpx_sticky_backend(const struct bpx_s
 	struct bpx_udp_affinity_value *chosen;
 	struct bpx_backend *backend;
 	__u32 backend_id = 0;
-	__u32 i;
 
 	chosen = bpf_map_lookup_elem(&BPX_MAP_UDP_AFFINITY, &key);
 	if (chosen && chosen->generation == svc->generation)
 		return bpf_map_lookup_elem(&BPX_MAP_BACKEND, &chosen->backend_id);
 	if (chosen) {
 		/* The set changed: keep the backend if it is still in it. */
-		for (i = 0; i < BPX_STICKY_SCAN && i < svc->backend_count; i++) {
-			backend = bpx_slot_backend(svc, i, &backend_id);
-			if (backend && backend_id == chosen->backend_id) {
-				chosen->generation = svc->generation;
-				return backend;
-			}
+		backend = bpx_backend_if_listed(svc, chosen->backend_id);
+		if (backend) {
+			chosen->generation = svc->generation;
+			return backend;
 		}
 	}
-	backend = bpx_slot_backend(svc, bpf_get_prandom_u32() % svc->backend_count, &backend_id);
+	backend = bpx_random_backend(svc, &backend_id);
 	if (backend) {
 		struct bpx_udp_affinity_value value = {
 			.backend_id = backend_id,
@@ -122,10 +107,16 @@ static __always_inline enum bpx_pick bpx_pick_backend(const struct bpx_svc_key *
 						      __u64 cookie, int sticky,
 						      struct bpx_backend *out)
 {
-	struct bpx_svc_value *svc = bpf_map_lookup_elem(&BPX_MAP_SVC, frontend);
 	struct bpx_backend *backend;
 	__u32 backend_id = 0;
+	struct bpx_svc_value *svc;
+	int nodeport;
 
+	if (bpx_opted_out()) {
+		bpx_count(BPX_STAT_SOCK_BYPASS);
+		return BPX_PICK_NOT_A_SERVICE;
+	}
+	svc = bpx_lookup_frontend(frontend, &nodeport);
 	if (!svc) {
 		if (bpx_is_known_vip(frontend)) {
 			bpx_count(BPX_STAT_DROP_NO_PORT);
@@ -143,8 +134,7 @@ static __always_inline enum bpx_pick bpx_pick_backend(const struct bpx_svc_key *
 	if (sticky)
 		backend = bpx_sticky_backend(svc, cookie);
 	else
-		backend = bpx_slot_backend(svc, bpf_get_prandom_u32() % svc->backend_count,
-					   &backend_id);
+		backend = bpx_random_backend(svc, &backend_id);
 	if (!backend) {
 		bpx_count(BPX_STAT_DROP_STALE);
 		return BPX_PICK_REFUSED;
@@ -269,6 +259,46 @@ static __always_inline int bpx_sock6_reverse(struct bpf_sock_addr *ctx, __u32 st
 	ctx->user_port = (__u32)rev->port;
 	bpx_count(stat);
 	return BPX_HOOK_ALLOW;
+}
+
+/*
+ * post_bind: a local socket bound to a NodePort on an address NodePorts answer on (or on
+ * the wildcard) would never see its traffic, and would confuse whoever debugs it: the
+ * bind fails with EADDRINUSE, as with Cilium's bind protection. `port` is in host order.
+ */
+static __always_inline int bpx_bind_allowed(const __be32 addr32[4], __u32 port, __u32 protocol,
+					    int v6)
+{
+	struct bpx_svc_key key __attribute__((aligned(8))) = {};
+	struct bpx_node_addr *node;
+	struct bpx_svc_value *svc;
+	int any = !addr32[0] && !addr32[1] && !addr32[3] &&
+		  (!addr32[2] || addr32[2] == bpf_htonl(0x0000ffff));
+
+	if (!port || (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP))
+		return 1;
+	if (!any) {
+		node = bpx_node_addr(addr32);
+		if (!node || !(node->flags & BPX_NODE_ADDR_F_NODEPORT))
+			return 1;
+	}
+	key.port = bpf_htons((__u16)port);
+	key.proto = protocol == IPPROTO_UDP ? BPX_PROTO_UDP : BPX_PROTO_TCP;
+	/* A v4-mapped or any-address v4 bind shadows IPv4 NodePorts; an IPv6 wildcard bind
+	 * (dual-stack by default) shadows both families. */
+	if (!v6 || bpx_is_v4_mapped(addr32) || any) {
+		key.addr32[2] = bpf_htonl(0x0000ffff);
+		svc = bpf_map_lookup_elem(&BPX_MAP_SVC, &key);
+		if (svc && (svc->flags & BPX_SVC_F_NODEPORT))
+			return 0;
+	}
+	if (v6) {
+		key.addr32[2] = 0;
+		svc = bpf_map_lookup_elem(&BPX_MAP_SVC, &key);
+		if (svc && (svc->flags & BPX_SVC_F_NODEPORT))
+			return 0;
+	}
+	return 1;
 }
 
 #endif

@@ -15,6 +15,9 @@ struct harness_ctx {
 
 #define BPX_SOCKET_COOKIE(ctx) (((struct harness_ctx *)(ctx))->cookie)
 #define BPX_REFUSE(ctx) (((struct harness_ctx *)(ctx))->retval = -ECONNREFUSED)
+/* XDP has no current task: the harness runs as the root cgroup, never opted out. */
+#define BPX_CGROUP_ID() 0
+#define BPX_CGROUP_ANCESTOR(level) 0
 
 #include "lib/sock_lb.bpf.h"
 #include "tests/bpf/sock_lb_harness.h"

@@ -1,0 +1,59 @@
+#pragma once
+// What the per-packet datapath's own maps hold besides the services: the agent's flags,
+// this node's addresses, the service CIDRs and loadBalancerSourceRanges (one LPM trie),
+// and the workloads that bypass the socket hooks. Kept as desired state and synced whole.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "maps/ip_address.h"
+#include "maps/tc_maps.h"
+
+namespace bpfproxy::controller {
+
+struct TcSettings {
+  uint16_t nodePortMin = 30000, nodePortMax = 32767;
+  uint16_t snatPortMin = 61000, snatPortMax = 65535;
+  bool allowExternalClusterIp = false;
+  bool allowExternalIps = false;
+};
+
+struct NodeAddress {
+  IpAddress address;
+  int ifindex = 0;
+  bool nodePort = true;  // NodePorts answer on it (--nodeport-addresses)
+};
+
+// A workload that uses the per-packet path: its addresses and its cgroup's id.
+struct BypassWorkload {
+  std::string name;  // namespace/name, for logs
+  std::vector<IpAddress> addresses;
+  uint64_t cgroupId = 0;
+};
+
+class TcMapState {
+public:
+  explicit TcMapState(const maps::TcMaps& maps) : maps_(maps) {}
+
+  // Each returns "" or an error naming the map.
+  std::string setNode(const TcSettings& settings, const std::vector<NodeAddress>& addresses,
+                      const std::vector<Cidr>& serviceCidrs);
+  std::string setSourceRanges(uint32_t svcId, const std::vector<Cidr>& ranges);
+  // Writes bpx_tcpod before bpx_optout when adding and the reverse when removing, so no
+  // workload is left with neither path.
+  std::string setBypass(const std::vector<BypassWorkload>& workloads);
+
+private:
+  std::string writeConfig();
+  std::string syncLpm();
+
+  const maps::TcMaps& maps_;
+  TcSettings settings_;
+  std::vector<NodeAddress> addresses_;
+  std::vector<Cidr> serviceCidrs_;
+  std::map<uint32_t, std::vector<Cidr>> sourceRanges_;
+  uint32_t optOutCount_ = 0;
+};
+
+}  // namespace bpfproxy::controller

@@ -1,0 +1,55 @@
+#pragma once
+// The maps of the per-packet datapath and the socket-hook opt-out, opened by pin path,
+// with whole-content sync: the agent computes what a map should hold and the difference
+// is written (deletions first for sets that only grant, additions first otherwise).
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bpf/maps_abi.h"
+#include "maps/ip_address.h"
+#include "maps/map_fd.h"
+
+namespace bpfproxy::maps {
+
+struct TcMaps {
+  MapFd conntrack, nodeAddrs, lpm, config, tcPods, optOut;
+  bool open(const std::string& pinDir, std::string* error);
+};
+
+// Keys of the address-keyed maps (bpx_nodeaddr, bpx_tcpod): the address, rest zero.
+bpx_svc_key addressKey(const IpAddress& address);
+// An LPM key for a prefix of one service (or BPX_LPM_SERVICE_CIDR).
+bpx_lpm_key lpmKey(uint32_t svcId, const Cidr& cidr);
+
+// Makes `map` hold exactly `wanted` (keys compared bytewise). Returns 0 or the first
+// -errno; continues past errors so one bad entry does not block the rest.
+template <typename K, typename V>
+int syncMap(const MapFd& map, const std::vector<std::pair<K, V>>& wanted) {
+  auto sameKey = [](const K& a, const K& b) { return std::memcmp(&a, &b, sizeof(K)) == 0; };
+  std::vector<K> stale;
+  std::vector<std::pair<K, V>> present;
+  map.forEach<K, V>([&](const K& key, const V& value) {
+    present.push_back({key, value});
+    return true;
+  });
+  for (const auto& [key, value] : present) {
+    bool keep = false;
+    for (const auto& entry : wanted) keep = keep || sameKey(entry.first, key);
+    if (!keep) stale.push_back(key);
+  }
+  int first = 0;
+  for (const auto& [key, value] : wanted) {
+    bool same = false;
+    for (const auto& [k, v] : present)
+      same = same || (sameKey(k, key) && std::memcmp(&v, &value, sizeof(V)) == 0);
+    if (same) continue;
+    if (int rc = map.update(key, value); rc != 0 && first == 0) first = rc;
+  }
+  for (const auto& key : stale)
+    if (int rc = map.erase(key); rc != 0 && first == 0) first = rc;
+  return first;
+}
+
+}  // namespace bpfproxy::maps
