@@ -24,7 +24,7 @@ packages=(
   libcpprest-dev libssl-dev libboost-system-dev
   doctest-dev prometheus-cpp-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libbenchmark-dev
   iproute2 util-linux procps psmisc curl nginx-light dnsmasq-base bind9-dnsutils python3 openssl
-  iptables nftables gnuplot-nox prometheus
+  iptables nftables gnuplot-nox prometheus systemd
 )
 
 missing=()
