@@ -1,6 +1,8 @@
 #pragma once
 // --log-level and --log-format for every long-running command.
 #include <CLI/CLI.hpp>
+#include <memory>
+#include <spdlog/formatter.h>
 #include <string>
 
 namespace bpfproxy::cli {
@@ -12,5 +14,8 @@ struct LogFlags {
 
 void addLogFlags(CLI::App& cmd, LogFlags& flags);
 void setUpLogging(const LogFlags& flags);
+
+// The formatter setUpLogging installs: "text", or "json" with the message JSON-escaped.
+std::unique_ptr<spdlog::formatter> makeLogFormatter(const std::string& format);
 
 }  // namespace bpfproxy::cli

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/ops_views.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"bpfproxy: Kubernetes Services in eBPF, a kube-proxy replacement"};
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   bpfproxy::cli::addAgentCommand(app, exitCode);
   bpfproxy::cli::addInspectCommands(app, exitCode);
   bpfproxy::cli::addAdminCommands(app, exitCode);
+  bpfproxy::cli::addOperabilityCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

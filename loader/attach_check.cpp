@@ -63,9 +63,10 @@ std::vector<ProgramAttachment> checkAttachments(const std::string& pinDir) {
   const auto& expected = socketProgramNames();
   for (const auto& name : expected) programs.push_back(inspect(name, maps::linksDir(pinDir) + "/" + name));
   std::error_code ec;
-  std::vector<std::string> others;
-  for (const auto& entry : std::filesystem::directory_iterator(maps::linksDir(pinDir), ec)) {
-    auto name = entry.path().filename().string();
+  std::vector<std::string> others;  // relative paths: TC links live in links/tc/
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(maps::linksDir(pinDir), ec)) {
+    if (entry.is_directory(ec)) continue;
+    auto name = std::filesystem::relative(entry.path(), maps::linksDir(pinDir), ec).string();
     if (std::find(expected.begin(), expected.end(), name) == expected.end()) others.push_back(name);
   }
   std::sort(others.begin(), others.end());

@@ -1,0 +1,38 @@
+#include "cli/datapath_access.h"
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "maps/map_names.h"
+
+namespace bpfproxy::cli {
+
+bool openDatapath(const std::string& pinDir, maps::DatapathMaps& datapath, int& exitCode) {
+  std::string error;
+  if (!datapath.open(pinDir, &error)) {
+    std::cerr << "bpfproxy: " << error << "\n(is the agent running with --pin-dir " << pinDir << "?)\n";
+    exitCode = kExitNotFound;
+    return false;
+  }
+  return true;
+}
+
+bool openSnapshot(const std::string& pinDir, maps::DatapathSnapshot& snapshot, int& exitCode) {
+  maps::DatapathMaps datapath;
+  if (!openDatapath(pinDir, datapath, exitCode)) return false;
+  snapshot = maps::readSnapshot(datapath);
+  return true;
+}
+
+maps::MapFd openOptionalMap(const std::string& pinDir, const std::string& name, const std::string& what,
+                            int& exitCode) {
+  auto map = maps::MapFd::openPinned(maps::mapPinPath(pinDir, name));
+  if (!map.valid()) {
+    std::cerr << "bpfproxy: not available: this datapath has no " << what << " map (" << name << " under "
+              << maps::mapsDir(pinDir) << "; it needs the TC datapath)\n";
+    exitCode = kExitNotFound;
+  }
+  return map;
+}
+
+}  // namespace bpfproxy::cli

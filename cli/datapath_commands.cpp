@@ -1,0 +1,281 @@
+// `bpfproxy conntrack list|flush`, `affinity list` and `maglev show SERVICE`: the datapath's
+// per-flow state and its selection table, read from the pinned maps.
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "bpf/maps_abi.h"
+#include "cli/commands.h"
+#include "cli/datapath_access.h"
+#include "cli/ops_views.h"
+#include "cli/output.h"
+#include "cli/service_view.h"
+#include "cli/table.h"
+#include "maps/map_names.h"
+
+namespace bpfproxy::cli {
+
+namespace {
+
+using web::json::value;
+
+struct Flags {
+  std::string pinDir = maps::kDefaultPinDir;
+  std::string output = "table";
+  std::string frontend;  // filter: VIP or VIP:PORT
+  std::string backend;   // filter: backend IP or IP:PORT
+  std::string service;   // NAMESPACE/NAME
+};
+
+void addPinDir(CLI::App& cmd, Flags& flags) {
+  cmd.add_option("--pin-dir", flags.pinDir, "bpffs directory the agent pins to")->capture_default_str();
+}
+
+bool endpointMatches(const std::string& filter, const std::string& endpoint) {
+  return filter.empty() || endpoint == filter || endpoint.rfind(filter + ":", 0) == 0 ||
+         endpoint.rfind("[" + filter + "]:", 0) == 0;
+}
+
+std::string serviceName(uint32_t svcId, const maps::DatapathSnapshot& snapshot) {
+  for (const auto& frontend : snapshot.frontends)
+    if (frontend.value.svc_id == svcId && frontend.meta)
+      return std::string(frontend.meta->namespace_) + "/" + frontend.meta->name;
+  return "id " + std::to_string(svcId) + " (gone)";
+}
+
+std::string backendAddress(uint32_t id, const maps::DatapathSnapshot& snapshot) {
+  auto it = snapshot.backends.find(id);
+  if (it == snapshot.backends.end()) return "id " + std::to_string(id) + " (gone)";
+  return formatEndpoint(maps::addressOf(it->second.addr), maps::hostPort(it->second.port));
+}
+
+#ifdef BPX_MAP_CT
+struct ConntrackRow {
+  bpx_ct_key key{};
+  bpx_ct_value value{};
+  std::string client, frontend, backend, snat, direction, service;
+};
+
+std::vector<ConntrackRow> conntrackRows(const maps::MapFd& ct, const maps::DatapathSnapshot& snapshot,
+                                        const Flags& flags) {
+  std::vector<ConntrackRow> rows;
+  ct.forEach<bpx_ct_key, bpx_ct_value>([&](const bpx_ct_key& key, const bpx_ct_value& value) {
+    ConntrackRow row;
+    row.key = key;
+    row.value = value;
+    bool forward = key.dir == BPX_CT_FORWARD;
+    row.direction = forward ? "forward" : "reply";
+    if (forward) {
+      row.client = formatEndpoint(maps::addressOf(key.src), ntohs(key.sport));
+      row.frontend = formatEndpoint(maps::addressOf(key.dst), ntohs(key.dport));
+      row.backend = backendAddress(value.backend_id, snapshot);
+      row.service = serviceName(value.svc_id, snapshot);
+      if (value.flags & BPX_CT_F_SNAT) row.snat = formatEndpoint(maps::addressOf(value.nat_addr), ntohs(value.nat_port));
+    } else {
+      row.client = formatEndpoint(maps::addressOf(value.orig_addr), ntohs(value.orig_port));
+      row.frontend = formatEndpoint(maps::addressOf(value.nat_addr), ntohs(value.nat_port));
+      row.backend = formatEndpoint(maps::addressOf(key.src), ntohs(key.sport));
+      if (value.flags & BPX_CT_F_SNAT) row.snat = formatEndpoint(maps::addressOf(key.dst), ntohs(key.dport));
+    }
+    if (endpointMatches(flags.frontend, row.frontend) && endpointMatches(flags.backend, row.backend))
+      rows.push_back(row);
+    return true;
+  });
+  std::sort(rows.begin(), rows.end(), [](const ConntrackRow& a, const ConntrackRow& b) {
+    return std::tie(a.frontend, a.client, a.direction) < std::tie(b.frontend, b.client, b.direction);
+  });
+  return rows;
+}
+#endif
+
+}  // namespace
+
+void addDatapathCommands(CLI::App& app, int& exitCode) {
+  // ---- conntrack ----
+  auto* conntrack = app.add_subcommand("conntrack", "The per-packet datapath's connection tracking table");
+  conntrack->require_subcommand(1);
+  auto ctFlags = std::make_shared<Flags>();
+  auto* ctList = conntrack->add_subcommand(
+      "list", "Every tracked flow: client, frontend, backend, SNAT (exit 3 when the datapath has no conntrack)");
+  auto* ctFlush = conntrack->add_subcommand(
+      "flush", "Delete tracked flows (all, or those of --frontend / --backend); their next packet picks again");
+  for (auto* cmd : {ctList, ctFlush}) {
+    addPinDir(*cmd, *ctFlags);
+    cmd->add_option("--frontend", ctFlags->frontend, "Only flows to this frontend (VIP or VIP:PORT)");
+    cmd->add_option("--backend", ctFlags->backend, "Only flows to this backend (IP or IP:PORT)");
+  }
+  addOutputFlag(*ctList, ctFlags->output);
+  auto conntrackCallback = [ctFlags, &exitCode](bool flush) {
+    maps::DatapathSnapshot snapshot;
+    if (!openSnapshot(ctFlags->pinDir, snapshot, exitCode)) return;
+#ifdef BPX_MAP_CT
+    auto ct = openOptionalMap(ctFlags->pinDir, BPX_STRINGIFY(BPX_MAP_CT), "conntrack", exitCode);
+    if (!ct.valid()) return;
+    auto rows = conntrackRows(ct, snapshot, *ctFlags);
+    if (flush) {
+      size_t deleted = 0;
+      for (const auto& row : rows)
+        if (ct.erase(row.key) == 0) deleted++;
+      std::cout << "deleted " << deleted << " conntrack entries (" << deleted << " of " << rows.size() << " matched)\n";
+      exitCode = deleted == rows.size() ? kExitOk : kExitFailure;
+      return;
+    }
+    auto array = value::array();
+    size_t i = 0;
+    Table table({"DIRECTION", "PROTO", "CLIENT", "FRONTEND", "BACKEND", "SNAT", "SERVICE"});
+    for (const auto& row : rows) {
+      auto item = value::object(true);
+      item["direction"] = jsonString(row.direction);
+      item["protocol"] = jsonString(maps::protocolName(row.key.proto));
+      item["client"] = jsonString(row.client);
+      item["frontend"] = jsonString(row.frontend);
+      item["backend"] = jsonString(row.backend);
+      item["snat"] = jsonString(row.snat);
+      item["service"] = jsonString(row.service);
+      array[i++] = item;
+      table.addRow({row.direction, maps::protocolName(row.key.proto), row.client, row.frontend, row.backend,
+                    row.snat.empty() ? "-" : row.snat, row.service.empty() ? "-" : row.service});
+    }
+    if (!printStructured(array, ctFlags->output, std::cout)) table.print(std::cout);
+#else
+    (void)flush;
+    (void)snapshot;
+    std::cerr << "bpfproxy: not available: this datapath has no conntrack map (needs the TC datapath)\n";
+    exitCode = kExitNotFound;
+#endif
+  };
+  ctList->callback([conntrackCallback]() { conntrackCallback(false); });
+  ctFlush->callback([conntrackCallback]() { conntrackCallback(true); });
+
+  // ---- affinity ----
+  auto* affinity = app.add_subcommand("affinity", "Backends the datapath keeps for a client");
+  affinity->require_subcommand(1);
+  auto affFlags = std::make_shared<Flags>();
+  auto* affList = affinity->add_subcommand(
+      "list", "UDP socket stickiness: each unconnected UDP socket keeps its first backend per Service");
+  addPinDir(*affList, *affFlags);
+  affList->add_option("--service", affFlags->service, "Only this Service (NAMESPACE/NAME)");
+  addOutputFlag(*affList, affFlags->output);
+  affList->callback([affFlags, &exitCode]() {
+    maps::DatapathMaps datapath;
+    if (!openDatapath(affFlags->pinDir, datapath, exitCode)) return;
+    auto snapshot = maps::readSnapshot(datapath);
+    std::map<uint32_t, uint32_t> generations;  // svc_id -> current generation
+    for (const auto& frontend : snapshot.frontends) generations[frontend.value.svc_id] = frontend.value.generation;
+    struct Row {
+      uint64_t cookie;
+      uint32_t svcId, backendId, generation;
+    };
+    std::vector<Row> rows;
+    datapath.udpAffinity.forEach<bpx_udp_affinity_key, bpx_udp_affinity_value>(
+        [&](const bpx_udp_affinity_key& key, const bpx_udp_affinity_value& value) {
+          rows.push_back({key.cookie, key.svc_id, value.backend_id, value.generation});
+          return true;
+        });
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+      return std::tie(a.svcId, a.cookie) < std::tie(b.svcId, b.cookie);
+    });
+    auto array = value::array();
+    size_t i = 0;
+    Table table({"SOCKET COOKIE", "SERVICE", "BACKEND", "CURRENT"});
+    for (const auto& row : rows) {
+      auto service = serviceName(row.svcId, snapshot);
+      if (!affFlags->service.empty() && service != affFlags->service) continue;
+      auto it = generations.find(row.svcId);
+      bool current = it != generations.end() && it->second == row.generation;
+      auto item = value::object(true);
+      item["kind"] = jsonString("udp-socket");
+      item["cookie"] = value::number(row.cookie);
+      item["service"] = jsonString(service);
+      item["svc_id"] = value::number(row.svcId);
+      item["backend"] = jsonString(backendAddress(row.backendId, snapshot));
+      item["current"] = value::boolean(current);
+      array[i++] = item;
+      table.addRow({std::to_string(row.cookie), service, backendAddress(row.backendId, snapshot),
+                    current ? "yes" : "no (re-checked on the next send)"});
+    }
+    if (!printStructured(array, affFlags->output, std::cout)) {
+      table.print(std::cout);
+      std::cout << "note: sessionAffinity ClientIP has no table of its own in this datapath; see `bpfproxy explain`\n";
+    }
+  });
+
+  // ---- maglev ----
+  auto* maglev = app.add_subcommand("maglev", "The backend selection table of a Service");
+  maglev->require_subcommand(1);
+  auto mgFlags = std::make_shared<Flags>();
+  auto* mgShow = maglev->add_subcommand(
+      "show",
+      "The selection table the datapath really uses for SERVICE (NAMESPACE/NAME): bpfproxy picks at random over "
+      "a slot array, it has no Maglev table, so this shows the slots (exit 3 when the Service is not programmed)");
+  mgShow->add_option("SERVICE", mgFlags->service, "NAMESPACE/NAME")->required();
+  addPinDir(*mgShow, *mgFlags);
+  addOutputFlag(*mgShow, mgFlags->output);
+  mgShow->callback([mgFlags, &exitCode]() {
+    maps::DatapathSnapshot snapshot;
+    if (!openSnapshot(mgFlags->pinDir, snapshot, exitCode)) return;
+    auto slash = mgFlags->service.find('/');
+    std::string namespace_ = slash == std::string::npos ? "default" : mgFlags->service.substr(0, slash);
+    std::string name = slash == std::string::npos ? mgFlags->service : mgFlags->service.substr(slash + 1);
+    auto array = value::array();
+    size_t i = 0;
+    Table table({"FRONTEND", "PROTO", "BANK", "SLOT", "BACKEND", "STATE", "SHARE"});
+    for (const auto& view : serviceViews(snapshot)) {
+      if (view.namespace_ != namespace_ || view.name != name) continue;
+      const maps::SnapshotFrontend* frontend = nullptr;
+      for (const auto& f : snapshot.frontends)
+        if (f.value.svc_id == view.id) frontend = &f;
+      uint32_t bank = frontend ? (frontend->value.generation & 1) : 0;
+      auto item = value::object(true);
+      item["frontend"] = jsonString(view.frontend);
+      item["protocol"] = jsonString(view.protocol);
+      item["algorithm"] = jsonString("random");
+      item["bank"] = value::number(bank);
+      item["generation"] = value::number(frontend ? frontend->value.generation : 0);
+      auto slots = value::array();
+      for (size_t slot = 0; slot < view.backends.size(); ++slot) {
+        const auto& b = view.backends[slot];
+        auto s = value::object(true);
+        s["slot"] = value::number(static_cast<uint64_t>(slot));
+        s["backend_id"] = value::number(b.id);
+        s["address"] = jsonString(b.address);
+        s["state"] = jsonString(b.state);
+        slots[slot] = s;
+        table.addRow({slot == 0 ? view.frontend : "", slot == 0 ? view.protocol : "", std::to_string(bank),
+                      std::to_string(slot), std::to_string(b.id) + " => " + b.address, b.state,
+                      "1/" + std::to_string(view.backends.size())});
+      }
+      if (view.backends.empty()) table.addRow({view.frontend, view.protocol, std::to_string(bank), "-", "(none)", "", ""});
+      item["slots"] = slots;
+      array[i++] = item;
+    }
+    if (i == 0) {
+      std::cerr << "bpfproxy: Service " << namespace_ << "/" << name << " is not programmed in " << mgFlags->pinDir
+                << "\n";
+      exitCode = kExitNotFound;
+      return;
+    }
+    if (!printStructured(array, mgFlags->output, std::cout)) {
+      std::cout << "algorithm: random (bpf_get_prandom_u32() % slots); no Maglev table: these slots are the table\n\n";
+      table.print(std::cout);
+    }
+  });
+}
+
+}  // namespace bpfproxy::cli
+
+namespace bpfproxy::cli {
+
+void addOperabilityCommands(CLI::App& app, int& exitCode) {
+  addStatusCommand(app, exitCode);
+  addCapacityCommand(app, exitCode);
+  addDoctorCommand(app, exitCode);
+  addExplainCommand(app, exitCode);
+  addDatapathCommands(app, exitCode);
+}
+
+}  // namespace bpfproxy::cli

@@ -1,0 +1,394 @@
+// `bpfproxy explain --src IP --dst VIP:PORT/PROTO`: what the datapath does with that flow,
+// step by step, from the pinned maps and the same rules the BPF code applies.
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <iostream>
+#include <memory>
+
+#include "bpf/maps_abi.h"
+#include "cli/commands.h"
+#include "cli/datapath_access.h"
+#include "cli/ops_views.h"
+#include "cli/output.h"
+#include "cli/table.h"
+#include "maps/map_names.h"
+
+namespace bpfproxy::cli {
+
+namespace {
+
+using web::json::value;
+
+bool sameAddress(const uint8_t (&addr)[16], const IpAddress& address) {
+  return maps::addressOf(addr) == address;
+}
+
+std::string backendText(uint32_t id, const maps::DatapathSnapshot& snapshot) {
+  auto it = snapshot.backends.find(id);
+  if (it == snapshot.backends.end()) return std::to_string(id) + " => ? (missing)";
+  const auto& b = it->second;
+  return std::to_string(id) + " => " + formatEndpoint(maps::addressOf(b.addr), maps::hostPort(b.port)) + " (" +
+         maps::backendStateName(b.state) + ((b.flags & BPX_BACKEND_F_LOCAL) ? ", local" : "") + ")";
+}
+
+value backendJson(uint32_t id, const maps::DatapathSnapshot& snapshot) {
+  auto object = value::object(true);
+  object["id"] = value::number(id);
+  auto it = snapshot.backends.find(id);
+  if (it == snapshot.backends.end()) {
+    object["state"] = jsonString("missing");
+    return object;
+  }
+  const auto& b = it->second;
+  object["address"] = jsonString(formatEndpoint(maps::addressOf(b.addr), maps::hostPort(b.port)));
+  object["state"] = jsonString(maps::backendStateName(b.state));
+  object["local"] = value::boolean((b.flags & BPX_BACKEND_F_LOCAL) != 0);
+  return object;
+}
+
+std::vector<std::string> flagNames(uint16_t flags, uint32_t affinityTimeout) {
+  std::vector<std::string> names;
+  if (flags & BPX_SVC_F_CLUSTER_IP) names.push_back("ClusterIP");
+  if (flags & BPX_SVC_F_NODEPORT) names.push_back("NodePort");
+  if (flags & BPX_SVC_F_EXTERNAL_IP) names.push_back("ExternalIP");
+  if (flags & BPX_SVC_F_LOADBALANCER) names.push_back("LoadBalancer");
+  if (flags & BPX_SVC_F_LOCAL) names.push_back("externalTrafficPolicy=Local");
+  if (flags & BPX_SVC_F_AFFINITY) names.push_back("sessionAffinity=ClientIP(" + std::to_string(affinityTimeout) + "s)");
+  if (flags & BPX_SVC_F_LB_PROXY) names.push_back("ipMode=Proxy");
+#ifdef BPX_SVC_F_SOURCE_RANGES
+  if (flags & BPX_SVC_F_SOURCE_RANGES) names.push_back("loadBalancerSourceRanges");
+#endif
+  return names;
+}
+
+}  // namespace
+
+bool parseFlowDestination(const std::string& text, IpAddress& address, uint16_t& port, uint8_t& proto) {
+  std::string rest = text;
+  proto = BPX_PROTO_TCP;
+  if (auto slash = rest.rfind('/'); slash != std::string::npos) {
+    std::string name = rest.substr(slash + 1);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "tcp") proto = BPX_PROTO_TCP;
+    else if (name == "udp") proto = BPX_PROTO_UDP;
+    else if (name == "sctp") proto = BPX_PROTO_SCTP;
+    else return false;
+    rest = rest.substr(0, slash);
+  }
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = rest.substr(0, colon), portText = rest.substr(colon + 1);
+  bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  auto parsed = IpAddress::parse(host);
+  if (!parsed || (!parsed->isV4() && !bracketed)) return false;
+  if (portText.empty() || portText.size() > 5 || portText.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  int number = std::stoi(portText);
+  if (number <= 0 || number > 65535) return false;
+  address = *parsed;
+  port = static_cast<uint16_t>(number);
+  return true;
+}
+
+Explanation explainFlow(const maps::DatapathSnapshot& snapshot, const FlowQuery& query, const ExplainExtras& extras) {
+  Explanation result;
+  result.frontendText = formatEndpoint(query.destination, query.port) + "/" + maps::protocolName(query.proto);
+  auto find = [&](const IpAddress& address, uint16_t port, uint8_t proto) -> const maps::SnapshotFrontend* {
+    for (const auto& frontend : snapshot.frontends)
+      if (sameAddress(frontend.key.addr, address) && maps::hostPort(frontend.key.port) == port &&
+          frontend.key.proto == proto)
+        return &frontend;
+    return nullptr;
+  };
+  const maps::SnapshotFrontend* frontend = find(query.destination, query.port, query.proto);
+  if (!frontend && extras.nodeAddress) {  // NodePorts are keyed by the any-address
+    frontend = find(query.destination.isV4() ? IpAddress::fromV4(0) : IpAddress(), query.port, query.proto);
+    if (frontend && !(frontend->value.flags & BPX_SVC_F_NODEPORT)) frontend = nullptr;
+    if (frontend) result.notes.push_back("the destination is a node address: matched the NodePort frontend");
+  }
+  if (!frontend) {
+    if (find(query.destination, 0, BPX_PROTO_ANY)) {
+      result.verdict = "refused";
+      result.reason = "no_port";
+      result.notes.push_back(query.destination.toString() +
+                             " is a ClusterIP, but its Service defines no such port: connect() fails with "
+                             "ECONNREFUSED (counter bpfproxy_drops_total{reason=\"no_port\"})");
+    } else {
+      result.verdict = "not a service";
+      result.notes.push_back("no frontend matches: the connection leaves untranslated");
+    }
+    return result;
+  }
+  result.frontend = *frontend;
+  result.frontendFlags = flagNames(frontend->value.flags, frontend->value.affinity_timeout);
+  if (frontend->value.flags & BPX_SVC_F_LB_PROXY) {
+    result.verdict = "not a service";
+    result.notes.push_back("load-balancer ipMode Proxy: traffic must reach the load balancer, so it is not translated");
+    return result;
+  }
+
+  const auto& ids = frontend->backendIds;
+  auto state = [&](uint32_t id) {
+    auto it = snapshot.backends.find(id);
+    return it == snapshot.backends.end() ? uint8_t{255} : it->second.state;
+  };
+  auto local = [&](uint32_t id) {
+    auto it = snapshot.backends.find(id);
+    return it != snapshot.backends.end() && (it->second.flags & BPX_BACKEND_F_LOCAL);
+  };
+  size_t active = std::count_if(ids.begin(), ids.end(), [&](uint32_t id) { return state(id) == BPX_BACKEND_ACTIVE; });
+  size_t terminating = std::count_if(ids.begin(), ids.end(), [&](uint32_t id) { return state(id) == BPX_BACKEND_TERMINATING; });
+  size_t locals = std::count_if(ids.begin(), ids.end(), local);
+
+  result.stages.push_back({"programmed", std::to_string(ids.size()) +
+                                             " backends in the active bank (generation " +
+                                             std::to_string(frontend->value.generation) + ")",
+                           ids});
+  std::string readiness;
+  if (ids.empty()) readiness = "no endpoint is ready or serving";
+  else if (active == 0 && terminating > 0)
+    readiness = "no ready endpoint: the " + std::to_string(terminating) +
+                " serving-terminating ones are used, so connections drain instead of failing";
+  else readiness = std::to_string(active) + " ready; terminating endpoints are left out while any is ready";
+  result.stages.push_back({"readiness", readiness, ids});
+  std::string policy;
+  if (frontend->value.flags & BPX_SVC_F_LOCAL)
+    policy = "externalTrafficPolicy Local: only this node's endpoints (" + std::to_string(locals) + " local)";
+  else if (!ids.empty() && locals == ids.size() && (frontend->value.flags & BPX_SVC_F_CLUSTER_IP))
+    policy = "all " + std::to_string(locals) + " backends are on this node (internalTrafficPolicy Local, or topology)";
+  else policy = "Cluster: endpoints on every node (" + std::to_string(locals) + " of them local)";
+  result.stages.push_back({"traffic policy and topology", policy, ids});
+  std::vector<uint32_t> left = ids;
+  std::optional<bool> allowed = extras.sourceAllowed ? extras.sourceAllowed(frontend->value.svc_id, query.source)
+                                                     : std::nullopt;
+  if (allowed && !*allowed) {
+    left.clear();
+    result.stages.push_back({"source ranges", query.source.toString() +
+                                                  " is outside loadBalancerSourceRanges: dropped on the TC path",
+                             left});
+    result.verdict = "dropped";
+    result.reason = "src_range";
+    return result;
+  }
+  result.stages.push_back({"source ranges", allowed ? query.source.toString() + " is inside loadBalancerSourceRanges"
+                                                    : "none set for this frontend",
+                           left});
+
+  result.conntrack = extras.conntrack;
+  result.udpStickySockets = extras.udpStickySockets;
+  result.algorithm = "random: slot = bpf_get_prandom_u32() % " + std::to_string(left.size()) +
+                     " over the active bank, every backend equally likely";
+  if (query.proto == BPX_PROTO_UDP)
+    result.algorithm += "; an unconnected UDP socket keeps its first backend while it stays in the set";
+  if (left.empty()) {
+    result.verdict = "refused";
+    result.reason = "no_backend";
+    result.notes.push_back("no backend: connect() and sendmsg() fail with ECONNREFUSED "
+                           "(counter bpfproxy_drops_total{reason=\"no_backend\"})");
+    return result;
+  }
+  result.verdict = "translated";
+  std::vector<ConntrackHit> current;
+  for (const auto& hit : result.conntrack)
+    if (hit.current) current.push_back(hit);
+  if (query.sourcePort && current.size() == 1) {
+    result.picked = current.front().backendId;
+    result.pickDetail = "a conntrack entry of this flow is in force: its packets keep going to this backend";
+  } else if (left.size() == 1) {
+    result.picked = left.front();
+    result.pickDetail = "the only backend: every new connection gets it";
+  } else {
+    result.pickDetail = "random among " + std::to_string(left.size()) + " (each 1/" + std::to_string(left.size()) + ")";
+  }
+  if (frontend->value.flags & BPX_SVC_F_AFFINITY)
+    result.notes.push_back("sessionAffinity ClientIP: kept per client by the datapath that handles the flow");
+  return result;
+}
+
+value explainJson(const Explanation& e, const maps::DatapathSnapshot& snapshot) {
+  auto root = value::object(true);
+  root["destination"] = jsonString(e.frontendText);
+  root["verdict"] = jsonString(e.verdict);
+  if (!e.reason.empty()) root["reason"] = jsonString(e.reason);
+  if (e.frontend) {
+    auto frontend = value::object(true);
+    frontend["id"] = value::number(e.frontend->value.svc_id);
+    if (e.frontend->meta) {
+      frontend["namespace"] = jsonString(e.frontend->meta->namespace_);
+      frontend["name"] = jsonString(e.frontend->meta->name);
+      frontend["port_name"] = jsonString(e.frontend->meta->port_name);
+      frontend["type"] = jsonString(maps::frontendTypeName(e.frontend->meta->type));
+    }
+    frontend["frontend"] = jsonString(formatEndpoint(maps::addressOf(e.frontend->key.addr),
+                                                     maps::hostPort(e.frontend->key.port)));
+    frontend["protocol"] = jsonString(maps::protocolName(e.frontend->key.proto));
+    frontend["flags"] = jsonStrings(e.frontendFlags);
+    root["frontend"] = frontend;
+  }
+  auto stages = value::array();
+  size_t i = 0;
+  for (const auto& stage : e.stages) {
+    auto s = value::object(true);
+    s["stage"] = jsonString(stage.name);
+    s["detail"] = jsonString(stage.detail);
+    auto backends = value::array();
+    size_t j = 0;
+    for (uint32_t id : stage.backends) backends[j++] = backendJson(id, snapshot);
+    s["backends"] = backends;
+    stages[i++] = s;
+  }
+  root["stages"] = stages;
+  if (!e.algorithm.empty()) root["algorithm"] = jsonString(e.algorithm);
+  if (e.picked) root["picked"] = backendJson(*e.picked, snapshot);
+  if (!e.pickDetail.empty()) root["pick"] = jsonString(e.pickDetail);
+  auto conntrack = value::array();
+  i = 0;
+  for (const auto& hit : e.conntrack) {
+    auto h = value::object(true);
+    h["client"] = jsonString(hit.client);
+    h["backend"] = backendJson(hit.backendId, snapshot);
+    h["current"] = value::boolean(hit.current);
+    conntrack[i++] = h;
+  }
+  root["conntrack"] = conntrack;
+  root["udpStickySockets"] = value::number(static_cast<uint64_t>(e.udpStickySockets));
+  root["notes"] = jsonStrings(e.notes);
+  return root;
+}
+
+void printExplain(const Explanation& e, const maps::DatapathSnapshot& snapshot, std::ostream& out) {
+  auto line = [&](const std::string& key, const std::string& text) {
+    out << key << std::string(key.size() < 12 ? 12 - key.size() : 1, ' ') << text << "\n";
+  };
+  line("Flow:", e.frontendText);
+  if (e.frontend) {
+    std::string service = e.frontend->meta ? std::string(e.frontend->meta->namespace_) + "/" + e.frontend->meta->name : "?";
+    if (e.frontend->meta && e.frontend->meta->port_name[0]) service += ":" + std::string(e.frontend->meta->port_name);
+    std::string flags;
+    for (const auto& flag : e.frontendFlags) flags += (flags.empty() ? "" : ", ") + flag;
+    line("Frontend:", "id " + std::to_string(e.frontend->value.svc_id) + ", Service " + service + " [" + flags + "]");
+  }
+  line("Verdict:", e.verdict + (e.reason.empty() ? "" : " (" + e.reason + ")"));
+  if (!e.stages.empty()) {
+    out << "\n";
+    Table table({"STAGE", "LEFT", "DETAIL", "BACKENDS"});
+    for (const auto& stage : e.stages) {
+      std::string backends;
+      for (uint32_t id : stage.backends) backends += backendText(id, snapshot) + "\n";
+      table.addRow({stage.name, std::to_string(stage.backends.size()), stage.detail, backends.empty() ? "-" : backends});
+    }
+    table.print(out);
+    out << "\n";
+  }
+  if (!e.algorithm.empty()) line("Algorithm:", e.algorithm);
+  if (e.picked) line("Picks:", backendText(*e.picked, snapshot) + ": " + e.pickDetail);
+  else if (!e.pickDetail.empty()) line("Picks:", e.pickDetail);
+  for (const auto& hit : e.conntrack)
+    line("Conntrack:", hit.client + " -> " + backendText(hit.backendId, snapshot) +
+                           (hit.current ? "" : " (backend gone: the next packet re-picks)"));
+  if (e.udpStickySockets)
+    line("UDP sticky:", std::to_string(e.udpStickySockets) + " sockets keep a backend of this Service");
+  for (const auto& note : e.notes) line("Note:", note);
+}
+
+void addExplainCommand(CLI::App& app, int& exitCode) {
+  struct Flags {
+    std::string pinDir = maps::kDefaultPinDir;
+    std::string source, destination, output = "table";
+    int sourcePort = 0;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand("explain",
+                                 "What the datapath does with a flow: frontend, backends after each filter, algorithm, "
+                                 "the pick (exit 0 translated, 1 refused or dropped, 4 not a service)");
+  cmd->add_option("--src", flags->source, "Client address")->required();
+  cmd->add_option("--dst", flags->destination, "VIP:PORT/PROTO, like 10.32.0.10:53/udp or [fd00::1]:80/tcp")->required();
+  cmd->add_option("--sport", flags->sourcePort, "Client port: look up this exact flow's conntrack entry");
+  cmd->add_option("--pin-dir", flags->pinDir, "bpffs directory the agent pins to")->capture_default_str();
+  addOutputFlag(*cmd, flags->output);
+  cmd->callback([flags, &exitCode]() {
+    FlowQuery query;
+    auto source = IpAddress::parse(flags->source);
+    if (!source) {
+      std::cerr << "bpfproxy: --src: '" << flags->source << "' is not an IP address\n";
+      exitCode = kExitUsage;
+      return;
+    }
+    query.source = *source;
+    if (!parseFlowDestination(flags->destination, query.destination, query.port, query.proto)) {
+      std::cerr << "bpfproxy: --dst: '" << flags->destination << "' is not VIP:PORT/PROTO (like 10.32.0.10:53/udp)\n";
+      exitCode = kExitUsage;
+      return;
+    }
+    if (flags->sourcePort > 0 && flags->sourcePort <= 65535) query.sourcePort = static_cast<uint16_t>(flags->sourcePort);
+    maps::DatapathMaps datapath;
+    if (!openDatapath(flags->pinDir, datapath, exitCode)) return;
+    auto snapshot = maps::readSnapshot(datapath);
+
+    ExplainExtras extras;
+    // The service each UDP sticky entry belongs to: counted for the frontend's svc_id.
+    std::map<uint32_t, size_t> sticky;
+    datapath.udpAffinity.forEach<bpx_udp_affinity_key, bpx_udp_affinity_value>(
+        [&](const bpx_udp_affinity_key& key, const bpx_udp_affinity_value&) {
+          sticky[key.svc_id]++;
+          return true;
+        });
+#ifdef BPX_MAP_LPM
+    auto lpm = maps::MapFd::openPinned(maps::mapPinPath(flags->pinDir, BPX_STRINGIFY(BPX_MAP_LPM)));
+    if (lpm.valid())
+      extras.sourceAllowed = [&lpm, &snapshot](uint32_t svcId, const IpAddress& client) -> std::optional<bool> {
+        for (const auto& frontend : snapshot.frontends)
+          if (frontend.value.svc_id == svcId && !(frontend.value.flags & BPX_SVC_F_SOURCE_RANGES)) return std::nullopt;
+        bpx_lpm_key key{};
+        key.prefixlen = 32 + 128;
+        key.svc_id = svcId;
+        std::memcpy(key.addr, client.bytes().data(), 16);
+        bpx_lpm_value value{};
+        return lpm.lookup(key, value) == 0;
+      };
+    auto nodeAddrs = maps::MapFd::openPinned(maps::mapPinPath(flags->pinDir, BPX_STRINGIFY(BPX_MAP_NODE_ADDR)));
+    if (nodeAddrs.valid()) {
+      bpx_svc_key key{};
+      std::memcpy(key.addr, query.destination.bytes().data(), 16);
+      bpx_node_addr value{};
+      extras.nodeAddress = nodeAddrs.lookup(key, value) == 0 && (value.flags & BPX_NODE_ADDR_F_NODEPORT);
+    }
+#endif
+    auto explanation = explainFlow(snapshot, query, extras);
+    if (explanation.frontend) {
+      explanation.udpStickySockets = sticky[explanation.frontend->value.svc_id];
+#ifdef BPX_MAP_CT
+      auto ct = maps::MapFd::openPinned(maps::mapPinPath(flags->pinDir, BPX_STRINGIFY(BPX_MAP_CT)));
+      const auto& frontend = *explanation.frontend;
+      if (ct.valid())
+        ct.forEach<bpx_ct_key, bpx_ct_value>([&](const bpx_ct_key& key, const bpx_ct_value& value) {
+          if (key.dir != BPX_CT_FORWARD || key.proto != query.proto || key.dport != frontend.key.port ||
+              maps::addressOf(key.src) != query.source || maps::addressOf(key.dst) != query.destination)
+            return true;
+          if (query.sourcePort && ntohs(key.sport) != *query.sourcePort) return true;
+          bool current = std::find(frontend.backendIds.begin(), frontend.backendIds.end(), value.backend_id) !=
+                         frontend.backendIds.end();
+          explanation.conntrack.push_back(
+              {formatEndpoint(query.source, ntohs(key.sport)), value.backend_id, current});
+          return true;
+        });
+      if (query.sourcePort && explanation.verdict == "translated") {
+        for (const auto& hit : explanation.conntrack)
+          if (hit.current) {
+            explanation.picked = hit.backendId;
+            explanation.pickDetail = "a conntrack entry of this flow is in force: its packets keep going to this backend";
+          }
+      }
+#endif
+    }
+    if (!printStructured(explainJson(explanation, snapshot), flags->output, std::cout))
+      printExplain(explanation, snapshot, std::cout);
+    exitCode = explanation.verdict == "translated" ? kExitOk : explanation.verdict == "not a service" ? kExitNotAService : kExitFailure;
+  });
+}
+
+}  // namespace bpfproxy::cli
