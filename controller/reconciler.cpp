@@ -59,8 +59,15 @@ Reconciler::Reconciler(maps::DatapathWriter& writer, uint32_t maxServices, uint3
 
 ReconcileResult Reconciler::adopt(const maps::DatapathSnapshot& snapshot) {
   ReconcileResult result;
+  std::set<uint32_t> referenced;
+  for (const auto& frontend : snapshot.frontends)
+    referenced.insert(frontend.backendIds.begin(), frontend.backendIds.end());
   for (const auto& [id, value] : snapshot.backends) {
     BackendIdentity identity{maps::addressOf(value.addr), ntohs(value.port), value.proto};
+    if (!referenced.count(id) || backends_.count(identity)) {
+      writer_.deleteBackend(id);  // debris of an interrupted update
+      continue;
+    }
     backends_[identity] = {id, 0, value};
     backendsById_[id] = identity;
     backendIds_.claim(id);
@@ -85,15 +92,6 @@ ReconcileResult Reconciler::adopt(const maps::DatapathSnapshot& snapshot) {
   }
   // Debris of an update that a crash interrupted: nothing references it.
   for (const auto& slot : snapshot.staleSlots) writer_.deleteSlot(slot);
-  std::vector<uint32_t> unused;
-  for (const auto& [identity, backend] : backends_)
-    if (backend.references == 0) unused.push_back(backend.id);
-  for (uint32_t id : unused) {
-    writer_.deleteBackend(id);
-    backendIds_.release(id);
-    backends_.erase(backendsById_[id]);
-    backendsById_.erase(id);
-  }
   return result;
 }
 
@@ -101,8 +99,10 @@ ReconcileResult Reconciler::apply(const ServiceKey& service,
                                   const std::vector<FrontendSpec>& frontends) {
   ReconcileResult result;
   std::set<FrontendKey> wanted;
-  for (const auto& spec : frontends)
-    if (applyFrontend(service, spec, result)) wanted.insert(spec.key);
+  for (const auto& spec : frontends) {
+    applyFrontend(service, spec, result);
+    wanted.insert(spec.key);  // a failed update keeps what the frontend had
+  }
   auto owned = byService_.find(service);
   if (owned != byService_.end()) {
     std::vector<FrontendKey> gone;

@@ -25,13 +25,13 @@ void MapMigration::prepare(bpf_map* map, std::vector<std::string>& notes) {
                       std::to_string(bpf_map__value_size(map)) +
                       ": the layout changed without a version bump; run `bpfproxy cleanup`");
   if (info.maxEntries == bpf_map__max_entries(map)) return;
-  std::string aside = path + ".resizing";
-  unlink(aside.c_str());
-  if (rename(path.c_str(), aside.c_str()) != 0)
-    throw LoaderError("cannot move aside " + path + ": " + std::strerror(errno));
+  // bpffs cannot rename: keep the old map alive through our fd and unpin it, so that load
+  // creates and pins the resized one. The attached programs still use the old map.
+  if (unlink(path.c_str()) != 0)
+    throw LoaderError("cannot unpin " + path + " to resize it: " + std::strerror(errno));
   notes.push_back("resizing " + name + " from " + std::to_string(info.maxEntries) + " to " +
                   std::to_string(bpf_map__max_entries(map)) + " entries");
-  moved_.push_back({name, aside, std::move(pinned), map});
+  moved_.push_back({name, path, std::move(pinned), map});
 }
 
 void MapMigration::copyEntries(std::vector<std::string>& notes) {
@@ -57,20 +57,16 @@ void MapMigration::copyEntries(std::vector<std::string>& notes) {
 }
 
 void MapMigration::finish(std::vector<std::string>& notes) {
-  for (auto& moved : moved_) {
-    unlink(moved.asidePath.c_str());
-    notes.push_back("dropped the old " + moved.name);
-  }
-  finished_ = true;
+  for (auto& moved : moved_) notes.push_back("dropped the old " + moved.name);
+  finished_ = true;  // the old maps go with our fds
 }
 
 MapMigration::~MapMigration() {
   if (finished_) return;
   // Something failed before the programs switched: the old maps stay authoritative.
   for (auto& moved : moved_) {
-    std::string path = pinRoot_ + "/" + moved.name;
-    unlink(path.c_str());
-    rename(moved.asidePath.c_str(), path.c_str());
+    unlink(moved.pinPath.c_str());
+    bpf_obj_pin(moved.old.fd(), moved.pinPath.c_str());
   }
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // Resizing a pinned map across a restart (a flag like --max-services changed). libbpf
-// refuses to reuse a pin of another size, so the old pin is moved aside, the new map is
-// created, entries are copied over, and only once the programs use the new map is the old
-// one dropped. If anything fails first, the old pins are put back.
+// refuses to reuse a pin of another size, so the old map is unpinned (held by an fd), the
+// new map is created, entries are copied over, and only once the programs use the new map
+// is the old one dropped. If anything fails first, the old maps are pinned back.
 #include <bpf/libbpf.h>
 
 #include <string>
@@ -24,7 +24,7 @@ public:
   MapMigration(const MapMigration&) = delete;
   MapMigration& operator=(const MapMigration&) = delete;
 
-  // Before load: moves aside the pin of `map` if its size differs. Throws LoaderError if the
+  // Before load: unpins `map` (keeping it open) if its size differs. Throws LoaderError if the
   // pin's key or value size differs (a layout change that needs a version bump).
   void prepare(bpf_map* map, std::vector<std::string>& notes);
   // After load: copies the old entries into the new maps.
@@ -35,7 +35,7 @@ public:
 private:
   struct Moved {
     std::string name;
-    std::string asidePath;
+    std::string pinPath;
     maps::MapFd old;
     bpf_map* replacement;
   };

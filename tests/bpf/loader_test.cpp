@@ -1,0 +1,139 @@
+// The loader against the real kernel, on a cgroup and a pin directory the test owns:
+// adoption across restarts, layout refusal, resizing, cgroup changes, cleanup.
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <linux/bpf.h>
+
+#include <filesystem>
+
+#include "loader/socket_lb_loader.h"
+#include "maps/datapath_maps.h"
+#include "maps/map_names.h"
+#include "tests/support/test_bpffs.h"
+#include "tests/support/test_cgroup.h"
+
+using namespace bpfproxy;
+
+namespace {
+
+bool skipBpf() {
+  std::string why;
+  bool possible = testing::bpfTestsPossible(&why);
+  if (!possible) MESSAGE("BPF tests skipped: " << why);
+  return !possible;
+}
+
+loader::SocketLbOptions options(const std::string& pinDir, const std::string& cgroup) {
+  loader::SocketLbOptions o{pinDir, cgroup, {}};
+  // Small maps keep the test fast: LRU maps preallocate.
+  o.mapSizes = {1024, 1024, 1024, 1024};
+  return o;
+}
+
+bpx_svc_key key(uint16_t port) {
+  bpx_svc_key k{};
+  k.addr32[2] = htonl(0xffff);
+  k.addr32[3] = htonl(0x0a200001);
+  k.port = htons(port);
+  k.proto = BPX_PROTO_TCP;
+  return k;
+}
+
+maps::DatapathMaps openMaps(const std::string& pinDir) {
+  maps::DatapathMaps maps;
+  std::string error;
+  REQUIRE_MESSAGE(maps.open(pinDir, &error), error);
+  return maps;
+}
+
+}  // namespace
+
+TEST_CASE("loader: a second load adopts the pins: links updated in place, entries kept" * doctest::skip(skipBpf())) {
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  auto first = loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  REQUIRE(first.programs.size() == loader::socketProgramNames().size());
+  for (const auto& program : first.programs) CHECK_FALSE(program.updated);
+  CHECK(cgroup.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 1);
+  {
+    auto maps = openMaps(pins.path());
+    REQUIRE(maps.services.update(key(443), bpx_svc_value{7, 1, 0, 0, 0}) == 0);
+  }
+
+  auto second = loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  for (const auto& program : second.programs) CHECK(program.updated);
+  CHECK(cgroup.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 1);  // replaced, not stacked
+  CHECK(cgroup.attachedPrograms(BPF_CGROUP_INET6_GETPEERNAME) == 1);
+  auto maps = openMaps(pins.path());
+  bpx_svc_value value{};
+  REQUIRE(maps.services.lookup(key(443), value) == 0);
+  CHECK(value.svc_id == 7);
+}
+
+TEST_CASE("loader: pins of another layout version are refused with what to do" * doctest::skip(skipBpf())) {
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  {
+    auto maps = openMaps(pins.path());
+    REQUIRE(maps.layout.update(uint32_t{0}, bpx_layout{BPX_LAYOUT_MAGIC, 99}) == 0);
+  }
+  std::string message;
+  try {
+    loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  } catch (const loader::LoaderError& error) {
+    message = error.what();
+  }
+  CHECK(message.find("version 99") != std::string::npos);
+  CHECK(message.find("bpfproxy cleanup --pin-dir " + pins.path()) != std::string::npos);
+}
+
+TEST_CASE("loader: a new map size migrates the entries into the resized map" * doctest::skip(skipBpf())) {
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  {
+    auto maps = openMaps(pins.path());
+    for (uint16_t port = 1; port <= 10; ++port)
+      REQUIRE(maps.services.update(key(port), bpx_svc_value{port, 1, 0, 0, 0}) == 0);
+  }
+  auto bigger = options(pins.path(), cgroup.path());
+  bigger.mapSizes.servicePorts = 4096;
+  auto report = loader::loadSocketLb(bigger);
+  bool noted = false;
+  for (const auto& note : report.notes) noted |= note.find("copied 10 entries") != std::string::npos;
+  CHECK(noted);
+
+  auto maps = openMaps(pins.path());
+  maps::MapFd::Info info;
+  REQUIRE(maps.services.info(info) == 0);
+  CHECK(info.maxEntries == 4096);
+  for (uint16_t port = 1; port <= 10; ++port) {
+    bpx_svc_value value{};
+    CHECK(maps.services.lookup(key(port), value) == 0);
+    CHECK(value.svc_id == port);
+  }
+}
+
+TEST_CASE("loader: moving to another cgroup detaches from the old one" * doctest::skip(skipBpf())) {
+  testing::TestBpffsDir pins;
+  testing::TestCgroup before;
+  testing::TestCgroup after;
+  loader::loadSocketLb(options(pins.path(), before.path()));
+  auto report = loader::loadSocketLb(options(pins.path(), after.path()));
+  for (const auto& program : report.programs) CHECK_FALSE(program.updated);
+  CHECK(before.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 0);
+  CHECK(after.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 1);
+}
+
+TEST_CASE("loader: cleanup detaches every program and removes the pins" * doctest::skip(skipBpf())) {
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  REQUIRE(cgroup.attachedPrograms(BPF_CGROUP_UDP4_RECVMSG) == 1);
+  auto removed = loader::cleanupPins(pins.path());
+  CHECK(removed.size() >= loader::socketProgramNames().size());
+  CHECK(cgroup.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 0);
+  CHECK(cgroup.attachedPrograms(BPF_CGROUP_UDP4_RECVMSG) == 0);
+  CHECK_FALSE(std::filesystem::exists(pins.path()));
+}

@@ -1,0 +1,216 @@
+// The reconciler against an in-memory datapath: what it writes, in which order, and what a
+// connecting socket could be given at every step.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "controller/reconciler.h"
+#include "tests/support/memory_datapath.h"
+
+using namespace bpfproxy;
+using controller::BackendSpec;
+using controller::FrontendSpec;
+using controller::Reconciler;
+using controller::ServiceKey;
+
+namespace {
+
+IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+
+FrontendSpec frontend(const char* vip, uint16_t port, std::vector<const char*> backends,
+                      uint8_t proto = BPX_PROTO_TCP) {
+  FrontendSpec spec;
+  spec.key = {ip(vip), port, proto};
+  spec.flags = BPX_SVC_F_CLUSTER_IP;
+  spec.namespace_ = "default";
+  spec.name = "nginx";
+  for (const char* address : backends) {
+    BackendSpec backend;
+    backend.address = ip(address);
+    backend.port = 80;
+    backend.proto = proto;
+    spec.backends.push_back(backend);
+  }
+  return spec;
+}
+
+bpx_svc_key svcKey(const char* vip, uint16_t port, uint8_t proto = BPX_PROTO_TCP) {
+  return controller::toServiceKey({ip(vip), port, proto});
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+const ServiceKey kNginx{"default", "nginx"};
+const ServiceKey kOther{"default", "other"};
+
+}  // namespace
+
+TEST_CASE("reconciler: the datapath follows the desired backends, case by case") {
+  struct Case {
+    const char* description;
+    std::vector<std::vector<const char*>> steps;  // backend sets applied in turn
+    std::vector<std::string> reachable;           // after the last step
+    size_t backendsInMap;
+  };
+  const Case cases[] = {
+      {"a new Service", {{"10.200.0.2", "10.200.128.1"}}, {"10.200.0.2:80", "10.200.128.1:80"}, 2},
+      {"a backend added", {{"10.200.0.2"}, {"10.200.0.2", "10.200.128.1"}}, {"10.200.0.2:80", "10.200.128.1:80"}, 2},
+      {"a backend removed", {{"10.200.0.2", "10.200.128.1"}, {"10.200.128.1"}}, {"10.200.128.1:80"}, 1},
+      {"all backends replaced", {{"10.200.0.2"}, {"10.200.0.3", "10.200.0.4"}}, {"10.200.0.3:80", "10.200.0.4:80"}, 2},
+      {"every endpoint gone", {{"10.200.0.2"}, {}}, {}, 0},
+      {"back from none", {{}, {"10.200.0.5"}}, {"10.200.0.5:80"}, 1},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    testing::MemoryDatapath datapath;
+    Reconciler reconciler(datapath, 100, 100);
+    for (const auto& step : c.steps) {
+      auto result = reconciler.apply(kNginx, {frontend("10.32.0.140", 80, step)});
+      CHECK(result.errors.empty());
+    }
+    CHECK(sorted(datapath.reachable(svcKey("10.32.0.140", 80))) == c.reachable);
+    CHECK(datapath.backends.size() == c.backendsInMap);
+    CHECK(datapath.slots.size() == c.reachable.size());  // the unused bank is empty
+    CHECK(datapath.services.size() == 1);
+  }
+}
+
+TEST_CASE("reconciler: a backend set changes by filling the unused bank, then one flip") {
+  testing::MemoryDatapath datapath;
+  Reconciler reconciler(datapath, 100, 100);
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2", "10.200.128.1"})});
+  datapath.log.clear();
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.128.1", "10.200.0.9"})});
+  // Backend 10.200.0.9 is new (id 3); the new bank is written before the service entry flips
+  // to it, and the old bank and the unused backend go only after.
+  const std::vector<std::string> expected = {
+      "put backend 3",
+      "put slot 1/0/0",
+      "put slot 1/1/0",
+      "put service 1 gen 2 count 2",
+      "delete slot 1/0/1",
+      "delete slot 1/1/1",
+      "delete backend 1",
+  };
+  CHECK(datapath.log == expected);
+}
+
+TEST_CASE("reconciler: applying what is programmed writes nothing") {
+  testing::MemoryDatapath datapath;
+  Reconciler reconciler(datapath, 100, 100);
+  auto desired = std::vector<FrontendSpec>{frontend("10.32.0.140", 80, {"10.200.0.2", "10.200.128.1"})};
+  reconciler.apply(kNginx, desired);
+  datapath.log.clear();
+  auto result = reconciler.apply(kNginx, desired);
+  CHECK(result.frontendsChanged == 0);
+  CHECK(datapath.log.empty());
+}
+
+TEST_CASE("reconciler: a restarted agent adopts the maps and rewrites nothing") {
+  testing::MemoryDatapath datapath;
+  auto desired = std::vector<FrontendSpec>{frontend("10.32.0.140", 80, {"10.200.0.2", "10.200.128.1"}),
+                                           frontend("10.32.0.140", 53, {"10.200.0.7"}, BPX_PROTO_UDP)};
+  {
+    Reconciler first(datapath, 100, 100);
+    first.apply(kNginx, desired);
+  }
+  datapath.log.clear();
+  Reconciler second(datapath, 100, 100);
+  second.adopt(datapath.snapshot());
+  CHECK(second.frontendCount() == 2);
+  CHECK(second.backendCount() == 3);
+  auto result = second.apply(kNginx, desired);
+  CHECK(result.frontendsChanged == 0);
+  CHECK(datapath.log.empty());
+
+  // Until a complete view says otherwise, adopted Services stay; then the gone ones leave.
+  auto removed = second.removeAllExcept({});
+  CHECK(removed.frontendsRemoved == 2);
+  CHECK(datapath.services.empty());
+  CHECK(datapath.slots.empty());
+  CHECK(datapath.backends.empty());
+  CHECK(datapath.metas.empty());
+}
+
+TEST_CASE("reconciler: adoption removes the debris of an interrupted update") {
+  testing::MemoryDatapath datapath;
+  {
+    Reconciler first(datapath, 100, 100);
+    first.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2"})});
+  }
+  // A crash after the new bank was written but before the flip.
+  bpx_slot_key orphan{};
+  orphan.svc_id = 1;
+  orphan.bank = 0;
+  datapath.slots[orphan] = {77};
+  datapath.backends[77] = datapath.backends.begin()->second;
+  datapath.backends[77].addr[15] = 99;  // 10.200.0.99, only in the unflipped bank
+  Reconciler second(datapath, 100, 100);
+  second.adopt(datapath.snapshot());
+  CHECK(datapath.slots.count(orphan) == 0);
+  CHECK(datapath.backends.count(77) == 0);
+  CHECK(datapath.reachable(svcKey("10.32.0.140", 80)) == std::vector<std::string>{"10.200.0.2:80"});
+}
+
+TEST_CASE("reconciler: a backend shared by two Services lives while either uses it") {
+  testing::MemoryDatapath datapath;
+  Reconciler reconciler(datapath, 100, 100);
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2"})});
+  auto other = frontend("10.32.0.141", 80, {"10.200.0.2"});
+  other.name = "other";
+  reconciler.apply(kOther, {other});
+  CHECK(datapath.backends.size() == 1);
+  reconciler.apply(kNginx, {});
+  CHECK(datapath.backends.size() == 1);
+  CHECK(datapath.reachable(svcKey("10.32.0.141", 80)) == std::vector<std::string>{"10.200.0.2:80"});
+  reconciler.apply(kOther, {});
+  CHECK(datapath.backends.empty());
+  CHECK(datapath.services.empty());
+}
+
+TEST_CASE("reconciler: a full backend map fails one Service and keeps what was programmed") {
+  testing::MemoryDatapath datapath;
+  datapath.backendCapacity = 2;
+  Reconciler reconciler(datapath, 100, 100);
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2", "10.200.0.3"})});
+  auto other = frontend("10.32.0.141", 80, {"10.200.0.4"});
+  auto result = reconciler.apply(kOther, {other});
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].find("10.32.0.141:80/TCP of default/other") != std::string::npos);
+  CHECK(result.errors[0].find("10.200.0.4:80") != std::string::npos);
+  CHECK(datapath.services.size() == 1);
+  CHECK(sorted(datapath.reachable(svcKey("10.32.0.140", 80))) ==
+        std::vector<std::string>{"10.200.0.2:80", "10.200.0.3:80"});
+
+  // An update that does not fit keeps the old set whole.
+  result = reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2", "10.200.0.9"})});
+  CHECK(result.errors.size() == 1);
+  CHECK(sorted(datapath.reachable(svcKey("10.32.0.140", 80))) ==
+        std::vector<std::string>{"10.200.0.2:80", "10.200.0.3:80"});
+}
+
+TEST_CASE("reconciler: a frontend another Service owns is refused, not stolen") {
+  testing::MemoryDatapath datapath;
+  Reconciler reconciler(datapath, 100, 100);
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2"})});
+  auto thief = frontend("10.32.0.140", 80, {"10.200.0.66"});
+  thief.name = "other";
+  auto result = reconciler.apply(kOther, {thief});
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].find("already used by default/nginx") != std::string::npos);
+  CHECK(datapath.reachable(svcKey("10.32.0.140", 80)) == std::vector<std::string>{"10.200.0.2:80"});
+}
+
+TEST_CASE("reconciler: removing a frontend deletes its entry before its slots") {
+  testing::MemoryDatapath datapath;
+  Reconciler reconciler(datapath, 100, 100);
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2"})});
+  datapath.log.clear();
+  reconciler.apply(kNginx, {});
+  const std::vector<std::string> expected = {"delete service 1", "delete slot 1/0/1", "delete meta 1",
+                                             "delete backend 1"};
+  CHECK(datapath.log == expected);
+}
