@@ -162,8 +162,12 @@ sim_agent_with() {
   local node=$1; shift
   local pin="/sys/fs/bpf/bpfproxy-$SIM_TAG-$node"
   [[ " ${SIM_PINS[*]} " == *" $pin "* ]] || SIM_PINS+=("$pin")
+  # Agents run in the host namespace: no metrics or health port unless the test asks for
+  # one (the last --*-bind-address given wins), and no TC programs on the host's devices
+  # (sim_agent_tc runs an agent inside the node's namespace for that).
   "$SIM_BPFPROXY" agent --cgroup "$SIM_CG_ROOT/$node" --pin-dir "$pin" \
-    --node-name "$node" --min-sync-period 0 "$@" >>"$SIM_TMP/agent-$node.log" 2>&1 &
+    --node-name "$node" --min-sync-period 0 --metrics-bind-address "" --healthz-bind-address "" \
+    --devices none "$@" >>"$SIM_TMP/agent-$node.log" 2>&1 &
   SIM_LAST_PID=$!
   SIM_PIDS+=("$SIM_LAST_PID")
 }
@@ -218,4 +222,65 @@ sim_reference_cluster() {
   sim_nginx nginx-1
   sim_nginx nginx-2
   sim_dns kube-dns
+}
+
+# --- The per-packet datapath: an external network and agents inside node namespaces.
+
+# sim_agent_tc NODE MANIFESTS [ARGS...]: like sim_agent, but inside the node's network
+# namespace (nsenter --net keeps bpffs and the cgroup mount visible), so --devices and
+# --pod-devices name the node's own interfaces and ip_local_reserved_ports is the node's.
+sim_agent_tc() {
+  local node=$1 manifests=$2; shift 2
+  local pin="/sys/fs/bpf/bpfproxy-$SIM_TAG-$node"
+  [[ " ${SIM_PINS[*]} " == *" $pin "* ]] || SIM_PINS+=("$pin")
+  nsenter --net="/run/netns/$SIM_TAG-$node" "$SIM_BPFPROXY" agent --manifests "$manifests" \
+    --cgroup "$SIM_CG_ROOT/$node" --pin-dir "$pin" --node-name "$node" --min-sync-period 0 \
+    --metrics-bind-address "" --healthz-bind-address "" \
+    "$@" >>"$SIM_TMP/agent-$node.log" 2>&1 &
+  SIM_LAST_PID=$!
+  SIM_PIDS+=("$SIM_LAST_PID")
+}
+
+# sim_lan NODE...: an external network, a bridge in a namespace of its own, with each node
+# joined to it by a device ext0 at 192.168.50.N/24 and fd00:50::N/64 (N = 1, 2, ... in
+# argument order).
+sim_lan() {
+  local ns="$SIM_TAG-lan" i=1 node
+  ip netns add "$ns"
+  SIM_NETNS+=("$ns")
+  nsenter --net="/run/netns/$ns" ip link add lan0 type bridge
+  nsenter --net="/run/netns/$ns" ip link set lan0 up
+  for node in "$@"; do
+    ip link add "x$i-$SIM_TAG" type veth peer name "y$i-$SIM_TAG"
+    ip link set "x$i-$SIM_TAG" netns "$SIM_TAG-$node"
+    sim_in "$node" ip link set "x$i-$SIM_TAG" name ext0
+    ip link set "y$i-$SIM_TAG" netns "$ns"
+    nsenter --net="/run/netns/$ns" ip link set "y$i-$SIM_TAG" master lan0 up
+    sim_in "$node" ip addr add "192.168.50.$i/24" dev ext0
+    sim_in "$node" ip -6 addr add "fd00:50::$i/64" dev ext0 nodad
+    sim_in "$node" ip link set ext0 up
+    i=$((i + 1))
+  done
+}
+
+# sim_external_client NAME IPV4/LEN IPV6/LEN: a host outside the cluster, on the LAN.
+sim_external_client() {
+  local name=$1 v4=$2 v6=$3 ns="$SIM_TAG-$1"
+  ip netns add "$ns"
+  SIM_NETNS+=("$ns")
+  ip link add "c-$SIM_TAG" type veth peer name "d-$SIM_TAG"
+  ip link set "c-$SIM_TAG" netns "$ns"
+  nsenter --net="/run/netns/$ns" ip link set "c-$SIM_TAG" name eth0
+  ip link set "d-$SIM_TAG" netns "$SIM_TAG-lan"
+  nsenter --net="/run/netns/$SIM_TAG-lan" ip link set "d-$SIM_TAG" master lan0 up
+  nsenter --net="/run/netns/$ns" ip link set lo up
+  nsenter --net="/run/netns/$ns" ip addr add "$v4" dev eth0
+  nsenter --net="/run/netns/$ns" ip -6 addr add "$v6" dev eth0 nodad
+  nsenter --net="/run/netns/$ns" ip link set eth0 up
+}
+
+# sim_ext NAME CMD...: run CMD in an external client's namespace (no node's cgroup).
+sim_ext() {
+  local ns="$SIM_TAG-$1"; shift
+  nsenter --net="/run/netns/$ns" "$@"
 }
