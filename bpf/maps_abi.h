@@ -339,8 +339,10 @@ struct bpx_tc_config {
 		__u8 snat_v6[16];    /* network order; SNAT source for IPv6 */
 		__be32 snat_v6_32[4];
 	};
+	__u64 node_netns_cookie; /* host order; the node's network namespace: bind protection
+				  * applies there only (0: everywhere) */
 };
-BPX_ASSERT_SIZE(struct bpx_tc_config, 48);
+BPX_ASSERT_SIZE(struct bpx_tc_config, 56);
 
 /* Pods whose packets the pod-facing TC programs translate (they bypass the socket hooks). */
 struct bpx_tc_pod {

@@ -54,8 +54,12 @@ int bpx_getpeer6(struct bpf_sock_addr *ctx)
 SEC("cgroup/post_bind4")
 int bpx_postbind4(struct bpf_sock *ctx)
 {
+	struct bpx_tc_config *config = bpx_config();
 	__be32 addr32[4];
 
+	/* Only binds in the node's own namespace shadow a NodePort; a pod's are its own. */
+	if (config && config->node_netns_cookie && bpf_get_netns_cookie(ctx) != config->node_netns_cookie)
+		return BPX_HOOK_ALLOW;
 	bpx_v4_mapped(addr32, ctx->src_ip4);
 	if (bpx_bind_allowed(addr32, ctx->src_port, ctx->protocol, 0))
 		return BPX_HOOK_ALLOW;
@@ -67,8 +71,11 @@ int bpx_postbind4(struct bpf_sock *ctx)
 SEC("cgroup/post_bind6")
 int bpx_postbind6(struct bpf_sock *ctx)
 {
+	struct bpx_tc_config *config = bpx_config();
 	__be32 addr32[4];
 
+	if (config && config->node_netns_cookie && bpf_get_netns_cookie(ctx) != config->node_netns_cookie)
+		return BPX_HOOK_ALLOW;
 	addr32[0] = ctx->src_ip6[0];
 	addr32[1] = ctx->src_ip6[1];
 	addr32[2] = ctx->src_ip6[2];

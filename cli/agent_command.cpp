@@ -4,6 +4,7 @@
 
 #include <csignal>
 
+#include "cli/tc_flags.h"
 #include "cli/agent_ops.h"
 #include "cli/agent_source.h"
 #include "cli/commands.h"
@@ -39,6 +40,7 @@ struct AgentFlags {
   uint32_t maxBackends = BPX_DEFAULT_BACKENDS;
   LogFlags log;
   OpsFlags ops;  // --config, metrics and health ports
+  TcFlags tc;    // per-packet datapath
 };
 
 // Turns flags into options; returns "" or the error naming the flag.
@@ -69,7 +71,7 @@ std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& opti
   if (flags.maxServices == 0 || flags.maxBackends == 0) return "--max-services and --max-backends must be positive";
   options.mapSizes.servicePorts = flags.maxServices;
   options.mapSizes.backends = flags.maxBackends;
-  return "";
+  return buildTcOptions(flags.tc, flags.source.manifests, options);
 }
 
 }  // namespace
@@ -96,6 +98,7 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
       ->capture_default_str();
   addLogFlags(*cmd, flags->log);
   addOpsFlags(*cmd, flags->ops);
+  addTcFlags(*cmd, flags->tc);
 
   cmd->callback([flags, cmd, &exitCode]() {
     auto configError = loadConfigFile(*cmd, flags->ops);  // before logging: it may set the format

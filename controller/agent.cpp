@@ -81,6 +81,15 @@ int runAgent(const AgentOptions& options, std::unique_ptr<Source> source,
   reconciler.adopt(maps::readSnapshot(datapath));
   spdlog::info("adopted {} frontends and {} backends from {}", reconciler.frontendCount(),
                reconciler.backendCount(), options.pinDir);
+  std::unique_ptr<TcAgent> tc;
+  if (options.tc.enabled()) {
+    try {
+      tc = std::make_unique<TcAgent>(options.tc, options.pinDir, options.mapSizes, reconciler);
+    } catch (const std::exception& failure) {
+      spdlog::critical("per-packet datapath: {}", failure.what());
+      return 1;
+    }
+  }
 
   ClusterStore store(options.nodeName);
   spdlog::info("watching {}", source->describe());
@@ -145,6 +154,7 @@ int runAgent(const AgentOptions& options, std::unique_ptr<Source> source,
         continue;
       }
       auto result = reconciler.apply(key, frontends);
+      if (tc) tc->serviceSynced(key, service ? &*service : nullptr, frontends);
       report.servicesSynced++;
       report.frontendsChanged += result.frontendsChanged;
       report.frontendsRemoved += result.frontendsRemoved;

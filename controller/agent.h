@@ -10,6 +10,7 @@
 
 #include "controller/model.h"
 #include "controller/source.h"
+#include "controller/tc_agent.h"
 #include "loader/socket_lb_loader.h"
 
 namespace bpfproxy::controller {
@@ -26,6 +27,8 @@ struct AgentOptions {
   // The Service the agent itself reaches the API server through: never programmed with no
   // backends while it has some, or the agent would cut itself off for good.
   std::optional<ServiceKey> protectedService;
+  // The per-packet datapath (NodePorts, external and load-balancer IPs, bypassing pods).
+  TcAgentOptions tc;
 };
 
 class AgentObserver;  // metrics and health hook in here (issue 5); may be null

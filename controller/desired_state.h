@@ -39,6 +39,8 @@ struct FrontendSpec {
   std::string portName;
   // The backends sockets are given, in a stable order (sorted), after every filter.
   std::vector<BackendSpec> backends;
+  // loadBalancerSourceRanges, on load-balancer frontends (flag BPX_SVC_F_SOURCE_RANGES).
+  std::vector<Cidr> sourceRanges;
   bool operator==(const FrontendSpec&) const = default;
 };
 

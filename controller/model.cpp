@@ -93,10 +93,18 @@ public:
     }
     for (const auto& text : service_.externalIPs)
       addExternal(text, BPX_SVC_TYPE_EXTERNAL_IP, BPX_SVC_F_EXTERNAL_IP, families, "externalIP");
+    std::vector<Cidr> sourceRanges;
+    for (const auto& text : service_.loadBalancerSourceRanges) {
+      if (auto cidr = Cidr::parse(text)) sourceRanges.push_back(*cidr);
+      else warn("loadBalancerSourceRanges entry \"" + text + "\" is not a CIDR; skipped");
+    }
     for (const auto& ingress : service_.loadBalancerIngress) {
       if (ingress.ip.empty()) continue;  // hostname-only ingress: nothing to intercept
       uint16_t flags = BPX_SVC_F_LOADBALANCER | (ingress.ipMode == "Proxy" ? BPX_SVC_F_LB_PROXY : 0);
-      addExternal(ingress.ip, BPX_SVC_TYPE_LOAD_BALANCER, flags, families, "loadBalancer ingress");
+      // Source ranges guard the load-balancer addresses, as in kube-proxy.
+      if (!sourceRanges.empty()) flags |= BPX_SVC_F_SOURCE_RANGES;
+      addExternal(ingress.ip, BPX_SVC_TYPE_LOAD_BALANCER, flags, families, "loadBalancer ingress",
+                  sourceRanges);
     }
     for (bool v4 : families) {
       IpAddress any = v4 ? IpAddress::fromV4(0) : IpAddress();
@@ -126,7 +134,8 @@ private:
   }
 
   void addExternal(const std::string& text, uint8_t type, uint16_t flags,
-                   const std::set<bool>& families, const std::string& what) {
+                   const std::set<bool>& families, const std::string& what,
+                   const std::vector<Cidr>& sourceRanges = {}) {
     auto address = IpAddress::parse(text);
     if (!address) {
       warn(what + " \"" + text + "\" is not a valid IP address; skipped");
@@ -136,9 +145,15 @@ private:
       warn(what + " " + text + " is of a family the Service has no clusterIP in; skipped");
       return;
     }
-    for (const auto& port : service_.ports)
-      add({*address, port.port, static_cast<uint8_t>(port.protocol)}, type, flags | externalFlags(),
-          port.name, externalBackends(address->isV4(), port));
+    for (const auto& port : service_.ports) {
+      FrontendKey key{*address, port.port, static_cast<uint8_t>(port.protocol)};
+      add(key, type, flags | externalFlags(), port.name, externalBackends(address->isV4(), port));
+      // Ranges of the address's own family; none left means no client may pass.
+      auto added = frontends_.find(key);
+      if (added == frontends_.end() || !(flags & BPX_SVC_F_SOURCE_RANGES)) continue;
+      for (const auto& cidr : sourceRanges)
+        if (cidr.network().isV4() == address->isV4()) added->second.sourceRanges.push_back(cidr);
+    }
   }
 
   void add(const FrontendKey& key, uint8_t type, uint16_t flags, const std::string& portName,

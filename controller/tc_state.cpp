@@ -22,6 +22,7 @@ std::string TcMapState::writeConfig() {
   config.snat_port_min = settings_.snatPortMin;
   config.snat_port_max = settings_.snatPortMax;
   config.optout_count = optOutCount_;
+  config.node_netns_cookie = settings_.nodeNetnsCookie;
   // SNAT source per family: the first address of the first device that has one.
   bool haveV4 = false, haveV6 = false;
   for (const auto& node : addresses_) {

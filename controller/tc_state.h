@@ -17,6 +17,7 @@ struct TcSettings {
   uint16_t snatPortMin = 61000, snatPortMax = 65535;
   bool allowExternalClusterIp = false;
   bool allowExternalIps = false;
+  uint64_t nodeNetnsCookie = 0;  // the agent's network namespace (SO_NETNS_COOKIE)
 };
 
 struct NodeAddress {

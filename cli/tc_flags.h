@@ -1,0 +1,28 @@
+#pragma once
+// The agent's flags for the per-packet datapath, kept apart from the other agent flags.
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "controller/agent.h"
+
+namespace bpfproxy::cli {
+
+struct TcFlags {
+  std::string devices = "auto";  // IF[,IF], "auto" (default-route devices) or "none"
+  std::vector<std::string> podDevices;
+  std::vector<std::string> nodePortAddresses;
+  std::string nodePortRange = "30000-32767";
+  std::string snatPortRange = "61000-65535";
+  bool allowExternalClusterIp = false;
+  bool allowExternalIps = false;
+  bool reservePorts = true;
+};
+
+void addTcFlags(CLI::App& command, TcFlags& flags);
+
+// Fills options.tc from the flags (after the rest of options is set); "" or the error.
+std::string buildTcOptions(const TcFlags& flags, const std::string& manifestsDir,
+                           controller::AgentOptions& options);
+
+}  // namespace bpfproxy::cli
