@@ -146,7 +146,8 @@ value statusJson(const StatusInput& input) {
 void printStatus(const StatusInput& input, std::ostream& out) {
   auto s = summarize(input);
   auto line = [&](const std::string& key, const std::string& text) {
-    out << key << std::string(key.size() < 26 ? 26 - key.size() : 1, ' ') << text << "\n";
+    if (text.empty()) out << key << "\n";
+    else out << key << std::string(key.size() < 26 ? 26 - key.size() : 1, ' ') << text << "\n";
   };
   bool kpr = s.socketHooks > 0 && s.socketAttached == s.socketHooks;
   line("KubeProxyReplacement:", kpr ? "True" : "False");
