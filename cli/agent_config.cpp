@@ -108,6 +108,8 @@ const std::vector<ConfigKey>& configKeys() {
       {"bpfproxy.cgroup", "--cgroup", K::Path, {}},
       {"bpfproxy.serviceCIDRs", "--service-cidr", K::Cidrs, {}},
       {"bpfproxy.devices", "--devices", K::Strings, {}},
+      {"bpfproxy.podDevices", "--pod-devices", K::Strings, {}},
+      {"bpfproxy.nodePortRange", "--nodeport-range", K::String, {}},
       {"bpfproxy.algorithm", "", K::Enum, {"random"}},
       {"bpfproxy.mapSizes.services", "--max-services", K::Uint, {}},
       {"bpfproxy.mapSizes.backends", "--max-backends", K::Uint, {}},
