@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""Turns scripts/bench.sh's raw records into bench/results/: results.json (summary and raw
+records), results.md (tables, targets) and PNG plots drawn by gnuplot.
+
+  report.py --results RUN/results.jsonl --micro RUN/micro.json --out DIR
+
+Rates are medians over rounds; a ratio is taken within each round (the path's rate over the
+direct path's rate in the same round) and then the median of those, so that a machine
+getting busier or quieter during the run moves both sides of the ratio together.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+
+PATHS = {"dir": "direct to pod", "sock": "bpfproxy socket", "tc": "bpfproxy TC",
+         "ipt": "kube-proxy iptables", "nft": "kube-proxy nftables"}
+ORDER = ["dir", "sock", "tc", "ipt", "nft"]
+BENCHES = {
+    "crr": "TCP short connections (connect, 64 B request, 128 B answer, close), per second",
+    "udp": "UDP DNS-like requests (fresh unconnected socket, 48 B query, 128 B answer), per second",
+    "stream": "Long connection throughput, Gbit/s",
+    "nodeport": "NodePort from an external namespace: TCP short connections per second",
+}
+TARGETS = {"crr_ratio": 0.97, "udp_ratio": 0.95, "cold_ms": 1000.0, "change_ms": 5.0, "rss_mb": 100.0}
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def spread(values):
+    values = [v for v in values if v is not None]
+    return (min(values), max(values)) if values else (None, None)
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def metric(record):
+    return record.get("gbit_s") if record["bench"] == "stream" else record.get("rate")
+
+
+def summarize_data_plane(trials):
+    """{scale: {bench: {mode: {...}}}}"""
+    out = {}
+    keyed = {}
+    for t in trials:
+        if "error" in t or t.get("count", 0) == 0:
+            keyed.setdefault((t["scale"], t["bench"], t["mode"]), []).append(None)
+            continue
+        keyed.setdefault((t["scale"], t["bench"], t["mode"]), []).append(t)
+    for (scale, bench, mode), rows in keyed.items():
+        good = [r for r in rows if r]
+        direct = {r["round"]: metric(r) for r in keyed.get((scale, bench, "dir"), []) if r}
+        ratios = [metric(r) / direct[r["round"]] for r in good if direct.get(r["round"])]
+        lo, hi = spread(ratios)
+        out.setdefault(scale, {}).setdefault(bench, {})[mode] = {
+            "rounds": len(rows), "failed_rounds": len(rows) - len(good),
+            "value": median([metric(r) for r in good]),
+            "p50_us": median([r.get("p50_us") for r in good]) if bench != "stream" else None,
+            "p99_us": median([r.get("p99_us") for r in good]) if bench != "stream" else None,
+            "errors": sum(r.get("errors", 0) for r in good),
+            "ratio_to_direct": median(ratios), "ratio_min": lo, "ratio_max": hi,
+        }
+    return out
+
+
+def summarize(records, micro):
+    meta = next((r for r in records if r["kind"] == "meta"), {})
+    meta_end = next((r for r in records if r["kind"] == "meta_end"), {})
+    data = summarize_data_plane([r for r in records if r["kind"] == "trial" and r.get("round")])
+    cold, change = {}, {}
+    for r in records:
+        if r["kind"] == "cold":
+            cold.setdefault(r["scale"], {}).setdefault(r["system"], []).append(r)
+        if r["kind"] == "change":
+            change.setdefault(r["scale"], {}).setdefault(r["system"], []).append(r)
+    control = {}
+    for scale in sorted(set(cold) | set(change)):
+        for system in sorted(set(cold.get(scale, {})) | set(change.get(scale, {}))):
+            c, ch = cold.get(scale, {}).get(system, []), change.get(scale, {}).get(system, [])
+            control.setdefault(scale, {})[system] = {
+                "cold_ms": median([r["ms"] for r in c]), "cold_sync_ms": median([r.get("sync_ms") for r in c]),
+                "cold_samples": len(c),
+                "change_ms": median([r["ms"] for r in ch]), "change_sync_ms": median([r.get("sync_ms") for r in ch]),
+                "change_max_ms": spread([r["ms"] for r in ch])[1], "change_samples": len(ch),
+            }
+    memory = {r["scale"]: r for r in records if r["kind"] == "memory"}
+    stats = {r["scale"]: r["programs"] for r in records if r["kind"] == "bpf_stats"}
+    not_measured = [r for r in records if r["kind"] == "not_measured"]
+    micro_rows = [{"name": b["name"], "real_time": b["real_time"], "unit": b.get("time_unit", "ns")}
+                  for b in micro.get("benchmarks", [])]
+    return {"meta": meta, "meta_end": meta_end, "data_plane": data, "control_plane": control,
+            "memory": memory, "bpf_stats": stats, "micro": micro_rows, "not_measured": not_measured}
+
+
+def per_unit_bytes(memory):
+    """Marginal map bytes per Service and per backend between the two largest scales."""
+    scales = sorted(memory)
+    if len(scales) < 2:
+        return None
+    a, b = memory[scales[-2]], memory[scales[-1]]
+
+    def total(m, names):
+        return sum(m["map_bytes"].get(n) or 0 for n in names)
+    service_maps, backend_maps = ["bpx_svc_v1", "bpx_meta_v1"], ["bpx_slot_v1", "bpx_be_v1"]
+    services = b["scale"] - a["scale"]
+    backends = b["counts"]["backends"] - a["counts"]["backends"]
+    return {"from_scale": a["scale"], "to_scale": b["scale"],
+            "bytes_per_service": (total(b, service_maps) - total(a, service_maps)) / services if services else None,
+            "bytes_per_backend": (total(b, backend_maps) - total(a, backend_maps)) / backends if backends else None,
+            "service_maps": service_maps, "backend_maps": backend_maps}
+
+
+def targets(summary):
+    rows = []
+    data, control, memory = summary["data_plane"], summary["control_plane"], summary["memory"]
+    top = max(data) if data else None
+
+    def ratio_row(bench, goal, label):
+        cell = data.get(top, {}).get(bench, {}).get("sock") if top is not None else None
+        value = cell and cell["ratio_to_direct"]
+        if value is None:
+            rows.append((label, "not measured", "–"))
+            return
+        note = f"{value:.3f} of direct at {top:,} Services (rounds {cell['ratio_min']:.3f}–{cell['ratio_max']:.3f})"
+        rows.append((label, note, "met" if value >= goal else f"missed by {goal - value:.3f}"))
+
+    ratio_row("crr", TARGETS["crr_ratio"], "socket path TCP connection rate ≥ 0.97 of direct (10,000 Services)")
+    ratio_row("udp", TARGETS["udp_ratio"], "socket path UDP request rate ≥ 0.95 of direct")
+    nodeport = data.get(top, {}).get("nodeport", {}) if top is not None else {}
+    if nodeport.get("tc") and nodeport.get("ipt"):
+        t, i = nodeport["tc"]["value"], nodeport["ipt"]["value"]
+        rows.append(("TC NodePort ahead of the iptables shape", f"{fmt(t)} vs {fmt(i)} conn/s ({t / i:.2f}x)",
+                     "met" if t > i else f"missed: {i / t:.2f}x slower"))
+    else:
+        rows.append(("TC NodePort ahead of the iptables shape", "not measured (TC path unavailable)", "–"))
+    big = max(control) if control else None
+    sock = control.get(big, {}).get("bpfproxy-sock") if big is not None else None
+    if sock and sock["cold_ms"] is not None:
+        rows.append((f"{big:,} Services x 10 endpoints programmed from cold < 1 s",
+                     f"{fmt(sock['cold_ms'])} ms agent start to first sync; the sync itself {fmt(sock['cold_sync_ms'], 1)} ms",
+                     "met" if sock["cold_ms"] < TARGETS["cold_ms"] else
+                     f"missed by {sock['cold_ms'] - TARGETS['cold_ms']:,.0f} ms"))
+    change = sock
+    if change and change["change_ms"] is not None:
+        rows.append((f"one endpoint change in the maps < 5 ms after its event ({big:,} Services)",
+                     f"{fmt(change['change_ms'], 1)} ms from the manifest's rename to the map; "
+                     f"agent sync {fmt(change['change_sync_ms'], 2)} ms",
+                     "met" if change["change_ms"] < TARGETS["change_ms"] else
+                     (f"missed by {change['change_ms'] - TARGETS['change_ms']:,.1f} ms end to end; "
+                      f"the sync after the event: {'met' if (change['change_sync_ms'] or 99) < 5 else 'missed'}")))
+    if memory:
+        m = memory[max(memory)]
+        mb = m["rss_kb"] / 1024
+        rows.append((f"agent RSS < 100 MB ({m['scale']:,} Services)", f"{mb:.1f} MB",
+                     "met" if mb < TARGETS["rss_mb"] else f"missed by {mb - TARGETS['rss_mb']:.1f} MB"))
+    return rows
+
+
+def markdown(summary):
+    meta, end = summary["meta"], summary["meta_end"]
+    lines = ["# bpfproxy benchmark results", "",
+             f"{'Quick' if meta.get('quick') else 'Full'} run of `scripts/bench.sh` on {meta.get('date', '?')}: "
+             f"kernel {meta.get('kernel', '?')}, {meta.get('cpus', '?')} CPUs, commit {meta.get('commit', '?')}, "
+             f"{meta.get('rounds', '?')} rounds of {meta.get('seconds_per_trial', '?')} s per path and figure. "
+             f"Load average {meta.get('loadavg_start', '?')} at the start, {end.get('loadavg_end', '?')} at the end: "
+             "the machine is shared, so absolute rates are noisy; ratios are taken within a round "
+             "(every path runs in every round, in a rotating order) and are the figures to compare. "
+             "How each figure is made: docs/benchmarks.md.", "", "## Targets", "",
+             "| target | measured | verdict |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in targets(summary)]
+    data = summary["data_plane"]
+    for bench, title in BENCHES.items():
+        lines += ["", f"## {title}", ""]
+        digits = 2 if bench == "stream" else 0
+        header = "| Services | path | " + ("Gbit/s" if bench == "stream" else "per second") + \
+                 " | ratio to direct (min–max) |" + ("" if bench == "stream" else " p50 µs | p99 µs |")
+        lines += [header, "|" + "---|" * (header.count("|") - 1)]
+        for scale in sorted(data):
+            for mode in ORDER:
+                cell = data[scale].get(bench, {}).get(mode)
+                if not cell:
+                    continue
+                ratio = "1 (reference)" if mode == "dir" else (
+                    f"{cell['ratio_to_direct']:.3f} ({cell['ratio_min']:.3f}–{cell['ratio_max']:.3f})"
+                    if cell["ratio_to_direct"] is not None else "–")
+                row = f"| {scale:,} | {PATHS[mode]} | {fmt(cell['value'], digits)} | {ratio} |"
+                if bench != "stream":
+                    row += f" {fmt(cell['p50_us'], 1)} | {fmt(cell['p99_us'], 1)} |"
+                if cell["failed_rounds"]:
+                    row += f" {cell['failed_rounds']} of {cell['rounds']} rounds failed"
+                lines.append(row)
+    lines += ["", "## Control plane", "",
+              "Cold: from starting the program to the state being in place (bpfproxy: agent start, BPF load and "
+              "attach, manifests parsed, first sync logged; kube-proxy shapes: one `iptables-restore` / `nft -f` "
+              "of the full ruleset). Endpoint change: one endpoint of one Service replaced; bpfproxy from the "
+              "manifest file's rename to the map holding it (polled through the bpf syscall), kube-proxy shapes "
+              "the partial restore / incremental transaction kube-proxy would run. Medians.", "",
+              "| Services | system | cold ms | agent sync ms | endpoint change ms (max) | agent sync ms |",
+              "|---|---|---|---|---|---|"]
+    for scale, systems in sorted(summary["control_plane"].items()):
+        for system, v in systems.items():
+            name = {"bpfproxy-sock": "bpfproxy", "bpfproxy-tc": "bpfproxy with TC devices",
+                    "iptables": "kube-proxy iptables",
+                    "nftables": "kube-proxy nftables"}.get(system, system)
+            lines.append(f"| {scale:,} | {name} | {fmt(v['cold_ms'])} | {fmt(v['cold_sync_ms'], 1)} | "
+                         f"{fmt(v['change_ms'], 1)} ({fmt(v['change_max_ms'], 1)}) | {fmt(v['change_sync_ms'], 2)} |")
+    lines += ["", "## Memory", "", "| Services | agent RSS MB | frontends | backends | map bytes (memlock) |",
+              "|---|---|---|---|---|"]
+    for scale, m in sorted(summary["memory"].items()):
+        total = sum(v or 0 for v in m["map_bytes"].values())
+        lines.append(f"| {scale:,} | {m['rss_kb'] / 1024:.1f} | {m['counts']['frontends']:,} | "
+                     f"{m['counts']['backends']:,} | {total:,} |")
+    unit = summary.get("per_unit")
+    if unit:
+        lines += ["", f"Marginal map bytes between {unit['from_scale']:,} and {unit['to_scale']:,} Services: "
+                      f"{fmt(unit['bytes_per_service'])} per Service ({' + '.join(unit['service_maps'])}), "
+                      f"{fmt(unit['bytes_per_backend'])} per backend ({' + '.join(unit['backend_maps'])}; "
+                      "each backend has two slot entries, one per bank)."]
+    lines += ["", "## BPF run time per call", "",
+              "kernel.bpf_stats_enabled=1 only around short extra runs of the socket path (and TC when present), "
+              "restored after; run_time_ns / run_cnt of the programs linked under the bench's pin directories.", "",
+              "| Services | program | calls | ns per call |", "|---|---|---|---|"]
+    for scale, programs in sorted(summary["bpf_stats"].items()):
+        for name, p in sorted(programs.items()):
+            if p["run_cnt"]:
+                lines.append(f"| {scale:,} | {name} | {p['run_cnt']:,} | {fmt(p['ns_per_call'], 1)} |")
+    if summary["micro"]:
+        lines += ["", "## Controller micro-benchmarks (in-memory writer, no kernel)", "",
+                  "| benchmark | time |", "|---|---|"]
+        lines += [f"| {b['name']} | {b['real_time']:,.2f} {b['unit']} |" for b in summary["micro"]]
+    if summary["not_measured"]:
+        lines += ["", "## Not measured", ""]
+        lines += [f"- {r['what']}: {r['why']}" for r in summary["not_measured"]]
+    return "\n".join(lines) + "\n"
+
+
+def plots(summary, out):
+    """Connection rate and p99 by path and scale; control-plane times. gnuplot, PNG."""
+    data = summary["data_plane"]
+    scales = sorted(data)
+    written = []
+
+    def bar_plot(name, bench, field, ylabel, title):
+        modes = [m for m in ORDER if any(data[s].get(bench, {}).get(m) for s in scales)]
+        if not modes:
+            return
+        table = os.path.join(out, f".{name}.dat")
+        with open(table, "w") as f:
+            f.write("scale " + " ".join(f'"{PATHS[m]}"' for m in modes) + "\n")
+            for s in scales:
+                row = [data[s].get(bench, {}).get(m, {}).get(field) for m in modes]
+                f.write(f'"{s:,} Services" ' + " ".join("NaN" if v is None else f"{v:.3f}" for v in row) + "\n")
+        script = f"""
+set terminal pngcairo size 900,420 font ",10"
+set output "{os.path.join(out, name + '.png')}"
+set title "{title}"
+set ylabel "{ylabel}"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set key outside right top
+set grid ytics
+set yrange [0:*]
+plot for [i=2:{len(modes) + 1}] "{table}" using i:xtic(1) title columnheader(i)
+"""
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+        os.remove(table)
+        written.append(name + ".png")
+
+    bar_plot("tcp_connection_rate", "crr", "value", "connections per second",
+             "TCP short connections through a ClusterIP (median of rounds)")
+    bar_plot("tcp_connection_p99", "crr", "p99_us", "p99 latency, µs", "TCP connect-request-close p99 latency")
+    bar_plot("udp_request_rate", "udp", "value", "requests per second", "DNS-like UDP requests through a ClusterIP")
+    bar_plot("nodeport_rate", "nodeport", "value", "connections per second", "NodePort from an external namespace")
+    bar_plot("stream_throughput", "stream", "value", "Gbit/s", "One long TCP connection through a ClusterIP")
+
+    control = summary["control_plane"]
+    systems = [("bpfproxy-sock", "bpfproxy"), ("iptables", "kube-proxy iptables"), ("nftables", "kube-proxy nftables")]
+    if control:
+        table = os.path.join(out, ".control.dat")
+        with open(table, "w") as f:
+            f.write("scale " + " ".join(f'"{label}"' for _, label in systems) + "\n")
+            for s in sorted(control):
+                row = [control[s].get(k, {}).get("cold_ms") for k, _ in systems]
+                f.write(f'"{s:,} Services" ' + " ".join("NaN" if v is None else f"{max(v, 0.1) / 1000:.4f}" for v in row) + "\n")
+        script = f"""
+set terminal pngcairo size 900,420 font ",10"
+set output "{os.path.join(out, 'control_plane_cold.png')}"
+set title "Programming N Services x 10 endpoints from cold (log scale)"
+set ylabel "seconds"
+set logscale y
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set key outside right top
+set grid ytics
+plot for [i=2:{len(systems) + 1}] "{table}" using i:xtic(1) title columnheader(i)
+"""
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+        os.remove(table)
+        written.append("control_plane_cold.png")
+    return written
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", required=True)
+    parser.add_argument("--micro", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    with open(args.results) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    try:
+        with open(args.micro) as f:
+            micro = json.load(f)
+    except (OSError, ValueError):
+        micro = {}
+    summary = summarize(records, micro)
+    summary["per_unit"] = per_unit_bytes(summary["memory"])
+    summary["targets"] = [{"target": a, "measured": b, "verdict": c} for a, b, c in targets(summary)]
+    os.makedirs(args.out, exist_ok=True)
+    summary["plots"] = plots(summary, args.out)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"summary": summary, "records": records}, f, indent=1, sort_keys=True, default=str)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(markdown(summary))
+
+
+if __name__ == "__main__":
+    main()
