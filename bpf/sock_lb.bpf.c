@@ -51,40 +51,35 @@ int bpx_getpeer6(struct bpf_sock_addr *ctx)
 }
 
 /* Bind protection: a bind shadowing a NodePort fails with EADDRINUSE. */
-SEC("cgroup/post_bind4")
-int bpx_postbind4(struct bpf_sock *ctx)
+static __always_inline int bpx_postbind(struct bpf_sock *ctx, const __be32 addr32[4], int v6)
 {
 	struct bpx_tc_config *config = bpx_config();
-	__be32 addr32[4];
 
 	/* Only binds in the node's own namespace shadow a NodePort; a pod's are its own. */
 	if (config && config->node_netns_cookie && bpf_get_netns_cookie(ctx) != config->node_netns_cookie)
 		return BPX_HOOK_ALLOW;
-	bpx_v4_mapped(addr32, ctx->src_ip4);
-	if (bpx_bind_allowed(addr32, ctx->src_port, ctx->protocol, 0))
+	if (bpx_bind_allowed(addr32, ctx->src_port, ctx->protocol, v6))
 		return BPX_HOOK_ALLOW;
 	bpx_count(BPX_STAT_BIND_REFUSED);
 	BPX_REFUSE_BIND(ctx);
 	return BPX_HOOK_REJECT;
 }
 
+SEC("cgroup/post_bind4")
+int bpx_postbind4(struct bpf_sock *ctx)
+{
+	__be32 addr32[4];
+
+	bpx_v4_mapped(addr32, ctx->src_ip4);
+	return bpx_postbind(ctx, addr32, 0);
+}
+
 SEC("cgroup/post_bind6")
 int bpx_postbind6(struct bpf_sock *ctx)
 {
-	struct bpx_tc_config *config = bpx_config();
-	__be32 addr32[4];
+	__be32 addr32[4] = { ctx->src_ip6[0], ctx->src_ip6[1], ctx->src_ip6[2], ctx->src_ip6[3] };
 
-	if (config && config->node_netns_cookie && bpf_get_netns_cookie(ctx) != config->node_netns_cookie)
-		return BPX_HOOK_ALLOW;
-	addr32[0] = ctx->src_ip6[0];
-	addr32[1] = ctx->src_ip6[1];
-	addr32[2] = ctx->src_ip6[2];
-	addr32[3] = ctx->src_ip6[3];
-	if (bpx_bind_allowed(addr32, ctx->src_port, ctx->protocol, 1))
-		return BPX_HOOK_ALLOW;
-	bpx_count(BPX_STAT_BIND_REFUSED);
-	BPX_REFUSE_BIND(ctx);
-	return BPX_HOOK_REJECT;
+	return bpx_postbind(ctx, addr32, 1);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

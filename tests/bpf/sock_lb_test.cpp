@@ -17,6 +17,7 @@
 #include "maps/map_names.h"
 #include "sock_lb_harness.skel.h"
 #include "tests/bpf/sock_lb_harness.h"
+#include "tests/support/frontend_specs.h"
 #include "tests/support/test_bpffs.h"
 
 using namespace bpfproxy;
@@ -32,32 +33,16 @@ bool skipBpf() {
   return !possible;
 }
 
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+using testing::ip;
 
 FrontendSpec frontend(const char* vip, uint16_t port, uint8_t proto,
                       std::vector<std::pair<const char*, uint16_t>> backends) {
-  FrontendSpec spec;
-  spec.key = {ip(vip), port, proto};
-  spec.flags = BPX_SVC_F_CLUSTER_IP;
-  spec.namespace_ = "default";
-  spec.name = "svc";
-  for (auto [address, backendPort] : backends) {
-    BackendSpec backend;
-    backend.address = ip(address);
-    backend.port = backendPort;
-    backend.proto = proto;
-    spec.backends.push_back(backend);
-  }
-  std::sort(spec.backends.begin(), spec.backends.end());
-  return spec;
+  std::vector<BackendSpec> specs;
+  for (auto [address, backendPort] : backends) specs.push_back(testing::backendSpec(address, backendPort, proto));
+  return testing::frontendSpec(vip, port, proto, BPX_SVC_F_CLUSTER_IP, std::move(specs));
 }
 
-FrontendSpec wildcard(const char* vip) {
-  FrontendSpec spec;
-  spec.key = {ip(vip), 0, BPX_PROTO_ANY};
-  spec.flags = BPX_SVC_F_WILDCARD;
-  return spec;
-}
+FrontendSpec wildcard(const char* vip) { return testing::wildcardSpec(vip); }
 
 struct Harness {
   testing::TestBpffsDir pins;

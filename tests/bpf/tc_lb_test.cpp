@@ -24,6 +24,7 @@
 #include "maps/map_names.h"
 #include "maps/tc_maps.h"
 #include "tests/support/packet_builder.h"
+#include "tests/support/frontend_specs.h"
 #include "tests/support/test_bpffs.h"
 
 using namespace bpfproxy;
@@ -35,7 +36,7 @@ using testing::PacketSpec;
 
 namespace {
 
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+using testing::ip;
 
 // The node: eth0 192.168.1.1 / fd00:1::1 towards the client (.100) and node2 (.2, which
 // routes 10.200.128.0/17 and fd00:200:2::/64); br0 10.200.0.1 / fd00:200:1::1 to local pods.
@@ -97,32 +98,11 @@ std::string verdictName(int verdict) {
 }
 
 BackendSpec backend(const char* address, uint16_t port, uint8_t proto, bool local) {
-  BackendSpec spec;
-  spec.address = ip(address);
-  spec.port = port;
-  spec.proto = proto;
-  spec.local = local;
-  return spec;
+  return testing::backendSpec(address, port, proto, local);
 }
 
-FrontendSpec frontend(const char* vip, uint16_t port, uint8_t proto, uint16_t flags,
-                      std::vector<BackendSpec> backends) {
-  FrontendSpec spec;
-  spec.key = {ip(vip), port, proto};
-  spec.flags = flags;
-  spec.namespace_ = "default";
-  spec.name = "svc";
-  std::sort(backends.begin(), backends.end());
-  spec.backends = std::move(backends);
-  return spec;
-}
-
-FrontendSpec wildcard(const char* vip) {
-  FrontendSpec spec;
-  spec.key = {ip(vip), 0, BPX_PROTO_ANY};
-  spec.flags = BPX_SVC_F_WILDCARD;
-  return spec;
-}
+const auto frontend = testing::frontendSpec;
+const auto wildcard = testing::wildcardSpec;
 
 struct Result {
   int verdict = -1;

@@ -1,0 +1,83 @@
+// The per-packet datapath's pure parts: source ranges in the model, port ranges and
+// ip_local_reserved_ports merging, the health-check answer, and which Pods bypass the
+// socket hooks.
+#include <doctest/doctest.h>
+
+#include "controller/bypass_pods.h"
+#include "controller/health_check_servers.h"
+#include "controller/model.h"
+#include "controller/reconciler.h"
+#include "controller/tc_agent.h"
+
+using namespace bpfproxy;
+using namespace bpfproxy::controller;
+
+TEST_CASE("model: loadBalancerSourceRanges guard the load-balancer frontends only") {
+  Service service;
+  service.meta = {"default", "lb"};
+  service.type = "LoadBalancer";
+  service.clusterIPs = {"10.32.0.50"};
+  ServicePort port;
+  port.port = 80;
+  port.nodePort = 30050;
+  service.ports = {port};
+  service.loadBalancerSourceRanges = {"192.168.0.0/16", "fd00::/8", "nonsense"};
+  service.loadBalancerIngress = {{"203.0.113.9", "", ""}};
+  auto result = buildServiceFrontends(service, {}, ModelConfig{});
+  CHECK(result.warnings.size() == 1);
+  int checked = 0;
+  for (const auto& frontend : result.frontends) {
+    CAPTURE(describe(frontend.key));
+    bool lb = frontend.flags & BPX_SVC_F_LOADBALANCER;
+    CHECK(static_cast<bool>(frontend.flags & BPX_SVC_F_SOURCE_RANGES) == lb);
+    if (!lb) {
+      CHECK(frontend.sourceRanges.empty());
+      continue;
+    }
+    REQUIRE(frontend.sourceRanges.size() == 1);  // only the IPv4 range applies to an IPv4 address
+    CHECK(frontend.sourceRanges[0].toString() == "192.168.0.0/16");
+    checked++;
+  }
+  CHECK(checked == 1);
+}
+
+TEST_CASE("port ranges and ip_local_reserved_ports") {
+  CHECK(parsePortRange("30000-32767") == std::make_pair<uint16_t, uint16_t>(30000, 32767));
+  CHECK_FALSE(parsePortRange("32767-30000"));
+  CHECK_FALSE(parsePortRange("30000"));
+  CHECK_FALSE(parsePortRange("0-10"));
+  CHECK(mergeReservedPorts("", {{30000, 32767}}) == "30000-32767");
+  CHECK(mergeReservedPorts("22,8080-8090\n", {{30000, 32767}, {61000, 65535}}) ==
+        "22,8080-8090,30000-32767,61000-65535");
+  CHECK(mergeReservedPorts("30000-32767", {{30000, 32767}}) == "30000-32767");
+}
+
+TEST_CASE("health-check node port answers like kube-proxy's") {
+  auto [ok, body] = HealthCheckServers::response("default", "web", 2);
+  CHECK(ok == 200);
+  auto json = web::json::value::parse(body);
+  CHECK(json.at("service").at("namespace").as_string() == "default");
+  CHECK(json.at("service").at("name").as_string() == "web");
+  CHECK(json.at("localEndpoints").as_integer() == 2);
+  CHECK(json.at("serviceProxyHealthy").as_bool());
+  CHECK(HealthCheckServers::response("default", "web", 0).first == 503);
+}
+
+TEST_CASE("pods bypassing the socket hooks: label or annotation") {
+  auto pod = [](const char* metadata) {
+    return web::json::value::parse(std::string(R"({"apiVersion":"v1","kind":"Pod","metadata":)") +
+                                   metadata +
+                                   R"(,"spec":{"nodeName":"node1"},"status":{"podIPs":[{"ip":"10.200.0.2"},{"ip":"fd00::2"}]}})");
+  };
+  auto labelled = decodeBypassPod(pod(R"({"name":"a","labels":{"bpfproxy.io/socket-lb":"bypass"}})"));
+  REQUIRE(labelled);
+  CHECK(labelled->key == "default/a");
+  CHECK(labelled->nodeName == "node1");
+  CHECK(labelled->addresses.size() == 2);
+  auto annotated = decodeBypassPod(
+      pod(R"({"name":"b","namespace":"mesh","annotations":{"bpfproxy.io/socket-lb":"bypass","bpfproxy.io/cgroup":"pod-b"}})"));
+  REQUIRE(annotated);
+  CHECK(annotated->cgroup == "pod-b");
+  CHECK_FALSE(decodeBypassPod(pod(R"({"name":"c","labels":{"app":"web"}})")));
+  CHECK_FALSE(decodeBypassPod(pod(R"({"name":"d","labels":{"bpfproxy.io/socket-lb":"socket"}})")));
+}
