@@ -127,7 +127,7 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
     std::signal(SIGTERM, onSignal);
     std::signal(SIGINT, onSignal);
     AgentOps ops(flags->ops, options, *cmd);
-    if (auto error = ops.start(); !error.empty()) {
+    if (auto error = ops.start(sourceCountersOf(*source)); !error.empty()) {
       spdlog::error("{}", error);
       exitCode = kExitUsage;
       return;

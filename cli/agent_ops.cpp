@@ -7,6 +7,7 @@
 
 #include "cli/duration.h"
 #include "controller/health_server.h"
+#include "controller/kube/kube_source.h"
 #include "loader/attach_check.h"
 
 namespace bpfproxy::cli {
@@ -27,6 +28,15 @@ void addOpsFlags(CLI::App& cmd, OpsFlags& flags) {
   cmd.add_option("--sync-period", flags.syncPeriod,
                  "kube-proxy's sync period: health fails when a change waits 2x this long")
       ->capture_default_str();
+}
+
+std::function<std::optional<controller::SourceCounters>()> sourceCountersOf(const controller::Source& source) {
+  auto* kube = dynamic_cast<const controller::kube::KubeSource*>(&source);
+  if (!kube) return {};
+  return [kube]() -> std::optional<controller::SourceCounters> {
+    auto stats = kube->stats();
+    return controller::SourceCounters{stats.watchRestarts, stats.relists, stats.errors};
+  };
 }
 
 std::string loadConfigFile(CLI::App& cmd, OpsFlags& flags) {
