@@ -116,7 +116,7 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
       return;
     }
     std::string sourceError;
-    auto source = makeSource(flags->source, options.nodeName, sourceError);
+    std::shared_ptr<controller::Source> source = makeSource(flags->source, options.nodeName, sourceError);
     if (!source) {
       spdlog::error("{}", sourceError);
       exitCode = kExitUsage;
@@ -127,12 +127,12 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
     std::signal(SIGTERM, onSignal);
     std::signal(SIGINT, onSignal);
     AgentOps ops(flags->ops, options, *cmd);
-    if (auto error = ops.start(sourceCountersOf(*source)); !error.empty()) {
+    if (auto error = ops.start(sourceCountersOf(source)); !error.empty()) {
       spdlog::error("{}", error);
       exitCode = kExitUsage;
       return;
     }
-    exitCode = controller::runAgent(options, std::move(source), stopRequested, &ops);
+    exitCode = controller::runAgent(options, source, stopRequested, &ops);
   });
 }
 

@@ -30,8 +30,9 @@ void addOpsFlags(CLI::App& cmd, OpsFlags& flags) {
       ->capture_default_str();
 }
 
-std::function<std::optional<controller::SourceCounters>()> sourceCountersOf(const controller::Source& source) {
-  auto* kube = dynamic_cast<const controller::kube::KubeSource*>(&source);
+std::function<std::optional<controller::SourceCounters>()> sourceCountersOf(
+    const std::shared_ptr<controller::Source>& source) {
+  auto kube = std::dynamic_pointer_cast<const controller::kube::KubeSource>(source);
   if (!kube) return {};
   return [kube]() -> std::optional<controller::SourceCounters> {
     auto stats = kube->stats();

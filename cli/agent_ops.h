@@ -35,9 +35,10 @@ struct OpsFlags {
 
 void addOpsFlags(CLI::App& cmd, OpsFlags& flags);
 
-// The Kubernetes API source's counters for metrics; empty for other sources. The source
-// must outlive the metrics server (the agent stops both at exit).
-std::function<std::optional<controller::SourceCounters>()> sourceCountersOf(const controller::Source& source);
+// The Kubernetes API source's counters for metrics; empty for other sources. The function
+// holds the source, so a scrape during shutdown never reads a destroyed one.
+std::function<std::optional<controller::SourceCounters>()> sourceCountersOf(
+    const std::shared_ptr<controller::Source>& source);
 
 // Reads --config (when given) into the command's options; flags on the command line win.
 // Run first in the command's callback. Returns "" or an error naming the key.

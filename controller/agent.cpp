@@ -46,7 +46,7 @@ bool anyBackends(const std::vector<FrontendSpec>& frontends) {
 
 }  // namespace
 
-int runAgent(const AgentOptions& options, std::unique_ptr<Source> source,
+int runAgent(const AgentOptions& options, std::shared_ptr<Source> source,
              const std::atomic<bool>& stop, AgentObserver* observer) {
   NullObserver nullObserver;
   if (!observer) observer = &nullObserver;

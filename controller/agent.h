@@ -34,7 +34,7 @@ struct AgentOptions {
 class AgentObserver;  // metrics and health hook in here (issue 5); may be null
 
 // Runs until `stop` becomes true. Returns the process exit code.
-int runAgent(const AgentOptions& options, std::unique_ptr<Source> source,
+int runAgent(const AgentOptions& options, std::shared_ptr<Source> source,
              const std::atomic<bool>& stop, AgentObserver* observer = nullptr);
 
 }  // namespace bpfproxy::controller
