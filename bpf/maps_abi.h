@@ -28,6 +28,7 @@
 #define BPX_MAP_BACKEND bpx_be_v1
 #define BPX_MAP_REVNAT bpx_revnat_v1
 #define BPX_MAP_UDP_AFFINITY bpx_udpaff_v1
+#define BPX_MAP_CLIENT_AFFINITY bpx_affinity_v1
 #define BPX_MAP_SVC_META bpx_meta_v1
 #define BPX_MAP_STATS bpx_stats_v1
 /* Per-packet (TC) datapath and socket-hook opt-out; see docs/datapath-tc.md. */
@@ -169,6 +170,23 @@ struct bpx_udp_affinity_value {
 	__u32 generation; /* host order; the service generation when chosen */
 };
 BPX_ASSERT_SIZE(struct bpx_udp_affinity_value, 8);
+
+/* sessionAffinity ClientIP on the socket path: a client is a network namespace (a pod),
+ * so every socket of a pod reaches the backend its first one got, until the Service's
+ * timeout passes without a connection. */
+struct bpx_client_affinity_key {
+	__u64 netns_cookie; /* host order; the client's network namespace */
+	__u32 svc_id;       /* host order */
+	__u32 pad;          /* zero */
+};
+BPX_ASSERT_SIZE(struct bpx_client_affinity_key, 16);
+
+struct bpx_client_affinity_value {
+	__u32 backend_id;   /* host order */
+	__u32 generation;   /* host order; the service generation it was last checked against */
+	__u64 last_used_ns; /* host order; CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+BPX_ASSERT_SIZE(struct bpx_client_affinity_value, 16);
 
 /* Service identity, so inspection works while the agent is down. */
 #define BPX_NAMESPACE_LEN 64 /* DNS label: 63 + NUL */

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <iostream>
+#include <ctime>
 #include <map>
 #include <memory>
 
@@ -156,7 +157,9 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
   affinity->require_subcommand(1);
   auto affFlags = std::make_shared<Flags>();
   auto* affList = affinity->add_subcommand(
-      "list", "UDP socket stickiness: each unconnected UDP socket keeps its first backend per Service");
+      "list",
+      "sessionAffinity ClientIP entries (a client is a pod's network namespace) and UDP socket stickiness "
+      "(each unconnected UDP socket keeps its first backend per Service)");
   addPinDir(*affList, *affFlags);
   affList->add_option("--service", affFlags->service, "Only this Service (NAMESPACE/NAME)");
   addOutputFlag(*affList, affFlags->output);
@@ -164,44 +167,58 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
     maps::DatapathMaps datapath;
     if (!openDatapath(affFlags->pinDir, datapath, exitCode)) return;
     auto snapshot = maps::readSnapshot(datapath);
-    std::map<uint32_t, uint32_t> generations;  // svc_id -> current generation
-    for (const auto& frontend : snapshot.frontends) generations[frontend.value.svc_id] = frontend.value.generation;
+    std::map<uint32_t, const maps::SnapshotFrontend*> frontends;  // by svc_id
+    for (const auto& frontend : snapshot.frontends) frontends[frontend.value.svc_id] = &frontend;
+    timespec monotonic{};
+    clock_gettime(CLOCK_MONOTONIC, &monotonic);  // bpf_ktime_get_ns()'s clock
+    const int64_t nowNs = int64_t(monotonic.tv_sec) * 1000000000 + monotonic.tv_nsec;
     struct Row {
-      uint64_t cookie;
-      uint32_t svcId, backendId, generation;
+      std::string kind;
+      uint64_t client;
+      uint32_t svcId, backendId;
+      bool current;
+      std::string state;
     };
     std::vector<Row> rows;
+    datapath.clientAffinity.forEach<bpx_client_affinity_key, bpx_client_affinity_value>(
+        [&](const bpx_client_affinity_key& key, const bpx_client_affinity_value& value) {
+          auto it = frontends.find(key.svc_id);
+          int64_t timeoutNs = it == frontends.end() ? 0 : int64_t(it->second->value.affinity_timeout) * 1000000000;
+          int64_t left = int64_t(value.last_used_ns) + timeoutNs - nowNs;
+          rows.push_back({"client-ip", key.netns_cookie, key.svc_id, value.backend_id, left > 0,
+                          left > 0 ? "expires in " + std::to_string(left / 1000000000) + "s" : "expired"});
+          return true;
+        });
     datapath.udpAffinity.forEach<bpx_udp_affinity_key, bpx_udp_affinity_value>(
         [&](const bpx_udp_affinity_key& key, const bpx_udp_affinity_value& value) {
-          rows.push_back({key.cookie, key.svc_id, value.backend_id, value.generation});
+          auto it = frontends.find(key.svc_id);
+          bool current = it != frontends.end() && it->second->value.generation == value.generation;
+          rows.push_back({"udp-socket", key.cookie, key.svc_id, value.backend_id, current,
+                          current ? "current" : "re-checked on the next send"});
           return true;
         });
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-      return std::tie(a.svcId, a.cookie) < std::tie(b.svcId, b.cookie);
+      return std::tie(a.svcId, a.kind, a.client) < std::tie(b.svcId, b.kind, b.client);
     });
     auto array = value::array();
     size_t i = 0;
-    Table table({"SOCKET COOKIE", "SERVICE", "BACKEND", "CURRENT"});
+    Table table({"KIND", "CLIENT", "SERVICE", "BACKEND", "STATE"});
     for (const auto& row : rows) {
       auto service = serviceName(row.svcId, snapshot);
       if (!affFlags->service.empty() && service != affFlags->service) continue;
-      auto it = generations.find(row.svcId);
-      bool current = it != generations.end() && it->second == row.generation;
       auto item = value::object(true);
-      item["kind"] = jsonString("udp-socket");
-      item["cookie"] = value::number(row.cookie);
+      item["kind"] = jsonString(row.kind);
+      // The client: a network-namespace cookie for client-ip, a socket cookie for udp-socket.
+      item[row.kind == "client-ip" ? "netns_cookie" : "cookie"] = value::number(row.client);
       item["service"] = jsonString(service);
       item["svc_id"] = value::number(row.svcId);
       item["backend"] = jsonString(backendAddress(row.backendId, snapshot));
-      item["current"] = value::boolean(current);
+      item["current"] = value::boolean(row.current);
       array[i++] = item;
-      table.addRow({std::to_string(row.cookie), service, backendAddress(row.backendId, snapshot),
-                    current ? "yes" : "no (re-checked on the next send)"});
+      table.addRow({row.kind, std::to_string(row.client), service, backendAddress(row.backendId, snapshot),
+                    row.state});
     }
-    if (!printStructured(array, affFlags->output, std::cout)) {
-      table.print(std::cout);
-      std::cout << "note: sessionAffinity ClientIP has no table of its own in this datapath; see `bpfproxy explain`\n";
-    }
+    if (!printStructured(array, affFlags->output, std::cout)) table.print(std::cout);
   });
 
   // ---- maglev ----

@@ -146,6 +146,7 @@ LoadReport loadSocketLb(const SocketLbOptions& options) {
       {skeleton->maps.BPX_MAP_SLOT, options.mapSizes.backends * BPX_SLOTS_PER_BACKEND},
       {skeleton->maps.BPX_MAP_REVNAT, options.mapSizes.revNat},
       {skeleton->maps.BPX_MAP_UDP_AFFINITY, options.mapSizes.udpAffinity},
+      {skeleton->maps.BPX_MAP_CLIENT_AFFINITY, options.mapSizes.udpAffinity},
       {skeleton->maps.BPX_MAP_CT, options.mapSizes.conntrack * 2},
   };
   MapMigration migration(pinRoot);

@@ -15,6 +15,7 @@ bool DatapathMaps::open(const std::string& pinDir, std::string* error) {
   const Entry entries[] = {
       {&layout, kLayoutMap},   {&services, kServiceMap},        {&slots, kSlotMap},
       {&backends, kBackendMap}, {&revNat, kRevNatMap},          {&udpAffinity, kUdpAffinityMap},
+      {&clientAffinity, kClientAffinityMap},
       {&serviceMeta, kServiceMetaMap}, {&stats, kStatsMap},
   };
   for (const auto& entry : entries) {

@@ -12,6 +12,7 @@ inline constexpr const char* kSlotMap = BPX_STRINGIFY(BPX_MAP_SLOT);
 inline constexpr const char* kBackendMap = BPX_STRINGIFY(BPX_MAP_BACKEND);
 inline constexpr const char* kRevNatMap = BPX_STRINGIFY(BPX_MAP_REVNAT);
 inline constexpr const char* kUdpAffinityMap = BPX_STRINGIFY(BPX_MAP_UDP_AFFINITY);
+inline constexpr const char* kClientAffinityMap = BPX_STRINGIFY(BPX_MAP_CLIENT_AFFINITY);
 inline constexpr const char* kServiceMetaMap = BPX_STRINGIFY(BPX_MAP_SVC_META);
 inline constexpr const char* kStatsMap = BPX_STRINGIFY(BPX_MAP_STATS);
 inline constexpr const char* kConntrackMap = BPX_STRINGIFY(BPX_MAP_CT);

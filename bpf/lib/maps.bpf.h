@@ -59,6 +59,14 @@ struct {
 } BPX_MAP_UDP_AFFINITY SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPX_DEFAULT_UDP_AFFINITY);
+	__type(key, struct bpx_client_affinity_key);
+	__type(value, struct bpx_client_affinity_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_CLIENT_AFFINITY SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPX_DEFAULT_SERVICE_PORTS);
 	__type(key, __u32);

@@ -17,6 +17,7 @@
 
 #ifndef BPX_SOCKET_COOKIE
 #define BPX_SOCKET_COOKIE(ctx) bpf_get_socket_cookie(ctx)
+#define BPX_NETNS_COOKIE(ctx) bpf_get_netns_cookie(ctx)
 #endif
 #ifndef BPX_REFUSE
 /* connect() and sendmsg() fail with ECONNREFUSED, like kube-proxy's reject rule. */
@@ -101,10 +102,44 @@ static __always_inline struct bpx_backend *bpx_sticky_backend(const struct bpx_s
 	return backend;
 }
 
+/* sessionAffinity ClientIP: the client (its network namespace) keeps its backend while it
+ * keeps connecting within the timeout and the Service still lists the backend. */
+static __always_inline struct bpx_backend *bpx_client_backend(const struct bpx_svc_value *svc,
+							      __u64 netns_cookie)
+{
+	struct bpx_client_affinity_key key = { .netns_cookie = netns_cookie, .svc_id = svc->svc_id };
+	struct bpx_client_affinity_value *chosen = bpf_map_lookup_elem(&BPX_MAP_CLIENT_AFFINITY, &key);
+	__u64 now = bpf_ktime_get_ns();
+	struct bpx_backend *backend = 0;
+	__u32 backend_id = 0;
+
+	if (chosen && now - chosen->last_used_ns <= (__u64)svc->affinity_timeout * 1000000000ULL) {
+		if (chosen->generation == svc->generation)
+			backend = bpf_map_lookup_elem(&BPX_MAP_BACKEND, &chosen->backend_id);
+		else
+			backend = bpx_backend_if_listed(svc, chosen->backend_id);
+		if (backend) {
+			chosen->generation = svc->generation;
+			chosen->last_used_ns = now;
+			return backend;
+		}
+	}
+	backend = bpx_random_backend(svc, &backend_id);
+	if (backend) {
+		struct bpx_client_affinity_value value = {
+			.backend_id = backend_id,
+			.generation = svc->generation,
+			.last_used_ns = now,
+		};
+		bpf_map_update_elem(&BPX_MAP_CLIENT_AFFINITY, &key, &value, BPF_ANY);
+	}
+	return backend;
+}
+
 /* Looks the frontend up and picks a backend; on success *out holds it and the reverse
  * translation for this socket is recorded. */
 static __always_inline enum bpx_pick bpx_pick_backend(const struct bpx_svc_key *frontend,
-						      __u64 cookie, int sticky,
+						      __u64 cookie, __u64 netns_cookie, int sticky,
 						      struct bpx_backend *out)
 {
 	struct bpx_backend *backend;
@@ -131,7 +166,9 @@ static __always_inline enum bpx_pick bpx_pick_backend(const struct bpx_svc_key *
 		bpx_count(BPX_STAT_DROP_NO_BACKEND);
 		return BPX_PICK_REFUSED;
 	}
-	if (sticky)
+	if (svc->flags & BPX_SVC_F_AFFINITY)
+		backend = bpx_client_backend(svc, netns_cookie);
+	else if (sticky)
 		backend = bpx_sticky_backend(svc, cookie);
 	else
 		backend = bpx_random_backend(svc, &backend_id);
@@ -161,7 +198,8 @@ static __always_inline int bpx_sock4_forward(struct bpf_sock_addr *ctx, int send
 	frontend.port = (__be16)user_port;
 	frontend.proto = bpx_sock_proto(ctx);
 
-	switch (bpx_pick_backend(&frontend, BPX_SOCKET_COOKIE(ctx), sendmsg, &backend)) {
+	switch (bpx_pick_backend(&frontend, BPX_SOCKET_COOKIE(ctx), BPX_NETNS_COOKIE(ctx), sendmsg,
+				 &backend)) {
 	case BPX_PICK_NOT_A_SERVICE:
 		return BPX_HOOK_ALLOW;
 	case BPX_PICK_REFUSED:
@@ -195,7 +233,8 @@ static __always_inline int bpx_sock6_forward(struct bpf_sock_addr *ctx, int send
 	frontend.port = (__be16)user_port;
 	frontend.proto = bpx_sock_proto(ctx);
 
-	switch (bpx_pick_backend(&frontend, BPX_SOCKET_COOKIE(ctx), sendmsg, &backend)) {
+	switch (bpx_pick_backend(&frontend, BPX_SOCKET_COOKIE(ctx), BPX_NETNS_COOKIE(ctx), sendmsg,
+				 &backend)) {
 	case BPX_PICK_NOT_A_SERVICE:
 		return BPX_HOOK_ALLOW;
 	case BPX_PICK_REFUSED:

@@ -10,10 +10,12 @@
 struct harness_ctx {
 	struct bpf_sock_addr sock; /* first: the hook logic sees only this */
 	__u64 cookie;
+	__u64 netns_cookie;
 	__s32 retval;
 };
 
 #define BPX_SOCKET_COOKIE(ctx) (((struct harness_ctx *)(ctx))->cookie)
+#define BPX_NETNS_COOKIE(ctx) (((struct harness_ctx *)(ctx))->netns_cookie)
 #define BPX_REFUSE(ctx) (((struct harness_ctx *)(ctx))->retval = -ECONNREFUSED)
 /* XDP has no current task: the harness runs as the root cgroup, never opted out. */
 #define BPX_CGROUP_ID() 0
@@ -54,6 +56,7 @@ int sock_lb_harness(struct xdp_md *xdp)
 		h.sock.user_ip6[i] = tc->ip6[i];
 	h.sock.user_port = tc->port;
 	h.cookie = tc->cookie;
+	h.netns_cookie = tc->netns_cookie;
 
 	tc->verdict = run_hook(&h, tc->hook);
 	tc->retval = h.retval;

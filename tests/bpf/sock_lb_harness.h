@@ -24,6 +24,7 @@ struct bpx_harness_case {
 	__s32 verdict;  /* out: the hook's return value (1 allow, 0 reject) */
 	__s32 retval;   /* out: the errno the hook set for the syscall, 0 if none */
 	__u32 pad;
+	__u64 netns_cookie; /* the client's network namespace (sessionAffinity ClientIP) */
 };
 
 #endif

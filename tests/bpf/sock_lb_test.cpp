@@ -264,3 +264,37 @@ TEST_CASE("counters count translations and refusals" * doctest::skip(skipBpf()))
   CHECK(counters[BPX_STAT_TCP] == 3);
   CHECK(counters[BPX_STAT_DROP_NO_PORT] == 1);
 }
+
+TEST_CASE("sessionAffinity ClientIP: every socket of a pod reaches one backend" * doctest::skip(skipBpf())) {
+  Harness h;
+  auto sticky = frontend("10.32.0.141", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}, {"10.200.0.3", 80}, {"10.200.0.4", 80}});
+  sticky.flags |= BPX_SVC_F_AFFINITY;
+  sticky.affinityTimeoutSeconds = 10800;
+  h.program(kNginx, {sticky});
+
+  auto connectFrom = [&](uint64_t netns, uint64_t socket) {
+    auto call = call4(BPX_HARNESS_CONNECT4, "10.32.0.141", 80, IPPROTO_TCP, socket);
+    call.netns_cookie = netns;
+    return endpoint4(h.run(call));
+  };
+  std::map<uint64_t, std::string> chosen;
+  std::set<std::string> acrossPods;
+  for (uint64_t pod = 1; pod <= 40; ++pod) {
+    chosen[pod] = connectFrom(pod, pod * 1000);
+    acrossPods.insert(chosen[pod]);
+    for (uint64_t socket = 1; socket <= 5; ++socket) CHECK(connectFrom(pod, pod * 1000 + socket) == chosen[pod]);
+  }
+  CHECK(acrossPods.size() == 3);  // pods still spread over the backends
+
+  // A backend leaving moves only its clients; the others keep theirs.
+  sticky.backends.pop_back();  // 10.200.0.4
+  h.program(kNginx, {sticky});
+  for (const auto& [pod, backend] : chosen) {
+    CAPTURE(pod);
+    auto now = connectFrom(pod, 99);
+    if (backend == "10.200.0.4:80")
+      CHECK(now != backend);
+    else
+      CHECK(now == backend);
+  }
+}

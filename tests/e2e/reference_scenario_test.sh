@@ -57,6 +57,12 @@ udp=$(in_client python3 "$here/udp_dns_query.py" 10.32.0.10 kubernetes.default.s
 check "an unconnected UDP socket sees the answer come from 10.32.0.10:53 ($udp)" \
   test "$udp" = "from=10.32.0.10:53 answers=10.32.0.1"
 
+echo "--- sessionAffinity ClientIP"
+check "every connection of the client pod to 10.32.0.141 reaches one pod" \
+  test "$(pods_answering 20 http://10.32.0.141/ | wc -w)" = 2
+check "bpfproxy affinity list shows the client's entry" \
+  grep -q "client-ip .* default/nginx-sticky" <("$SIM_BPFPROXY" affinity list --pin-dir "$pin1")
+
 echo "--- refusals: no endpoints, undefined port"
 check "a Service with no endpoints refuses at once (curl exit 7, not a timeout)" test "$(curl_exit http://10.32.0.150/)" = 7
 check "a port the ClusterIP does not define is refused (curl exit 7)" test "$(curl_exit http://10.32.0.140:8080/)" = 7
@@ -92,7 +98,7 @@ check "with the agent dead, new connections still reach the Service" \
 sim_agent node1 "$manifests" --service-cidr 10.32.0.0/24,fd00:32::/108
 require sim_wait_for "the restarted agent's first sync" 20 grep -q "sync:" "$SIM_TMP/agent-node1.log"
 grep -E "adopted|sync:" "$SIM_TMP/agent-node1.log" | sed 's/^/      /'
-check "the restarted agent adopted the pinned state" grep -q "adopted 11 frontends" "$SIM_TMP/agent-node1.log"
+check "the restarted agent adopted the pinned state" grep -q "adopted 13 frontends" "$SIM_TMP/agent-node1.log"
 check "the restarted agent rewrote nothing" grep -q "0 frontends written, 0 removed" "$SIM_TMP/agent-node1.log"
 check "after the restart, new connections reach both pods" \
   test "$(pods_answering 30 http://10.32.0.140/)" = "pod nginx-1 pod nginx-2 "
