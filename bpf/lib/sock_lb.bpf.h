@@ -188,18 +188,14 @@ static __always_inline enum bpx_pick bpx_pick_backend(const struct bpx_svc_key *
 	return BPX_PICK_TRANSLATED;
 }
 
-static __always_inline int bpx_sock4_forward(struct bpf_sock_addr *ctx, int sendmsg)
+/* The hook's verdict for a frontend; BPX_HOOK_TRANSLATE when *backend is to be written
+ * into the socket's address. */
+#define BPX_HOOK_TRANSLATE 2
+static __always_inline int bpx_sock_decide(struct bpf_sock_addr *ctx, const struct bpx_svc_key *frontend,
+					   int sendmsg, struct bpx_backend *backend)
 {
-	struct bpx_svc_key frontend __attribute__((aligned(8))) = {};
-	struct bpx_backend backend __attribute__((aligned(8)));
-	__u32 user_port = ctx->user_port;
-
-	bpx_v4_mapped(frontend.addr32, ctx->user_ip4);
-	frontend.port = (__be16)user_port;
-	frontend.proto = bpx_sock_proto(ctx);
-
-	switch (bpx_pick_backend(&frontend, BPX_SOCKET_COOKIE(ctx), BPX_NETNS_COOKIE(ctx), sendmsg,
-				 &backend)) {
+	switch (bpx_pick_backend(frontend, BPX_SOCKET_COOKIE(ctx), BPX_NETNS_COOKIE(ctx), sendmsg,
+				 backend)) {
 	case BPX_PICK_NOT_A_SERVICE:
 		return BPX_HOOK_ALLOW;
 	case BPX_PICK_REFUSED:
@@ -208,6 +204,23 @@ static __always_inline int bpx_sock4_forward(struct bpf_sock_addr *ctx, int send
 	case BPX_PICK_TRANSLATED:
 		break;
 	}
+	return BPX_HOOK_TRANSLATE;
+}
+
+static __always_inline int bpx_sock4_forward(struct bpf_sock_addr *ctx, int sendmsg)
+{
+	struct bpx_svc_key frontend __attribute__((aligned(8))) = {};
+	struct bpx_backend backend __attribute__((aligned(8)));
+	__u32 user_port = ctx->user_port;
+	int verdict;
+
+	bpx_v4_mapped(frontend.addr32, ctx->user_ip4);
+	frontend.port = (__be16)user_port;
+	frontend.proto = bpx_sock_proto(ctx);
+
+	verdict = bpx_sock_decide(ctx, &frontend, sendmsg, &backend);
+	if (verdict != BPX_HOOK_TRANSLATE)
+		return verdict;
 	if (!bpx_is_v4_mapped(backend.addr32)) {
 		/* An IPv4 socket cannot reach an IPv6 backend. */
 		bpx_count(BPX_STAT_DROP_STALE);
@@ -225,6 +238,7 @@ static __always_inline int bpx_sock6_forward(struct bpf_sock_addr *ctx, int send
 	struct bpx_svc_key frontend __attribute__((aligned(8))) = {};
 	struct bpx_backend backend __attribute__((aligned(8)));
 	__u32 user_port = ctx->user_port;
+	int verdict;
 
 	frontend.addr32[0] = ctx->user_ip6[0];
 	frontend.addr32[1] = ctx->user_ip6[1];
@@ -233,16 +247,9 @@ static __always_inline int bpx_sock6_forward(struct bpf_sock_addr *ctx, int send
 	frontend.port = (__be16)user_port;
 	frontend.proto = bpx_sock_proto(ctx);
 
-	switch (bpx_pick_backend(&frontend, BPX_SOCKET_COOKIE(ctx), BPX_NETNS_COOKIE(ctx), sendmsg,
-				 &backend)) {
-	case BPX_PICK_NOT_A_SERVICE:
-		return BPX_HOOK_ALLOW;
-	case BPX_PICK_REFUSED:
-		BPX_REFUSE(ctx);
-		return BPX_HOOK_REJECT;
-	case BPX_PICK_TRANSLATED:
-		break;
-	}
+	verdict = bpx_sock_decide(ctx, &frontend, sendmsg, &backend);
+	if (verdict != BPX_HOOK_TRANSLATE)
+		return verdict;
 	/* A v4-mapped frontend has v4-mapped backends: the socket stays dual-stack. */
 	ctx->user_ip6[0] = backend.addr32[0];
 	ctx->user_ip6[1] = backend.addr32[1];

@@ -16,12 +16,7 @@ using namespace bpfproxy;
 
 namespace {
 
-bool skipBpf() {
-  std::string why;
-  bool possible = testing::bpfTestsPossible(&why);
-  if (!possible) MESSAGE("BPF tests skipped: " << why);
-  return !possible;
-}
+bool skipBpf() { return testing::skipWithoutBpf(); }
 
 loader::SocketLbOptions options(const std::string& pinDir, const std::string& cgroup) {
   loader::SocketLbOptions o{pinDir, cgroup, {}};

@@ -26,12 +26,7 @@ using controller::FrontendSpec;
 
 namespace {
 
-bool skipBpf() {
-  std::string why;
-  bool possible = testing::bpfTestsPossible(&why);
-  if (!possible) MESSAGE("BPF tests skipped: " << why);
-  return !possible;
-}
+bool skipBpf() { return testing::skipWithoutBpf(); }
 
 using testing::ip;
 

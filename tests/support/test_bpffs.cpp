@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <iostream>
 
 #include "loader/socket_lb_loader.h"
 #include "loader/system_paths.h"
@@ -38,6 +39,16 @@ bool bpfTestsPossible(std::string* why) {
     return false;
   }
   return true;
+}
+
+bool skipWithoutBpf() {
+  static const bool skip = [] {
+    std::string why;
+    if (bpfTestsPossible(&why)) return false;
+    std::cerr << "BPF tests skipped: " << why << "\n";
+    return true;
+  }();
+  return skip;
 }
 
 }  // namespace bpfproxy::testing

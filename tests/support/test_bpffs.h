@@ -19,4 +19,7 @@ private:
 // BPF tests need root and bpffs; when they cannot run, `why` says so.
 bool bpfTestsPossible(std::string* why = nullptr);
 
+// For doctest::skip(): true (and why, once, on stderr) when BPF tests cannot run here.
+bool skipWithoutBpf();
+
 }  // namespace bpfproxy::testing
