@@ -212,19 +212,24 @@ int listenOn(int type, int port) {
   return fd;
 }
 
+msghdr datagram(sockaddr_in* peer, iovec* iov, char* control, size_t controlLen) {
+  msghdr msg{};
+  msg.msg_name = peer;
+  msg.msg_namelen = sizeof(*peer);
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = controlLen;
+  return msg;
+}
+
 // Answers a datagram from the address it was sent to (IP_PKTINFO), not the route's choice.
 void answerDatagram(int fd) {
   for (int i = 0; i < 64; ++i) {
     char buffer[2048], control[CMSG_SPACE(sizeof(in_pktinfo))];
     sockaddr_in from{};
     iovec iov{buffer, sizeof(buffer)};
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof(from);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
+    msghdr msg = datagram(&from, &iov, control, sizeof(control));
     if (recvmsg(fd, &msg, MSG_DONTWAIT) < 0) return;
     in_pktinfo info{};
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
@@ -233,13 +238,7 @@ void answerDatagram(int fd) {
     std::memset(reply, 'A', sizeof(reply));
     iovec out{reply, sizeof(reply)};
     char outControl[CMSG_SPACE(sizeof(in_pktinfo))] = {};
-    msghdr answer{};
-    answer.msg_name = &from;
-    answer.msg_namelen = sizeof(from);
-    answer.msg_iov = &out;
-    answer.msg_iovlen = 1;
-    answer.msg_control = outControl;
-    answer.msg_controllen = sizeof(outControl);
+    msghdr answer = datagram(&from, &out, outControl, sizeof(outControl));
     cmsghdr* c = CMSG_FIRSTHDR(&answer);
     c->cmsg_level = IPPROTO_IP;
     c->cmsg_type = IP_PKTINFO;

@@ -138,11 +138,12 @@ endpoint_changes() {
   for ((round = 1; round <= CHANGE_ROUNDS; round++)); do
     for direction in change revert; do
       [ $direction = change ] && { file="$c/change/probe.json"; wanted=$new; } || { file="$c/probe-original.json"; wanted=$old; }
-      # bpfproxy: the manifest file replaced (rename) -> the maps hold the endpoint.
-      cp "$file" "$c/manifests/.probe.next"
+      # bpfproxy: the manifest file replaced (rename) -> the maps hold the endpoint. The new
+      # file is written outside the watched directory, so the rename is the only event.
+      cp "$file" "$c/probe.next"
       local lines; lines=$(grep -c "sync:" "${BENCH_AGENT_LOG[sock]}")
       out=$("$BENCH_TOOLS/bpx_map_probe" change --pin-dir "$(bench_pin sock)" --frontend "$vip:$port/TCP" \
-        --backend "$wanted:$tport" --install "$c/manifests/.probe.next" --to "$c/manifests/probe.json" --timeout-ms 30000)
+        --backend "$wanted:$tport" --install "$c/probe.next" --to "$c/manifests/probe.json" --timeout-ms 30000)
       sim_wait_for "the agent's sync line" 10 test "$(grep -c "sync:" "${BENCH_AGENT_LOG[sock]}")" -gt "$lines"
       sync_ms=$(grep "sync:" "${BENCH_AGENT_LOG[sock]}" | tail -1 | sed -n 's/.* in \([0-9.]*\) ms.*/\1/p')
       record "$(printf '{"kind":"change","system":"bpfproxy-sock","scale":%s,"round":%s,"direction":"%s","ms":%s,"sync_ms":%s}' \
