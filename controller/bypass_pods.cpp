@@ -61,6 +61,9 @@ std::vector<BypassPod> readBypassPods(const std::filesystem::path& directory,
     std::ifstream in(entry.path());
     std::stringstream content;
     content << in.rdbuf();
+    // Most files hold Services and slices by the thousand: parse only those that can
+    // hold a bypassing Pod.
+    if (content.str().find(kSocketLbKey) == std::string::npos) continue;
     try {
       for (const auto& document : parseYamlDocuments(content.str())) {
         auto pod = decodeBypassPod(document);

@@ -39,7 +39,7 @@ void DirectoryWatch::wait(std::chrono::milliseconds timeout) {
   pollfd fds[2] = {{inotify_, POLLIN, 0}, {wakeup_, POLLIN, 0}};
   if (poll(fds, 2, static_cast<int>(timeout.count())) > 0 && (fds[0].revents & POLLIN)) {
     // Editors and kubectl cp write in steps: let a burst settle before rereading.
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
     drain(inotify_);
   }
   drain(wakeup_);
