@@ -59,7 +59,13 @@ std::string buildTcOptions(const TcFlags& flags, const std::string& manifestsDir
   tc.settings.allowExternalClusterIp = flags.allowExternalClusterIp;
   tc.settings.allowExternalIps = flags.allowExternalIps;
   tc.reservePorts = flags.reservePorts;
-  tc.manifestsDir = manifestsDir;
+  // From a manifests directory the TC agent reads the Pods itself; otherwise runAgent
+  // hands it what the Kubernetes API delivered.
+  if (!manifestsDir.empty()) {
+    tc.bypassPods = [manifestsDir, nodeName = options.nodeName](std::vector<std::string>& errors) {
+      return controller::readBypassPods(manifestsDir, nodeName, errors);
+    };
+  }
   tc.cgroupRoot = options.cgroupPath;
   tc.nodeName = options.nodeName;
   tc.serviceCidrs = options.model.serviceCidrs;

@@ -81,17 +81,21 @@ int runAgent(const AgentOptions& options, std::shared_ptr<Source> source,
   reconciler.adopt(maps::readSnapshot(datapath));
   spdlog::info("adopted {} frontends and {} backends from {}", reconciler.frontendCount(),
                reconciler.backendCount(), options.pinDir);
+  // Before the TC agent, which may read bypassing Pods from it (and is destroyed first).
+  ClusterStore store(options.nodeName);
   std::unique_ptr<TcAgent> tc;
   if (options.tc.enabled()) {
+    TcAgentOptions tcOptions = options.tc;
+    if (!tcOptions.bypassPods)  // not from a manifests directory: from the source, via the store
+      tcOptions.bypassPods = [&store](std::vector<std::string>&) { return store.bypassPods(); };
     try {
-      tc = std::make_unique<TcAgent>(options.tc, options.pinDir, options.mapSizes, reconciler);
+      tc = std::make_unique<TcAgent>(tcOptions, options.pinDir, options.mapSizes, reconciler);
     } catch (const std::exception& failure) {
       spdlog::critical("per-packet datapath: {}", failure.what());
       return 1;
     }
   }
 
-  ClusterStore store(options.nodeName);
   spdlog::info("watching {}", source->describe());
   source->start(store);
 

@@ -196,6 +196,27 @@ void ClusterStore::deleteNode(const std::string& name) {
   setZone("");
 }
 
+void ClusterStore::upsertPod(const BypassPod& pod) {
+  // The TC agent polls bypassPods(): no Service becomes dirty.
+  if (pod.nodeName != nodeName_) return;
+  std::lock_guard lock(mutex_);
+  if (resyncing_) seenPods_.insert(pod.key);
+  pods_[pod.key] = pod;
+}
+
+void ClusterStore::deletePod(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  pods_.erase(key);
+}
+
+std::vector<BypassPod> ClusterStore::bypassPods() const {
+  std::lock_guard lock(mutex_);
+  std::vector<BypassPod> result;
+  result.reserve(pods_.size());
+  for (const auto& [key, pod] : pods_) result.push_back(pod);
+  return result;
+}
+
 void ClusterStore::setZone(const std::string& zone) {
   if (zone == zone_) return;
   zone_ = zone;
@@ -209,6 +230,7 @@ void ClusterStore::resync() {
   seenServices_.clear();
   seenSlices_.clear();
   seenNode_ = false;
+  seenPods_.clear();
 }
 
 void ClusterStore::synced() {
@@ -232,9 +254,11 @@ void ClusterStore::synced() {
       node_.reset();
       setZone("");
     }
+    std::erase_if(pods_, [&](const auto& entry) { return !seenPods_.count(entry.first); });
     resyncing_ = false;
     seenServices_.clear();
     seenSlices_.clear();
+    seenPods_.clear();
   }
   synced_ = true;
   changed_.notify_all();

@@ -41,6 +41,8 @@ public:
   void deleteEndpointSlice(const std::string& namespace_, const std::string& name) override;
   void upsertNode(Node node) override;
   void deleteNode(const std::string& name) override;
+  void upsertPod(const BypassPod& pod) override;
+  void deletePod(const std::string& key) override;
   void resync() override;
   void synced() override;
   void reportError(const std::string& message) override;
@@ -59,6 +61,8 @@ public:
   // The slices labelled for the Service, sorted by name.
   std::vector<EndpointSlice> slicesFor(const ServiceKey& key) const;
   std::string nodeZone() const;
+  // This node's Pods bypassing the socket hooks, sorted by key; read by the TC agent's rescan.
+  std::vector<BypassPod> bypassPods() const;
   std::vector<std::string> takeErrors();
   ChangeCounters counters() const;
 
@@ -81,6 +85,7 @@ private:
   std::map<ServiceKey, std::set<SliceName>> slicesByService_;
   std::optional<Node> node_;  // ours, once delivered
   std::string zone_;
+  std::map<std::string, BypassPod> pods_;  // by namespace/name
 
   std::map<ServiceKey, Clock::time_point> dirty_;
   std::vector<std::string> errors_;
@@ -92,6 +97,7 @@ private:
   std::set<ServiceKey> seenServices_;
   std::set<SliceName> seenSlices_;
   bool seenNode_ = false;
+  std::set<std::string> seenPods_;
 };
 
 }  // namespace bpfproxy::controller

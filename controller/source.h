@@ -3,6 +3,7 @@
 // API. A source pushes changes into a sink; the agent owns the sink.
 #include <string>
 
+#include "controller/bypass_pods.h"
 #include "controller/kube_objects.h"
 
 namespace bpfproxy::controller {
@@ -17,6 +18,11 @@ public:
   virtual void deleteEndpointSlice(const std::string& namespace_, const std::string& name) = 0;
   virtual void upsertNode(Node node) = 0;
   virtual void deleteNode(const std::string& name) = 0;
+  // This node's Pods that bypass the socket hooks, keyed by namespace/name. No-ops by
+  // default: only the Kubernetes API source delivers them (the manifests source leaves them
+  // to the TC agent, which reads the directory itself).
+  virtual void upsertPod(const BypassPod& pod) { (void)pod; }
+  virtual void deletePod(const std::string& key) { (void)key; }
   // A complete view has been delivered (the first full list, or a relist): objects not
   // mentioned since the previous resync() began are gone.
   virtual void synced() = 0;

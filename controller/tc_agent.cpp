@@ -193,11 +193,11 @@ void TcAgent::rescan() {
   for (auto it = podDevices_.begin(); it != podDevices_.end();)
     it = present.count(*it) ? std::next(it) : podDevices_.erase(it);
 
-  if (options_.manifestsDir.empty()) return;
+  if (!options_.bypassPods) return;
   std::vector<std::string> errors;
   std::vector<BypassWorkload> workloads;
   std::string signature;
-  for (const auto& pod : readBypassPods(options_.manifestsDir, options_.nodeName, errors)) {
+  for (const auto& pod : options_.bypassPods(errors)) {
     BypassWorkload workload{pod.key, pod.addresses, 0};
     if (!pod.cgroup.empty()) {
       std::string path = pod.cgroup.front() == '/' ? pod.cgroup : options_.cgroupRoot + "/" + pod.cgroup;

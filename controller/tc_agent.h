@@ -4,6 +4,7 @@
 // addresses, flags, source ranges and bypassing workloads in the maps, reserves the
 // NodePort and SNAT port ranges, and runs the health-check node ports.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "controller/bypass_pods.h"
 #include "controller/desired_state.h"
 #include "controller/health_check_servers.h"
 #include "controller/kube_objects.h"
@@ -23,13 +25,18 @@ namespace bpfproxy::controller {
 
 class Reconciler;
 
+// This node's Pods that bypass the socket hooks, asked for on every rescan: read from the
+// manifests directory, or what the Kubernetes API delivered to the store. Problems go to
+// `errors` (logged when the set changes).
+using BypassPodProvider = std::function<std::vector<BypassPod>(std::vector<std::string>& errors)>;
+
 struct TcAgentOptions {
   std::vector<std::string> devices;         // node devices; empty: no per-packet datapath
   std::vector<std::string> podDeviceGlobs;  // pod-facing devices, shell globs ("veth*")
   std::vector<Cidr> nodePortAddresses;      // empty: every address of the devices
   TcSettings settings;
   bool reservePorts = true;  // ip_local_reserved_ports of the agent's network namespace
-  std::string manifestsDir;  // where bypassing Pods are read from ("": none)
+  BypassPodProvider bypassPods;  // empty: set by runAgent from the source's store
   std::string cgroupRoot;    // what relative bpfproxy.io/cgroup annotations are under
   std::string nodeName;
   std::vector<Cidr> serviceCidrs;

@@ -36,6 +36,7 @@ const char* KubeSource::pathFor(Kind kind) {
     case Kind::Services: return "/api/v1/services";
     case Kind::EndpointSlices: return "/apis/discovery.k8s.io/v1/endpointslices";
     case Kind::Node: return "/api/v1/nodes";
+    case Kind::Pods: return "/api/v1/pods";
   }
   return "";
 }
@@ -45,6 +46,7 @@ const char* KubeSource::nameOf(Kind kind) {
     case Kind::Services: return "Service";
     case Kind::EndpointSlices: return "EndpointSlice";
     case Kind::Node: return "Node";
+    case Kind::Pods: return "Pod";
   }
   return "";
 }
@@ -61,6 +63,11 @@ std::string KubeSource::labelSelector() const {
 Selectors KubeSource::selectorsFor(Kind kind) const {
   if (kind == Kind::Node) {
     return {"", "metadata.name=" + config_.nodeName};
+  }
+  if (kind == Kind::Pods) {
+    // No label selector: a Pod may ask to bypass by annotation, which the server cannot
+    // select on. The node's Pods are few; decodeBypassPod() picks the bypassing ones.
+    return {"", "spec.nodeName=" + config_.nodeName};
   }
   return {labelSelector(), ""};
 }
@@ -89,6 +96,7 @@ void KubeSource::start(SourceSink& sink) {
   threads_.emplace_back([this] { run(Kind::EndpointSlices); });
   if (!config_.nodeName.empty()) {
     threads_.emplace_back([this] { run(Kind::Node); });
+    threads_.emplace_back([this] { run(Kind::Pods); });
   }
 }
 
@@ -233,6 +241,9 @@ void KubeSource::deliverAllCachedLocked() {
   for (const auto& [key, node] : nodes_) {
     sink_->upsertNode(node);
   }
+  for (const auto& [key, pod] : pods_) {
+    sink_->upsertPod(pod);
+  }
 }
 
 namespace {
@@ -248,6 +259,26 @@ std::map<std::string, T> decodeAll(const std::vector<web::json::value>& items, D
       decoded.emplace(objectKey(item), std::move(*result.object));
     } else {
       sink.reportError(std::string("kubernetes API, ") + kind + " " + objectKey(item) + ": " + result.error);
+    }
+  }
+  return decoded;
+}
+
+// The node's Pods that bypass the socket hooks; the others are no error, only not ours.
+// List items carry no kind/apiVersion (a real server leaves them out): decodeBypassPod
+// wants them.
+std::optional<BypassPod> decodePod(web::json::value object) {
+  if (!object.is_object()) return std::nullopt;
+  object["kind"] = web::json::value::string("Pod");
+  object["apiVersion"] = web::json::value::string("v1");
+  return decodeBypassPod(object);
+}
+
+std::map<std::string, BypassPod> decodePods(const std::vector<web::json::value>& items, const std::string& nodeName) {
+  std::map<std::string, BypassPod> decoded;
+  for (const auto& item : items) {
+    if (auto pod = decodePod(item); pod && pod->nodeName == nodeName) {
+      decoded.emplace(pod->key, std::move(*pod));
     }
   }
   return decoded;
@@ -299,6 +330,10 @@ void KubeSource::deliverList(Kind kind, const std::vector<web::json::value>& ite
               [&](const Node& n) { sink_->upsertNode(n); },
               [&](const Node& n) { sink_->deleteNode(n.meta.name); });
       break;
+    case Kind::Pods:
+      replace(pods_, decodePods(items, config_.nodeName), [&](const BypassPod& p) { sink_->upsertPod(p); },
+              [&](const BypassPod& p) { sink_->deletePod(p.key); });
+      break;
   }
   if (firstSyncDone) {
     deliverAllCachedLocked();
@@ -318,6 +353,18 @@ void KubeSource::deliverEvent(Kind kind, const WatchEvent& event) {
     return;  // unknown event types are ignored, as client-go does
   }
   std::lock_guard lock(sinkMutex_);
+  if (kind == Kind::Pods) {
+    // A Pod no longer selected (label or annotation removed) is gone for us, as on a relist.
+    auto pod = deleted ? std::nullopt : decodePod(event.object);
+    if (pod && pod->nodeName == config_.nodeName) {
+      pods_.insert_or_assign(pod->key, *pod);
+      sink_->upsertPod(*pod);
+    } else if (auto it = pods_.find(key); it != pods_.end()) {
+      pods_.erase(it);
+      sink_->deletePod(key);
+    }
+    return;
+  }
   // An object that cannot be decoded is treated as absent, as a relist would.
   auto apply = [&](auto& cache, auto decode, auto upsert, auto remove) {
     if (!deleted) {
@@ -348,6 +395,8 @@ void KubeSource::deliverEvent(Kind kind, const WatchEvent& event) {
       apply(nodes_, decodeNode, [&](Node n) { sink_->upsertNode(std::move(n)); },
             [&](const Node& n) { sink_->deleteNode(n.meta.name); });
       break;
+    case Kind::Pods:
+      break;  // above
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Services, EndpointSlices and this node's Node from the Kubernetes API: list, then watch
+// Services, EndpointSlices, this node's Node and its Pods that bypass the socket hooks from
+// the Kubernetes API: list, then watch
 // from the list's resourceVersion; relist on 410 Gone; reconnect with backoff. Delivers to
 // a SourceSink like the manifest source does.
 #include <atomic>
@@ -24,7 +25,7 @@ inline constexpr const char* kHeadlessLabel = "service.kubernetes.io/headless";
 
 struct KubeSourceConfig {
   ClusterConfig cluster;
-  std::string nodeName;          // the Node to watch (zone label, deletion); empty: none
+  std::string nodeName;          // the Node and the Pods to watch; empty: none
   std::string serviceProxyName;  // empty: Services without the service-proxy-name label
   std::chrono::seconds watchTimeout{300};  // the watch's timeoutSeconds
   std::chrono::milliseconds backoffInitial{500};
@@ -56,7 +57,7 @@ public:
   std::string labelSelector() const;
 
 private:
-  enum class Kind { Services, EndpointSlices, Node };
+  enum class Kind { Services, EndpointSlices, Node, Pods };
 
   void run(Kind kind);
   bool waitBackoff(int attempt);  // false when stopping
@@ -78,6 +79,7 @@ private:
   std::map<std::string, Service> services_;
   std::map<std::string, EndpointSlice> slices_;
   std::map<std::string, Node> nodes_;
+  std::map<std::string, BypassPod> pods_;  // only the selected ones
   bool resyncOpen_ = false;  // resync() sent, synced() not yet (first sync only)
   bool listedServices_ = false;
   bool listedSlices_ = false;

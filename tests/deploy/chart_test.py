@@ -241,8 +241,9 @@ def main():
 
 def check_rbac(text):
     # kube-proxy's system:node-proxier: list/watch services, endpointslices; get/list/watch
-    # nodes; create/patch events.
-    needed = [("", "services", {"list", "watch"}),
+    # nodes; create/patch events. And list/watch pods: bypassing Pods come from the API.
+    needed = [("", "pods", {"list", "watch"}),
+              ("", "services", {"list", "watch"}),
               ("discovery.k8s.io", "endpointslices", {"list", "watch"}),
               ("", "nodes", {"get", "list", "watch"}),
               ("", "events", {"create", "patch"})]

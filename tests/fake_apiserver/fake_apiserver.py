@@ -28,7 +28,10 @@ RESOURCES = {
     "services": ("/api/v1", "Service", "v1", True),
     "endpointslices": ("/apis/discovery.k8s.io/v1", "EndpointSlice", "discovery.k8s.io/v1", True),
     "nodes": ("/api/v1", "Node", "v1", False),
+    "pods": ("/api/v1", "Pod", "v1", True),
 }
+# Field labels beyond metadata.name/namespace, per resource (as kube-apiserver: spec.nodeName for Pods).
+EXTRA_FIELD_LABELS = {"pods": ("spec.nodeName",)}
 KIND_TO_RESOURCE = {kind: name for name, (_, kind, _, _) in RESOURCES.items()}
 
 
@@ -84,13 +87,13 @@ def field_value(obj, path):
     return value
 
 
-def parse_field_selector(text):
-    """metadata.name=x, metadata.namespace=y, and != forms."""
+def parse_field_selector(text, resource=None):
+    """metadata.name=x, metadata.namespace=y (and spec.nodeName=z for pods), and != forms."""
     requirements = []
     for part in [p.strip() for p in (text or "").split(",") if p.strip()]:
         negate = "!=" in part
         key, value = [s.strip() for s in part.replace("!=", "=").replace("==", "=").split("=", 1)]
-        if key not in ("metadata.name", "metadata.namespace"):
+        if key not in ("metadata.name", "metadata.namespace") + EXTRA_FIELD_LABELS.get(resource, ()):
             raise SelectorError('field label not supported: "%s"' % key)
         if negate:
             requirements.append(lambda o, k=key, v=value: field_value(o, k) != v)
@@ -157,6 +160,9 @@ class Store:
                 port.setdefault("protocol", "TCP")
                 port.setdefault("targetPort", port.get("port"))
             obj.setdefault("status", {"loadBalancer": {}})
+        elif resource == "pods":
+            obj.setdefault("spec", {})
+            obj.setdefault("status", {"phase": "Running"})
         elif resource == "nodes":
             obj.setdefault("spec", {})
             obj.setdefault("status", {"conditions": [{"type": "Ready", "status": "True"}]})
@@ -351,7 +357,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         q = lambda k, d="": query.get(k, [d])[0]
         try:
             label_pred = parse_label_selector(q("labelSelector"))
-            field_pred = parse_field_selector(q("fieldSelector"))
+            field_pred = parse_field_selector(q("fieldSelector"), resource)
         except SelectorError as e:
             return self.send_json(400, status_object(400, "BadRequest", str(e)))
         if name is not None:

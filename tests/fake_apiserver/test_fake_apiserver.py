@@ -64,6 +64,18 @@ class FakeApiServerTest(unittest.TestCase):
         status, _ = self.call(self.api, "GET", "/api/v1/nodes?fieldSelector=spec.x%3Dy")
         self.assertEqual(status, 400)
 
+    def test_pods_select_by_node_name(self):
+        for name, node in (("a", "n1"), ("b", "n2")):
+            self.call(self.control, "POST", "/objects", {"kind": "Pod", "apiVersion": "v1",
+                      "metadata": {"name": name, "namespace": "default"}, "spec": {"nodeName": node}})
+        status, listed = self.call(self.api, "GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dn1")
+        self.assertEqual(status, 200)
+        self.assertEqual([item["metadata"]["name"] for item in listed["items"]], ["a"])
+        status, _ = self.call(self.api, "GET", "/api/v1/services?fieldSelector=spec.nodeName%3Dn1")
+        self.assertEqual(status, 400)  # a Pod-only field label, as kube-apiserver
+        status, _ = self.call(self.control, "DELETE", "/objects/pods/default/a")
+        self.assertEqual(status, 200)
+
     def test_watch_streams_events_bookmarks_and_410(self):
         _, listed = self.call(self.api, "GET", "/api/v1/services")
         rv = listed["metadata"]["resourceVersion"]

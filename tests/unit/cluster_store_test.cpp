@@ -142,6 +142,34 @@ TEST_CASE("cluster store: a relist deletes what it did not mention") {
   CHECK(after.endpointChanges - before.endpointChanges == 1);  // b-1 deleted
 }
 
+TEST_CASE("cluster store: bypassing Pods of this node, with relist deletions") {
+  ClusterStore store("node-a");
+  auto pod = [](const std::string& key, const std::string& node, const std::string& cgroup = "") {
+    return BypassPod{key, node, {*bpfproxy::IpAddress::parse("10.244.1.5")}, cgroup};
+  };
+  auto keys = [&] {
+    std::vector<std::string> result;
+    for (const auto& p : store.bypassPods()) result.push_back(p.key);
+    return result;
+  };
+  store.upsertPod(pod("default/b", "node-a"));
+  store.upsertPod(pod("default/a", "node-a", "kubepods/a"));
+  store.upsertPod(pod("default/x", "node-b"));  // another node's: ignored
+  CHECK(keys() == std::vector<std::string>{"default/a", "default/b"});
+  CHECK(store.bypassPods().front().cgroup == "kubepods/a");
+  CHECK(store.takeDirty().empty());  // Pods make no Service dirty
+
+  store.deletePod("default/b");
+  store.deletePod("default/nope");
+  CHECK(keys() == std::vector<std::string>{"default/a"});
+
+  store.upsertPod(pod("default/c", "node-a"));
+  store.resync();
+  store.upsertPod(pod("default/c", "node-a"));
+  store.synced();
+  CHECK(keys() == std::vector<std::string>{"default/c"});  // a not mentioned: gone
+}
+
 TEST_CASE("cluster store: trigger times are the earliest pending change") {
   ClusterStore store("node-a");
   populated(store);

@@ -1,5 +1,6 @@
 // KubeSource against the fake API server: list then watch, selection, relist on 410 with
-// deletions computed by the sink, reconnects, the Node, decode errors and a prompt stop.
+// deletions computed by the sink, reconnects, the Node, bypassing Pods, decode errors and a
+// prompt stop.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -53,6 +54,16 @@ public:
     std::lock_guard lock(mutex_);
     nodes_.erase(name);
   }
+  void upsertPod(const BypassPod& pod) override {
+    std::lock_guard lock(mutex_);
+    mentioned_.insert("pod " + pod.key);
+    pods_[pod.key] = pod;
+  }
+  void deletePod(const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    deletedPods_.push_back(key);
+    pods_.erase(key);
+  }
   void resync() override {
     std::lock_guard lock(mutex_);
     ++resyncs_;
@@ -64,33 +75,22 @@ public:
     std::erase_if(services_, [&](const auto& e) { return !mentioned_.contains("svc " + e.first); });
     std::erase_if(slices_, [&](const auto& e) { return !mentioned_.contains("slice " + e.first); });
     std::erase_if(nodes_, [&](const auto& e) { return !mentioned_.contains("node " + e.first); });
+    std::erase_if(pods_, [&](const auto& e) { return !mentioned_.contains("pod " + e.first); });
   }
   void reportError(const std::string& message) override {
     std::lock_guard lock(mutex_);
     errors_.push_back(message);
   }
 
-  std::set<std::string> services() {
+  std::set<std::string> services() { return keysOf(services_); }
+  std::set<std::string> slices() { return keysOf(slices_); }
+  std::set<std::string> pods() { return keysOf(pods_); }
+  std::optional<Service> service(const std::string& key) { return find(services_, key); }
+  std::optional<Node> node(const std::string& name) { return find(nodes_, name); }
+  std::optional<BypassPod> pod(const std::string& key) { return find(pods_, key); }
+  std::vector<std::string> deletedPods() {
     std::lock_guard lock(mutex_);
-    std::set<std::string> keys;
-    for (const auto& [key, _] : services_) keys.insert(key);
-    return keys;
-  }
-  std::set<std::string> slices() {
-    std::lock_guard lock(mutex_);
-    std::set<std::string> keys;
-    for (const auto& [key, _] : slices_) keys.insert(key);
-    return keys;
-  }
-  std::optional<Service> service(const std::string& key) {
-    std::lock_guard lock(mutex_);
-    auto it = services_.find(key);
-    return it == services_.end() ? std::nullopt : std::optional<Service>(it->second);
-  }
-  std::optional<Node> node(const std::string& name) {
-    std::lock_guard lock(mutex_);
-    auto it = nodes_.find(name);
-    return it == nodes_.end() ? std::nullopt : std::optional<Node>(it->second);
+    return deletedPods_;
   }
   int synceds() {
     std::lock_guard lock(mutex_);
@@ -106,10 +106,26 @@ public:
   }
 
 private:
+  template <typename T>
+  std::set<std::string> keysOf(const std::map<std::string, T>& objects) {
+    std::lock_guard lock(mutex_);
+    std::set<std::string> keys;
+    for (const auto& [key, _] : objects) keys.insert(key);
+    return keys;
+  }
+  template <typename T>
+  std::optional<T> find(const std::map<std::string, T>& objects, const std::string& key) {
+    std::lock_guard lock(mutex_);
+    auto it = objects.find(key);
+    return it == objects.end() ? std::nullopt : std::optional<T>(it->second);
+  }
+
   std::mutex mutex_;
   std::map<std::string, Service> services_;
   std::map<std::string, EndpointSlice> slices_;
   std::map<std::string, Node> nodes_;
+  std::map<std::string, BypassPod> pods_;
+  std::vector<std::string> deletedPods_;
   std::set<std::string> mentioned_;
   int resyncs_ = 0;
   int synceds_ = 0;
@@ -132,8 +148,20 @@ web::json::value sliceJson(const std::string& name, const std::string& service, 
       R"("], "conditions": {"ready": true}}], "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]})");
 }
 
-KubeSourceConfig configFor(const FakeApiServer& server) {
+constexpr const char* kBypassLabel = R"("labels": {"bpfproxy.io/socket-lb": "bypass"})";
+
+// metadata is the JSON of labels and annotations, e.g. R"("labels": {"a": "b"})".
+web::json::value podJson(const std::string& name, const std::string& node, const std::string& metadata,
+                         const std::string& ip) {
+  return web::json::value::parse(R"({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": ")" + name +
+                                 R"(", "namespace": "default")" + (metadata.empty() ? "" : ", " + metadata) +
+                                 R"(}, "spec": {"nodeName": ")" + node + R"("}, "status": {"podIPs": [{"ip": ")" +
+                                 ip + R"("}]}})");
+}
+
+KubeSourceConfig configFor(const FakeApiServer& server, const std::string& nodeName = "") {
   KubeSourceConfig config;
+  config.nodeName = nodeName;
   config.cluster.servers = {server.url()};
   config.cluster.origin = "test";
   config.backoffInitial = 50ms;
@@ -296,6 +324,59 @@ TEST_CASE("kube source: its own Node by field selector, with the zone label and 
   CHECK_FALSE(sink.node("node-2").has_value());
   server.remove("nodes", "", "node-1");
   CHECK(eventually([&] { return !sink.node("node-1").has_value(); }));
+}
+
+TEST_CASE("kube source: this node's bypassing Pods, by label or annotation, listed and watched") {
+  FakeApiServer server;
+  server.upsert(podJson("labelled", "node-1", kBypassLabel, "10.244.1.5"));
+  server.upsert(podJson("annotated", "node-1",
+                        R"("annotations": {"bpfproxy.io/socket-lb": "bypass", "bpfproxy.io/cgroup": "kubepods/pod1"})",
+                        "10.244.1.6"));
+  server.upsert(podJson("elsewhere", "node-2", kBypassLabel, "10.244.2.5"));
+  server.upsert(podJson("plain", "node-1", R"("labels": {"app": "web"})", "10.244.1.7"));
+  server.upsert(serviceJson("web"));
+  RecordingSink sink;
+  KubeSource source(configFor(server, "node-1"));
+  source.start(sink);
+  REQUIRE(eventually([&] { return sink.pods() == Keys{"default/annotated", "default/labelled"}; }));
+  CHECK(sink.pod("default/labelled")->addresses.at(0).toString() == "10.244.1.5");
+  CHECK(sink.pod("default/labelled")->cgroup.empty());
+  CHECK(sink.pod("default/annotated")->cgroup == "kubepods/pod1");
+  CHECK(sink.pod("default/annotated")->nodeName == "node-1");
+  CHECK(sink.errors().empty());  // Pods that do not bypass are no errors
+  REQUIRE(eventually([&] { return sink.synceds() >= 1; }));
+
+  // Watched: deletion, a Pod labelled later, and one whose label is removed.
+  server.remove("pods", "default", "annotated");
+  REQUIRE(eventually([&] { return sink.pods() == Keys{"default/labelled"}; }));
+  CHECK(sink.deletedPods() == std::vector<std::string>{"default/annotated"});
+  server.upsert(podJson("plain", "node-1", kBypassLabel, "10.244.1.7"));
+  server.upsert(podJson("labelled", "node-1", "", "10.244.1.5"));
+  REQUIRE(eventually([&] { return sink.pods() == Keys{"default/plain"}; }));
+  CHECK(sink.deletedPods() == std::vector<std::string>{"default/annotated", "default/labelled"});
+  // Another node's Pod never arrives, even when it changes.
+  server.upsert(podJson("elsewhere", "node-2", kBypassLabel, "10.244.2.9"));
+  server.upsert(podJson("late", "node-1", kBypassLabel, "10.244.1.8"));
+  REQUIRE(eventually([&] { return sink.pods() == Keys{"default/late", "default/plain"}; }));
+}
+
+TEST_CASE("kube source: a relist of Pods deletes the ones gone meanwhile, and Pods do not hold up synced") {
+  FakeApiServer server;
+  server.upsert(podJson("keep", "node-1", kBypassLabel, "10.244.1.5"));
+  server.upsert(podJson("gone-while-away", "node-1", kBypassLabel, "10.244.1.6"));
+  server.upsert(serviceJson("web"));
+  RecordingSink sink;
+  KubeSource source(configFor(server, "node-1"));
+  source.start(sink);
+  REQUIRE(eventually([&] {
+    return sink.pods().size() == 2 && sink.synceds() >= 1 && server.state().at("openWatches").as_integer() == 4;
+  }));
+  server.down();
+  server.remove("pods", "default", "gone-while-away");
+  server.compact();
+  server.up();
+  REQUIRE(eventually([&] { return sink.pods() == Keys{"default/keep"}; }));
+  CHECK(sink.services() == Keys{"default/web"});  // the relist re-delivered the rest
 }
 
 TEST_CASE("kube source: an object that does not decode is reported by name and skipped") {
