@@ -27,19 +27,18 @@ TARGETS = {"crr_ratio": 0.97, "udp_ratio": 0.95, "cold_ms": 1000.0, "change_ms":
 # Why a target is missed, from profiling the agent (docs/benchmarks.md, "Findings"): printed
 # under the table for each missed target.
 WHY = {
-    "cold": "Agent start to first sync is BPF load and attach (tens of ms), then parsing the manifests: "
-            "the one 13 MB `kind: List` becomes a single cpprest JSON DOM (about 0.5 s at 10,000 Services), "
-            "then the sync: the model and about 230,000 map updates, one bpf syscall each. perf of a cold "
-            "start: htab_map_update_elem 11 %, glibc malloc/free of the DOM about 20 %, memcmp of std::map "
-            "keys 8 %. The controller's own share is about 0.2 s (BM_ColdSync/10000).",
-    "change": "Measured from the manifest file's rename: the manifests source's directory watch sleeps 20 ms "
-              "after an inotify event to let writes settle (controller/directory_watch.cpp), then re-reads "
-              "every manifest file. The agent's own work for the change is the 'agent sync' figure. A "
-              "Kubernetes API watch event does not go through the settle delay.",
-    "rss": "heaptrack of a cold start at 10,000 Services: peak heap 134 MB, nearly all of it the cpprest JSON "
-           "DOM of the 13 MB manifests List (web::json::value::parse in ManifestsSource::deliverFile); 3 KB "
-           "leaked. glibc keeps the freed pages, so RSS stays near the peak (with MALLOC_TRIM_THRESHOLD_=0 "
-           "MALLOC_ARENA_MAX=1: 150 MB instead of 181 MB).",
+    "cold": "Agent start to first sync is BPF load and attach (tens of ms), then parsing the manifests "
+            "(the 13 MB `kind: List` is decoded one item at a time since commit 1523b5e, about 0.4 s at "
+            "10,000 Services), then the sync: the model and about 230,000 map updates, one bpf syscall "
+            "each (the 'sync itself' figure). Batching the first sync's writes (BPF_MAP_UPDATE_BATCH) is "
+            "the next step. The controller's own share is about 0.2 s (BM_ColdSync/10000).",
+    "change": "Measured from the manifest file's rename: the manifests source waits 5 ms after an inotify "
+              "event for writes to settle (controller/directory_watch.cpp), then re-reads every manifest "
+              "file. The agent's own work for the change is the 'agent sync' figure. A Kubernetes API "
+              "watch event does not go through the settle delay or the re-read.",
+    "rss": "Before commit 1523b5e the whole 13 MB manifests List was one cpprest JSON DOM (134 MB heap "
+           "peak, kept by glibc as RSS); it is now decoded item by item and memory is returned after a "
+           "load (malloc_trim).",
     "ratio": "The hooks run once per connection or datagram, not per packet: connect4 costs 1-2 µs and "
              "sendmsg4 1.5-3 µs (see BPF run time per call; most of it the per-socket LRU writes of the "
              "reverse-NAT and UDP-affinity entries) against a 20-40 µs transaction. Compare the shortfall with "

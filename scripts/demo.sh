@@ -22,9 +22,7 @@ echo "   node2: nginx-2 10.200.128.1, kube-dns 10.200.128.2"
 echo "   service range 10.32.0.0/24 (and fd00:32::/108), cluster CIDR 10.200.0.0/16"
 sim_reference_cluster
 
-manifests="$SIM_TMP/manifests"
-mkdir -p "$manifests"
-cp tests/e2e/manifests/*.yaml "$manifests/"
+manifests=$(sim_manifests tests/e2e/manifests)
 step "kubectl apply -f nginx.yaml   # the objects the API server would hold"
 grep -E '^(kind|  name|  clusterIP|  ports| *- addresses)' "$manifests/nginx.yaml" | indent
 

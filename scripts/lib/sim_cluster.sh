@@ -172,6 +172,15 @@ sim_agent_with() {
   SIM_PIDS+=("$SIM_LAST_PID")
 }
 
+# sim_manifests SRC_DIR...: a private copy of the *.yaml the agents read, which a test may
+# edit; prints its path.
+sim_manifests() {
+  local dir="$SIM_TMP/manifests" src
+  mkdir -p "$dir"
+  for src in "$@"; do cp "$src"/*.yaml "$dir/"; done
+  echo "$dir"
+}
+
 sim_pin_dir() { echo "/sys/fs/bpf/bpfproxy-$SIM_TAG-$1"; }
 
 # sim_wait_for DESCRIPTION SECONDS CMD...: polls CMD until it succeeds, bounded.

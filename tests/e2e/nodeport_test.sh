@@ -8,9 +8,7 @@ source "$here/../../scripts/lib/sim_cluster.sh"
 source "$here/check.sh"
 trap sim_cleanup EXIT
 
-manifests="$SIM_TMP/manifests"
-mkdir -p "$manifests"
-cp "$here/manifests/"*.yaml "$here/manifests_nodeport/"*.yaml "$manifests/"
+manifests=$(sim_manifests "$here/manifests" "$here/manifests_nodeport")
 require sim_reference_cluster
 require sim_lan node1 node2
 require sim_external_client client 192.168.50.100/24 fd00:50::100/64

@@ -9,9 +9,7 @@ source "$here/../../scripts/lib/sim_cluster.sh"
 source "$here/check.sh"
 trap sim_cleanup EXIT
 
-manifests="$SIM_TMP/manifests"
-mkdir -p "$manifests"
-cp "$here/manifests/"*.yaml "$manifests/"
+manifests=$(sim_manifests "$here/manifests")
 require sim_reference_cluster
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 metrics_port=$(free_port)

@@ -8,9 +8,7 @@ source "$here/../../scripts/lib/sim_cluster.sh"
 source "$here/check.sh"
 trap sim_cleanup EXIT
 
-manifests="$SIM_TMP/manifests"
-mkdir -p "$manifests"
-cp "$here/manifests/"*.yaml "$manifests/"
+manifests=$(sim_manifests "$here/manifests")
 require sim_reference_cluster
 sim_agent node1 "$manifests" --service-cidr 10.32.0.0/24,fd00:32::/108
 agent1=$SIM_LAST_PID
