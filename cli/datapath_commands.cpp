@@ -49,9 +49,8 @@ std::string serviceName(uint32_t svcId, const maps::DatapathSnapshot& snapshot) 
 }
 
 std::string backendAddress(uint32_t id, const maps::DatapathSnapshot& snapshot) {
-  auto it = snapshot.backends.find(id);
-  if (it == snapshot.backends.end()) return "id " + std::to_string(id) + " (gone)";
-  return formatEndpoint(maps::addressOf(it->second.addr), maps::hostPort(it->second.port));
+  auto backend = backendView(id, snapshot);
+  return backend.state == "missing" ? "id " + std::to_string(id) + " (gone)" : backend.address;
 }
 
 #ifdef BPX_MAP_CT

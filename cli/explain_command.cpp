@@ -13,6 +13,7 @@
 #include "cli/datapath_access.h"
 #include "cli/ops_views.h"
 #include "cli/output.h"
+#include "cli/service_view.h"
 #include "cli/table.h"
 #include "maps/map_names.h"
 
@@ -27,26 +28,12 @@ bool sameAddress(const uint8_t (&addr)[16], const IpAddress& address) {
 }
 
 std::string backendText(uint32_t id, const maps::DatapathSnapshot& snapshot) {
-  auto it = snapshot.backends.find(id);
-  if (it == snapshot.backends.end()) return std::to_string(id) + " => ? (missing)";
-  const auto& b = it->second;
-  return std::to_string(id) + " => " + formatEndpoint(maps::addressOf(b.addr), maps::hostPort(b.port)) + " (" +
-         maps::backendStateName(b.state) + ((b.flags & BPX_BACKEND_F_LOCAL) ? ", local" : "") + ")";
+  auto b = backendView(id, snapshot);
+  return std::to_string(id) + " => " + b.address + " (" + b.state + (b.local ? ", local" : "") + ")";
 }
 
 value backendJson(uint32_t id, const maps::DatapathSnapshot& snapshot) {
-  auto object = value::object(true);
-  object["id"] = value::number(id);
-  auto it = snapshot.backends.find(id);
-  if (it == snapshot.backends.end()) {
-    object["state"] = jsonString("missing");
-    return object;
-  }
-  const auto& b = it->second;
-  object["address"] = jsonString(formatEndpoint(maps::addressOf(b.addr), maps::hostPort(b.port)));
-  object["state"] = jsonString(maps::backendStateName(b.state));
-  object["local"] = value::boolean((b.flags & BPX_BACKEND_F_LOCAL) != 0);
-  return object;
+  return backendViewJson(backendView(id, snapshot));
 }
 
 std::vector<std::string> flagNames(uint16_t flags, uint32_t affinityTimeout) {

@@ -10,6 +10,10 @@ namespace bpfproxy::cli {
 
 namespace {
 
+utility::string_t text(const std::string& value) { return utility::conversions::to_string_t(value); }
+
+}  // namespace
+
 BackendView backendView(uint32_t id, const maps::DatapathSnapshot& snapshot) {
   auto it = snapshot.backends.find(id);
   if (it == snapshot.backends.end()) return {id, "?", "missing", false};
@@ -18,9 +22,14 @@ BackendView backendView(uint32_t id, const maps::DatapathSnapshot& snapshot) {
           maps::backendStateName(b.state), (b.flags & BPX_BACKEND_F_LOCAL) != 0};
 }
 
-utility::string_t text(const std::string& value) { return utility::conversions::to_string_t(value); }
-
-}  // namespace
+web::json::value backendViewJson(const BackendView& view) {
+  auto backend = web::json::value::object(true);
+  backend["id"] = web::json::value::number(view.id);
+  backend["address"] = web::json::value::string(text(view.address));
+  backend["state"] = web::json::value::string(text(view.state));
+  backend["local"] = web::json::value::boolean(view.local);
+  return backend;
+}
 
 bool ServiceFilter::matches(const ServiceView& view) const {
   if (!namespace_.empty() && view.namespace_ != namespace_) return false;
@@ -83,14 +92,7 @@ web::json::value serviceJson(const std::vector<ServiceView>& views) {
     object["protocol"] = web::json::value::string(text(view.protocol));
     auto backends = web::json::value::array();
     size_t j = 0;
-    for (const auto& b : view.backends) {
-      auto backend = web::json::value::object(true);
-      backend["id"] = web::json::value::number(b.id);
-      backend["address"] = web::json::value::string(text(b.address));
-      backend["state"] = web::json::value::string(text(b.state));
-      backend["local"] = web::json::value::boolean(b.local);
-      backends[j++] = backend;
-    }
+    for (const auto& b : view.backends) backends[j++] = backendViewJson(b);
     object["backends"] = backends;
     array[i++] = object;
   }

@@ -18,6 +18,10 @@ struct BackendView {
   bool local = false;
 };
 
+// One backend of the snapshot by id; state "missing" (address "?") when the id is gone.
+BackendView backendView(uint32_t id, const maps::DatapathSnapshot& snapshot);
+web::json::value backendViewJson(const BackendView& view);  // id, address, state, local
+
 struct ServiceView {
   uint32_t id = 0;
   std::string namespace_, name, portName;
