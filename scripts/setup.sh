@@ -1,10 +1,42 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency on Debian 12 (bookworm). Idempotent; run as root.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
+# bookworm-backports, from the Debian mirror the machine's apt sources already use (one-line
+# .list entries or deb822 .sources files), never a fixed host.
+debian_mirror() {
+  local file
+  for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$file" ] || continue
+    # deb [options] URI bookworm main ...
+    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/ && $i ~ /:\/\//) { if ($(i + 1) == "bookworm") { print $i; exit } } }' "$file"
+  done
+  for file in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$file" ] || continue
+    # Stanzas separated by blank lines; the one whose Suites holds bookworm.
+    awk 'BEGIN { RS = ""; FS = "\n" }
+         { uri = ""; suite = 0; enabled = 1
+           for (i = 1; i <= NF; i++) {
+             if ($i ~ /^URIs:/) { split($i, f, /[ \t]+/); uri = f[2] }
+             if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) suite = 1
+             if ($i ~ /^Enabled:[ \t]*no/) enabled = 0
+           }
+           if (uri != "" && suite && enabled) { print uri; exit } }' "$file"
+  done
+}
 backports=/etc/apt/sources.list.d/bpfproxy-backports.list
-if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  echo "deb http://deb.debian.org/debian bookworm-backports main" > "$backports"
+if ! grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ ||
+   { [ -f "$backports" ] && [ "$(grep -rlsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/)" = "$backports" ]; }; then
+  mirror="$(debian_mirror | head -1)"
+  if [ -z "$mirror" ]; then
+    echo "setup: no Debian bookworm entry in the apt sources: cannot add bookworm-backports" >&2
+    exit 1
+  fi
+  line="deb ${mirror%/} bookworm-backports main"
+  if [ "$(cat "$backports" 2>/dev/null)" != "$line" ]; then
+    echo "$line" > "$backports"
+  fi
 fi
 
 export DEBIAN_FRONTEND=noninteractive
@@ -25,6 +57,7 @@ packages=(
   doctest-dev prometheus-cpp-dev libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libbenchmark-dev
   iproute2 util-linux procps psmisc curl nginx-light dnsmasq-base bind9-dnsutils python3 openssl
   iptables nftables gnuplot-nox prometheus systemd
+  golang-go golang-github-masterminds-sprig-dev python3-yaml
 )
 
 missing=()
@@ -38,6 +71,15 @@ if [ ${#missing[@]} -gt 0 ] || [ $need_bpo = 1 ]; then
   apt-get update -qq
   apt-get install -y -qq -t bookworm-backports "${backported[@]}" >/dev/null
   apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+# The deployment tests validate rendered manifests with the kubernetes-models package (npm).
+# Node.js may come from elsewhere already; Debian's otherwise.
+if ! command -v npm >/dev/null; then
+  apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -d tests/deploy/node_modules/kubernetes-models ]; then
+  npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
 # bpffs: programs and maps are pinned there.

@@ -36,3 +36,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- define "bpfproxy.cgroupMount" -}}
 /run/bpfproxy/cgroupv2
 {{- end -}}
+
+{{/* The agent's image: repository:tag, the tag defaulting to the chart's appVersion. */}}
+{{- define "bpfproxy.image" -}}
+{{ printf "%s:%s" (required "image.repository is required: the image scripts/image.sh builds, or a copy in a registry" .Values.image.repository) (.Values.image.tag | default .Chart.AppVersion) | quote }}
+{{- end -}}
