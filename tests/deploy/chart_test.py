@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from agent_cli import agent_flags  # noqa: E402
 
-ROOT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2]
+ROOT = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).resolve().parents[2]
 RENDER = ROOT / "scripts" / "render-chart.sh"
 VALIDATOR = Path(__file__).resolve().parent / "k8s_validate.mjs"
 SKIP = 77
