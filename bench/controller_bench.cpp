@@ -6,8 +6,8 @@
 
 #include <unordered_map>
 
-#include "controller/model.h"
-#include "controller/reconciler.h"
+#include "controller/model/model.h"
+#include "controller/sync/reconciler.h"
 
 namespace {
 

@@ -33,7 +33,7 @@ WHY = {
             "each (the 'sync itself' figure). Batching the first sync's writes (BPF_MAP_UPDATE_BATCH) is "
             "the next step. The controller's own share is about 0.2 s (BM_ColdSync/10000).",
     "change": "Measured from the manifest file's rename: the manifests source waits 5 ms after an inotify "
-              "event for writes to settle (controller/directory_watch.cpp), then re-reads every manifest "
+              "event for writes to settle (controller/source/directory_watch.cpp), then re-reads every manifest "
               "file. The agent's own work for the change is the 'agent sync' figure. A Kubernetes API "
               "watch event does not go through the settle delay or the re-read.",
     "rss": "Before commit 1523b5e the whole 13 MB manifests List was one cpprest JSON DOM (134 MB heap "

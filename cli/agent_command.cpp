@@ -10,7 +10,7 @@
 #include "cli/commands.h"
 #include "cli/duration.h"
 #include "cli/logging.h"
-#include "controller/agent.h"
+#include "controller/sync/agent.h"
 #include "loader/system_paths.h"
 #include "maps/map_names.h"
 

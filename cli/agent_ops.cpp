@@ -6,8 +6,8 @@
 #include <chrono>
 
 #include "cli/duration.h"
-#include "controller/health_server.h"
-#include "controller/kube/kube_source.h"
+#include "controller/serve/health_server.h"
+#include "controller/source/kube/kube_source.h"
 #include "loader/attach_check.h"
 
 namespace bpfproxy::cli {

@@ -10,10 +10,10 @@
 #include <thread>
 
 #include "cli/agent_config.h"
-#include "controller/agent.h"
-#include "controller/agent_observer.h"
-#include "controller/health.h"
-#include "controller/metrics.h"
+#include "controller/sync/agent.h"
+#include "controller/sync/agent_observer.h"
+#include "controller/serve/health.h"
+#include "controller/serve/metrics.h"
 
 namespace prometheus {
 class Exposer;

@@ -1,7 +1,7 @@
 #include "cli/agent_source.h"
 
-#include "controller/kube/kube_source.h"
-#include "controller/manifests_source.h"
+#include "controller/source/kube/kube_source.h"
+#include "controller/source/manifests_source.h"
 
 namespace bpfproxy::cli {
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "controller/source.h"
+#include "controller/source/source.h"
 
 namespace bpfproxy::cli {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/agent.h"
+#include "controller/sync/agent.h"
 
 namespace bpfproxy::cli {
 

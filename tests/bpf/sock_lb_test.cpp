@@ -11,7 +11,7 @@
 #include <memory>
 #include <set>
 
-#include "controller/reconciler.h"
+#include "controller/sync/reconciler.h"
 #include "maps/datapath_maps.h"
 #include "maps/datapath_writer.h"
 #include "maps/map_names.h"

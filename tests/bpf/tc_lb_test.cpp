@@ -16,8 +16,8 @@
 #include <memory>
 #include <set>
 
-#include "controller/reconciler.h"
-#include "controller/tc_state.h"
+#include "controller/sync/reconciler.h"
+#include "controller/node/tc_state.h"
 #include "loader/tc_loader.h"
 #include "maps/datapath_maps.h"
 #include "maps/datapath_writer.h"

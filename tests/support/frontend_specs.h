@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "controller/desired_state.h"
+#include "controller/model/desired_state.h"
 
 namespace bpfproxy::testing {
 

@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "controller/cluster_store.h"
+#include "controller/state/cluster_store.h"
 
 using namespace bpfproxy::controller;
 using namespace std::chrono_literals;

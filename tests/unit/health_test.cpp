@@ -1,7 +1,7 @@
 // kube-proxy's proxier health with bpfproxy's additions, driven by a fake clock.
 #include <doctest/doctest.h>
 
-#include "controller/health.h"
+#include "controller/serve/health.h"
 
 using namespace bpfproxy::controller;
 using namespace std::chrono_literals;

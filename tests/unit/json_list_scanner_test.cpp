@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/json_list_scanner.h"
+#include "controller/source/json_list_scanner.h"
 
 using bpfproxy::controller::forEachJsonListItem;
 

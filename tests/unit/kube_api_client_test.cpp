@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "controller/kube/api_client.h"
+#include "controller/source/kube/api_client.h"
 #include "tests/support/fake_apiserver.h"
 
 using namespace bpfproxy::controller::kube;

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <thread>
 
-#include "controller/kube/kubeconfig.h"
+#include "controller/source/kube/kubeconfig.h"
 
 using namespace bpfproxy::controller::kube;
 namespace fs = std::filesystem;

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "controller/kube_objects.h"
+#include "controller/model/kube_objects.h"
 
 using namespace bpfproxy::controller;
 using web::json::value;

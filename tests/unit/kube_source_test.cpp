@@ -10,7 +10,7 @@
 #include <set>
 #include <thread>
 
-#include "controller/kube/kube_source.h"
+#include "controller/source/kube/kube_source.h"
 #include "tests/support/fake_apiserver.h"
 
 using namespace bpfproxy::controller;

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <thread>
 
-#include "controller/cluster_store.h"
-#include "controller/manifests_source.h"
+#include "controller/state/cluster_store.h"
+#include "controller/source/manifests_source.h"
 
 using namespace bpfproxy::controller;
 using web::json::value;

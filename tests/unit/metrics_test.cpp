@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "cli/logging.h"
-#include "controller/metrics.h"
+#include "controller/serve/metrics.h"
 
 using namespace bpfproxy::controller;
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "controller/model.h"
+#include "controller/model/model.h"
 
 using namespace bpfproxy;
 using namespace bpfproxy::controller;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "controller/reconciler.h"
+#include "controller/sync/reconciler.h"
 #include "tests/support/memory_datapath.h"
 
 using namespace bpfproxy;

@@ -3,11 +3,11 @@
 // socket hooks.
 #include <doctest/doctest.h>
 
-#include "controller/bypass_pods.h"
-#include "controller/health_check_servers.h"
-#include "controller/model.h"
-#include "controller/reconciler.h"
-#include "controller/tc_agent.h"
+#include "controller/source/bypass_pods.h"
+#include "controller/node/health_check_servers.h"
+#include "controller/model/model.h"
+#include "controller/sync/reconciler.h"
+#include "controller/node/tc_agent.h"
 
 using namespace bpfproxy;
 using namespace bpfproxy::controller;

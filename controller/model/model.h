@@ -1,0 +1,30 @@
+#pragma once
+// The pure translation from Kubernetes objects to desired datapath state. No I/O: tested
+// with tables.
+#include <string>
+#include <vector>
+
+#include "controller/model/desired_state.h"
+#include "controller/model/kube_objects.h"
+
+namespace bpfproxy::controller {
+
+struct ModelConfig {
+  std::vector<Cidr> serviceCidrs;  // ClusterIPs inside get a wildcard entry (unknown ports refused)
+  std::vector<Cidr> clusterCidrs;
+  std::string nodeName;
+  std::string nodeZone;  // this Node's topology.kubernetes.io/zone, "" when unknown
+};
+
+struct ModelResult {
+  std::vector<FrontendSpec> frontends;  // sorted by key
+  std::vector<std::string> warnings;    // things skipped, each naming the object and why
+};
+
+// Frontends for one Service from the slices that belong to it (label
+// kubernetes.io/service-name). Headless and ExternalName Services yield none.
+ModelResult buildServiceFrontends(const Service& service,
+                                  const std::vector<const EndpointSlice*>& slices,
+                                  const ModelConfig& config);
+
+}  // namespace bpfproxy::controller

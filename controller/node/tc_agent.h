@@ -1,0 +1,86 @@
+#pragma once
+// The agent's per-packet side: loads the TC programs, attaches them to the node devices
+// and the pod-facing devices (rescanned, for pods that come and go), keeps this node's
+// addresses, flags, source ranges and bypassing workloads in the maps, reserves the
+// NodePort and SNAT port ranges, and runs the health-check node ports.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "controller/source/bypass_pods.h"
+#include "controller/model/desired_state.h"
+#include "controller/node/health_check_servers.h"
+#include "controller/model/kube_objects.h"
+#include "controller/node/tc_state.h"
+#include "loader/socket_lb_loader.h"
+#include "loader/tc_loader.h"
+
+namespace bpfproxy::controller {
+
+class Reconciler;
+
+// This node's Pods that bypass the socket hooks, asked for on every rescan: read from the
+// manifests directory, or what the Kubernetes API delivered to the store. Problems go to
+// `errors` (logged when the set changes).
+using BypassPodProvider = std::function<std::vector<BypassPod>(std::vector<std::string>& errors)>;
+
+struct TcAgentOptions {
+  std::vector<std::string> devices;         // node devices; empty: no per-packet datapath
+  std::vector<std::string> podDeviceGlobs;  // pod-facing devices, shell globs ("veth*")
+  std::vector<Cidr> nodePortAddresses;      // empty: every address of the devices
+  TcSettings settings;
+  bool reservePorts = true;  // ip_local_reserved_ports of the agent's network namespace
+  BypassPodProvider bypassPods;  // empty: set by runAgent from the source's store
+  std::string cgroupRoot;    // what relative bpfproxy.io/cgroup annotations are under
+  std::string nodeName;
+  std::vector<Cidr> serviceCidrs;
+  bool enabled() const { return !devices.empty() || !podDeviceGlobs.empty(); }
+};
+
+// The devices carrying a default route (IPv4 or IPv6), from /proc/net.
+std::vector<std::string> defaultRouteDevices();
+
+// "30000-32767" -> {30000, 32767}; nullopt when malformed.
+std::optional<std::pair<uint16_t, uint16_t>> parsePortRange(const std::string& text);
+
+// Adds ranges to an ip_local_reserved_ports value ("1,5-9"), keeping what is there.
+std::string mergeReservedPorts(const std::string& current,
+                               const std::vector<std::pair<uint16_t, uint16_t>>& ranges);
+
+class TcAgent {
+public:
+  // Throws loader::LoaderError or std::runtime_error naming what failed.
+  TcAgent(const TcAgentOptions& options, const std::string& pinDir, const loader::MapSizes& sizes,
+          const Reconciler& reconciler);
+  ~TcAgent();
+
+  // After the reconciler applied a Service's frontends (service null: deleted).
+  void serviceSynced(const ServiceKey& key, const Service* service,
+                     const std::vector<FrontendSpec>& frontends);
+
+private:
+  void rescan();  // pod devices and bypassing Pods, every second
+  void run();
+
+  TcAgentOptions options_;
+  std::string pinDir_;
+  const Reconciler& reconciler_;
+  std::unique_ptr<loader::TcDatapath> datapath_;
+  maps::TcMaps maps_;
+  std::mutex stateMutex_;  // TcMapState is written from the loop and the rescan thread
+  std::unique_ptr<TcMapState> state_;
+  HealthCheckServers health_;
+  std::map<ServiceKey, std::set<uint32_t>> rangesByService_;  // svc_ids given source ranges
+  std::set<std::string> podDevices_;  // attached
+  std::string bypassSignature_;       // what was last written, to log changes only
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace bpfproxy::controller

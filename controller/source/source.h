@@ -1,0 +1,45 @@
+#pragma once
+// Where Services and EndpointSlices come from: a directory of manifests or the Kubernetes
+// API. A source pushes changes into a sink; the agent owns the sink.
+#include <string>
+
+#include "controller/source/bypass_pods.h"
+#include "controller/model/kube_objects.h"
+
+namespace bpfproxy::controller {
+
+class SourceSink {
+public:
+  virtual ~SourceSink() = default;
+  virtual void upsertService(Service service) = 0;
+  virtual void deleteService(const ServiceKey& key) = 0;
+  // Slices are keyed by their own namespace/name.
+  virtual void upsertEndpointSlice(EndpointSlice slice) = 0;
+  virtual void deleteEndpointSlice(const std::string& namespace_, const std::string& name) = 0;
+  virtual void upsertNode(Node node) = 0;
+  virtual void deleteNode(const std::string& name) = 0;
+  // This node's Pods that bypass the socket hooks, keyed by namespace/name. No-ops by
+  // default: only the Kubernetes API source delivers them (the manifests source leaves them
+  // to the TC agent, which reads the directory itself).
+  virtual void upsertPod(const BypassPod& pod) { (void)pod; }
+  virtual void deletePod(const std::string& key) { (void)key; }
+  // A complete view has been delivered (the first full list, or a relist): objects not
+  // mentioned since the previous resync() began are gone.
+  virtual void synced() = 0;
+  // A relist begins: what follows until synced() is the whole state.
+  virtual void resync() = 0;
+  // Bad input that was skipped: "file x.yaml, Service default/foo: spec.ports[0].port: ...".
+  virtual void reportError(const std::string& message) = 0;
+};
+
+class Source {
+public:
+  virtual ~Source() = default;
+  // Starts delivering to the sink from a thread of the source's own; returns at once.
+  virtual void start(SourceSink& sink) = 0;
+  // Stops and joins; no sink call happens after it returns.
+  virtual void stop() = 0;
+  virtual std::string describe() const = 0;  // "manifests /etc/bpfproxy/manifests"
+};
+
+}  // namespace bpfproxy::controller

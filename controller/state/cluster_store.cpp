@@ -1,0 +1,351 @@
+#include "controller/state/cluster_store.h"
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <tuple>
+#include <utility>
+
+namespace bpfproxy::controller {
+
+namespace {
+
+constexpr size_t kMaxPendingErrors = 1000;
+constexpr const char* kTriggerTimeAnnotation = "endpoints.kubernetes.io/last-change-trigger-time";
+
+// Content equality: a relist re-delivers every object, and an unchanged one must not make
+// its Service dirty. resourceVersion is left out: it changes on status-only writes.
+bool same(const ObjectMeta& a, const ObjectMeta& b) {
+  return std::tie(a.namespace_, a.name, a.uid, a.labels, a.annotations) ==
+         std::tie(b.namespace_, b.name, b.uid, b.labels, b.annotations);
+}
+
+bool same(const ServicePort& a, const ServicePort& b) {
+  return std::tie(a.name, a.protocol, a.port, a.targetPortNumber, a.targetPortName, a.nodePort) ==
+         std::tie(b.name, b.protocol, b.port, b.targetPortNumber, b.targetPortName, b.nodePort);
+}
+
+bool same(const LoadBalancerIngress& a, const LoadBalancerIngress& b) {
+  return std::tie(a.ip, a.hostname, a.ipMode) == std::tie(b.ip, b.hostname, b.ipMode);
+}
+
+bool same(const Endpoint& a, const Endpoint& b) {
+  const auto& ca = a.conditions;
+  const auto& cb = b.conditions;
+  return std::tie(a.addresses, ca.ready, ca.serving, ca.terminating, a.nodeName, a.zone,
+                  a.hintsForZones, a.hintsForNodes) ==
+         std::tie(b.addresses, cb.ready, cb.serving, cb.terminating, b.nodeName, b.zone,
+                  b.hintsForZones, b.hintsForNodes);
+}
+
+bool same(const EndpointPort& a, const EndpointPort& b) {
+  return std::tie(a.name, a.protocol, a.port) == std::tie(b.name, b.protocol, b.port);
+}
+
+template <typename T>
+bool same(const std::vector<T>& a, const std::vector<T>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!same(a[i], b[i])) return false;
+  return true;
+}
+
+bool same(const Service& a, const Service& b) {
+  return same(a.meta, b.meta) && same(a.ports, b.ports) &&
+         same(a.loadBalancerIngress, b.loadBalancerIngress) &&
+         std::tie(a.type, a.clusterIPs, a.ipFamilies, a.externalIPs, a.externalName,
+                  a.sessionAffinity, a.sessionAffinityTimeoutSeconds, a.externalTrafficPolicy,
+                  a.internalTrafficPolicy, a.trafficDistribution, a.healthCheckNodePort,
+                  a.loadBalancerSourceRanges) ==
+             std::tie(b.type, b.clusterIPs, b.ipFamilies, b.externalIPs, b.externalName,
+                      b.sessionAffinity, b.sessionAffinityTimeoutSeconds, b.externalTrafficPolicy,
+                      b.internalTrafficPolicy, b.trafficDistribution, b.healthCheckNodePort,
+                      b.loadBalancerSourceRanges);
+}
+
+bool same(const EndpointSlice& a, const EndpointSlice& b) {
+  return same(a.meta, b.meta) && a.addressType == b.addressType &&
+         same(a.endpoints, b.endpoints) && same(a.ports, b.ports);
+}
+
+// "2024-05-01T10:00:00Z", "2024-05-01T10:00:00.123+02:00"; nullopt when malformed.
+std::optional<std::chrono::system_clock::time_point> parseRfc3339(const std::string& text) {
+  std::tm tm{};
+  char separator = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &separator, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 7 ||
+      (separator != 'T' && separator != 't'))
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  std::chrono::nanoseconds fraction{0};
+  size_t at = static_cast<size_t>(consumed);
+  if (at < text.size() && text[at] == '.') {
+    int64_t scale = 100000000;
+    for (++at; at < text.size() && std::isdigit(static_cast<unsigned char>(text[at])); ++at) {
+      fraction += std::chrono::nanoseconds((text[at] - '0') * scale);
+      scale /= 10;
+    }
+  }
+  int offsetSeconds = 0;
+  std::string zone = text.substr(at);
+  if (zone == "Z" || zone == "z") {
+    offsetSeconds = 0;
+  } else {
+    int hours = 0, minutes = 0;
+    char sign = 0;
+    if (std::sscanf(zone.c_str(), "%c%2d:%2d", &sign, &hours, &minutes) != 3 ||
+        (sign != '+' && sign != '-') || zone.size() != 6)
+      return std::nullopt;
+    offsetSeconds = (sign == '+' ? 1 : -1) * (hours * 3600 + minutes * 60);
+  }
+  time_t seconds = timegm(&tm);
+  if (seconds == -1) return std::nullopt;
+  auto point = std::chrono::system_clock::from_time_t(seconds - offsetSeconds);
+  return point + std::chrono::duration_cast<std::chrono::system_clock::duration>(fraction);
+}
+
+std::chrono::system_clock::time_point triggerTime(const EndpointSlice& slice,
+                                                  std::chrono::system_clock::time_point now) {
+  auto it = slice.meta.annotations.find(kTriggerTimeAnnotation);
+  if (it == slice.meta.annotations.end()) return now;
+  return parseRfc3339(it->second).value_or(now);
+}
+
+std::optional<ServiceKey> owner(const EndpointSlice& slice) {
+  if (slice.serviceName().empty()) return std::nullopt;
+  return slice.serviceKey();
+}
+
+}  // namespace
+
+ClusterStore::ClusterStore(std::string nodeName) : nodeName_(std::move(nodeName)) {}
+
+void ClusterStore::upsertService(Service service) {
+  std::lock_guard lock(mutex_);
+  ServiceKey key = service.key();
+  if (resyncing_) seenServices_.insert(key);
+  auto it = services_.find(key);
+  if (it != services_.end() && same(it->second, service)) return;
+  services_[key] = std::move(service);
+  counters_.serviceChanges++;
+  markDirty(key, Clock::now());
+}
+
+void ClusterStore::deleteService(const ServiceKey& key) {
+  std::lock_guard lock(mutex_);
+  if (services_.erase(key) == 0) return;
+  counters_.serviceChanges++;
+  markDirty(key, Clock::now());
+}
+
+void ClusterStore::upsertEndpointSlice(EndpointSlice slice) {
+  std::lock_guard lock(mutex_);
+  SliceName name{slice.meta.namespace_, slice.meta.name};
+  if (resyncing_) seenSlices_.insert(name);
+  auto it = slices_.find(name);
+  if (it != slices_.end() && same(it->second, slice)) return;
+  Clock::time_point when = triggerTime(slice, Clock::now());
+  // A slice relabelled to another Service leaves the old one: both must be rebuilt.
+  if (it != slices_.end()) {
+    if (auto previous = owner(it->second)) {
+      slicesByService_[*previous].erase(name);
+      if (slicesByService_[*previous].empty()) slicesByService_.erase(*previous);
+      markDirty(*previous, when);
+    }
+  }
+  if (auto current = owner(slice)) {
+    slicesByService_[*current].insert(name);
+    markDirty(*current, when);
+  }
+  slices_[name] = std::move(slice);
+  counters_.endpointChanges++;
+}
+
+void ClusterStore::deleteEndpointSlice(const std::string& namespace_, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  removeSlice({namespace_, name}, Clock::now());
+}
+
+void ClusterStore::removeSlice(const SliceName& name, Clock::time_point when) {
+  auto it = slices_.find(name);
+  if (it == slices_.end()) return;
+  if (auto previous = owner(it->second)) {
+    slicesByService_[*previous].erase(name);
+    if (slicesByService_[*previous].empty()) slicesByService_.erase(*previous);
+    markDirty(*previous, when);
+  }
+  slices_.erase(it);
+  counters_.endpointChanges++;
+}
+
+void ClusterStore::upsertNode(Node node) {
+  if (node.meta.name != nodeName_) return;
+  std::lock_guard lock(mutex_);
+  if (resyncing_) seenNode_ = true;
+  std::string zone = node.zone;
+  node_ = std::move(node);
+  setZone(zone);
+}
+
+void ClusterStore::deleteNode(const std::string& name) {
+  if (name != nodeName_) return;
+  std::lock_guard lock(mutex_);
+  node_.reset();
+  setZone("");
+}
+
+void ClusterStore::upsertPod(const BypassPod& pod) {
+  // The TC agent polls bypassPods(): no Service becomes dirty.
+  if (pod.nodeName != nodeName_) return;
+  std::lock_guard lock(mutex_);
+  if (resyncing_) seenPods_.insert(pod.key);
+  pods_[pod.key] = pod;
+}
+
+void ClusterStore::deletePod(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  pods_.erase(key);
+}
+
+std::vector<BypassPod> ClusterStore::bypassPods() const {
+  std::lock_guard lock(mutex_);
+  std::vector<BypassPod> result;
+  result.reserve(pods_.size());
+  for (const auto& [key, pod] : pods_) result.push_back(pod);
+  return result;
+}
+
+void ClusterStore::setZone(const std::string& zone) {
+  if (zone == zone_) return;
+  zone_ = zone;
+  // Topology hints are read against the zone: every Service may change.
+  markAllDirty(Clock::now());
+}
+
+void ClusterStore::resync() {
+  std::lock_guard lock(mutex_);
+  resyncing_ = true;
+  seenServices_.clear();
+  seenSlices_.clear();
+  seenNode_ = false;
+  seenPods_.clear();
+}
+
+void ClusterStore::synced() {
+  std::lock_guard lock(mutex_);
+  if (resyncing_) {
+    auto now = Clock::now();
+    for (auto it = services_.begin(); it != services_.end();) {
+      if (seenServices_.count(it->first)) {
+        ++it;
+        continue;
+      }
+      markDirty(it->first, now);
+      counters_.serviceChanges++;
+      it = services_.erase(it);
+    }
+    std::vector<SliceName> gone;
+    for (const auto& [name, slice] : slices_)
+      if (!seenSlices_.count(name)) gone.push_back(name);
+    for (const auto& name : gone) removeSlice(name, now);
+    if (node_ && !seenNode_) {
+      node_.reset();
+      setZone("");
+    }
+    std::erase_if(pods_, [&](const auto& entry) { return !seenPods_.count(entry.first); });
+    resyncing_ = false;
+    seenServices_.clear();
+    seenSlices_.clear();
+    seenPods_.clear();
+  }
+  synced_ = true;
+  changed_.notify_all();
+}
+
+void ClusterStore::reportError(const std::string& message) {
+  // Not logged here: the agent logs what it takes, once.
+  std::lock_guard lock(mutex_);
+  // Bounded: nobody may be collecting them.
+  if (errors_.size() >= kMaxPendingErrors) errors_.erase(errors_.begin());
+  errors_.push_back(message);
+}
+
+void ClusterStore::markDirty(const ServiceKey& key, Clock::time_point when) {
+  auto [it, inserted] = dirty_.emplace(key, when);
+  if (!inserted && when < it->second) it->second = when;
+  changed_.notify_all();
+}
+
+void ClusterStore::markAllDirty(Clock::time_point when) {
+  for (const auto& [key, service] : services_) markDirty(key, when);
+}
+
+bool ClusterStore::hasSynced() const {
+  std::lock_guard lock(mutex_);
+  return synced_;
+}
+
+std::vector<DirtyService> ClusterStore::takeDirty() {
+  std::lock_guard lock(mutex_);
+  std::vector<DirtyService> result;
+  result.reserve(dirty_.size());
+  for (const auto& [key, when] : dirty_) result.push_back({key, when});
+  dirty_.clear();
+  return result;
+}
+
+bool ClusterStore::waitForChange(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, timeout, [&] { return !dirty_.empty() || woken_; });
+  woken_ = false;
+  return !dirty_.empty();
+}
+
+void ClusterStore::wakeUp() {
+  std::lock_guard lock(mutex_);
+  woken_ = true;
+  changed_.notify_all();
+}
+
+std::optional<Service> ClusterStore::service(const ServiceKey& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = services_.find(key);
+  if (it == services_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<ServiceKey> ClusterStore::serviceKeys() const {
+  std::lock_guard lock(mutex_);
+  std::vector<ServiceKey> keys;
+  keys.reserve(services_.size());
+  for (const auto& [key, service] : services_) keys.push_back(key);
+  return keys;
+}
+
+std::vector<EndpointSlice> ClusterStore::slicesFor(const ServiceKey& key) const {
+  std::lock_guard lock(mutex_);
+  std::vector<EndpointSlice> result;
+  auto it = slicesByService_.find(key);
+  if (it == slicesByService_.end()) return result;
+  for (const auto& name : it->second) result.push_back(slices_.at(name));
+  return result;
+}
+
+std::string ClusterStore::nodeZone() const {
+  std::lock_guard lock(mutex_);
+  return zone_;
+}
+
+std::vector<std::string> ClusterStore::takeErrors() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(errors_, {});
+}
+
+ChangeCounters ClusterStore::counters() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+}  // namespace bpfproxy::controller

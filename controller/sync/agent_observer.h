@@ -1,0 +1,43 @@
+#pragma once
+// What the agent tells metrics and health about its work. Every hook has a no-op default.
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "controller/state/cluster_store.h"
+#include "controller/model/desired_state.h"
+#include "loader/socket_lb_loader.h"
+
+namespace bpfproxy::controller {
+
+struct SyncReport {
+  std::chrono::system_clock::time_point startedAt;
+  std::chrono::steady_clock::duration duration{};
+  size_t servicesSynced = 0;       // Services recomputed in this sync
+  size_t frontendsChanged = 0;     // map entries written
+  size_t frontendsRemoved = 0;
+  size_t errors = 0;
+  size_t frontendsProgrammed = 0;  // totals after the sync
+  size_t backendsProgrammed = 0;
+  bool fullSync = false;           // the first sync after a complete list
+  // For each change applied: from its trigger time to now (network programming latency).
+  std::vector<std::chrono::duration<double>> programmingLatencies;
+  ChangeCounters changesApplied;   // the source's change totals this sync covers
+};
+
+class AgentObserver {
+public:
+  virtual ~AgentObserver() = default;
+  virtual void onDatapathLoaded(const loader::LoadReport&) {}
+  // Something changed and a sync is now pending; `totals` are the source's change counts.
+  virtual void onSyncQueued(std::chrono::system_clock::time_point, const ChangeCounters& /*totals*/) {}
+  // One Service rebuilt in a sync (service null: deleted), with the frontends it now has.
+  virtual void onServiceBuilt(const ServiceKey&, const Service* /*service*/,
+                              const std::vector<EndpointSlice>& /*slices*/,
+                              const std::vector<FrontendSpec>& /*frontends*/) {}
+  virtual void onSyncApplied(const SyncReport&) {}
+  virtual void onSourceError(const std::string&) {}
+};
+
+}  // namespace bpfproxy::controller

@@ -1,0 +1,322 @@
+#include "controller/sync/reconciler.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace bpfproxy::controller {
+
+namespace {
+
+template <size_t N>
+void copyName(char (&out)[N], const std::string& in) {
+  std::memset(out, 0, N);
+  std::memcpy(out, in.data(), std::min(in.size(), N - 1));
+}
+
+bpx_backend toBackendValue(const BackendSpec& spec) {
+  bpx_backend value{};
+  std::memcpy(value.addr, spec.address.bytes().data(), 16);
+  value.port = htons(spec.port);
+  value.proto = spec.proto;
+  value.state = spec.state;
+  value.flags = spec.local ? BPX_BACKEND_F_LOCAL : 0;
+  return value;
+}
+
+std::string errnoText(int rc) { return std::strerror(-rc); }
+
+}  // namespace
+
+bpx_svc_key toServiceKey(const FrontendKey& key) {
+  bpx_svc_key out{};
+  std::memcpy(out.addr, key.address.bytes().data(), 16);
+  out.port = htons(key.port);
+  out.proto = key.proto;
+  return out;
+}
+
+FrontendKey toFrontendKey(const bpx_svc_key& key) {
+  return {maps::addressOf(key.addr), ntohs(key.port), key.proto};
+}
+
+bpx_svc_meta toServiceMeta(const FrontendSpec& spec) {
+  bpx_svc_meta meta{};
+  copyName(meta.namespace_, spec.namespace_);
+  copyName(meta.name, spec.name);
+  copyName(meta.port_name, spec.portName);
+  meta.type = spec.type;
+  return meta;
+}
+
+std::string describe(const FrontendKey& key) {
+  return formatEndpoint(key.address, key.port) + "/" + maps::protocolName(key.proto);
+}
+
+Reconciler::Reconciler(maps::DatapathWriter& writer, uint32_t maxServices, uint32_t maxBackends)
+    : writer_(writer), serviceIds_(maxServices), backendIds_(maxBackends) {}
+
+ReconcileResult Reconciler::adopt(const maps::DatapathSnapshot& snapshot) {
+  ReconcileResult result;
+  std::set<uint32_t> referenced;
+  for (const auto& frontend : snapshot.frontends)
+    referenced.insert(frontend.backendIds.begin(), frontend.backendIds.end());
+  for (const auto& [id, value] : snapshot.backends) {
+    BackendIdentity identity{maps::addressOf(value.addr), ntohs(value.port), value.proto};
+    if (!referenced.count(id) || backends_.count(identity)) {
+      writer_.deleteBackend(id);  // debris of an interrupted update
+      continue;
+    }
+    backends_[identity] = {id, 0, value};
+    backendsById_[id] = identity;
+    backendIds_.claim(id);
+  }
+  for (const auto& frontend : snapshot.frontends) {
+    FrontendKey key = toFrontendKey(frontend.key);
+    ProgrammedFrontend programmed;
+    // A frontend without identity cannot belong to any Service: removed at the first sync.
+    if (frontend.meta)
+      programmed.owner = {frontend.meta->namespace_, frontend.meta->name};
+    programmed.svcId = frontend.value.svc_id;
+    programmed.value = frontend.value;
+    programmed.meta = frontend.meta.value_or(bpx_svc_meta{});
+    programmed.backendIds = frontend.backendIds;
+    for (uint32_t id : programmed.backendIds) {
+      auto it = backendsById_.find(id);
+      if (it != backendsById_.end()) backends_[it->second].references++;
+    }
+    serviceIds_.claim(programmed.svcId);
+    byService_[programmed.owner].insert(key);
+    frontends_[key] = std::move(programmed);
+  }
+  // Debris of an update that a crash interrupted: nothing references it.
+  for (const auto& slot : snapshot.staleSlots) writer_.deleteSlot(slot);
+  return result;
+}
+
+ReconcileResult Reconciler::apply(const ServiceKey& service,
+                                  const std::vector<FrontendSpec>& frontends) {
+  ReconcileResult result;
+  std::set<FrontendKey> wanted;
+  for (const auto& spec : frontends) {
+    applyFrontend(service, spec, result);
+    wanted.insert(spec.key);  // a failed update keeps what the frontend had
+  }
+  auto owned = byService_.find(service);
+  if (owned != byService_.end()) {
+    std::vector<FrontendKey> gone;
+    for (const auto& key : owned->second)
+      if (!wanted.count(key)) gone.push_back(key);
+    for (const auto& key : gone) removeFrontend(key, result);
+  }
+  return result;
+}
+
+ReconcileResult Reconciler::removeAllExcept(const std::set<ServiceKey>& live) {
+  ReconcileResult result;
+  std::vector<FrontendKey> gone;
+  for (const auto& [owner, keys] : byService_)
+    if (!live.count(owner)) gone.insert(gone.end(), keys.begin(), keys.end());
+  for (const auto& key : gone) removeFrontend(key, result);
+  return result;
+}
+
+std::set<ServiceKey> Reconciler::programmedServices() const {
+  std::set<ServiceKey> services;
+  for (const auto& [owner, keys] : byService_)
+    if (!keys.empty()) services.insert(owner);
+  return services;
+}
+
+bool Reconciler::hasBackends(const ServiceKey& service) const {
+  auto owned = byService_.find(service);
+  if (owned == byService_.end()) return false;
+  for (const auto& key : owned->second)
+    if (!frontends_.at(key).backendIds.empty()) return true;
+  return false;
+}
+
+bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec,
+                               ReconcileResult& result) {
+  auto existing = frontends_.find(spec.key);
+  if (existing != frontends_.end() && existing->second.owner != owner &&
+      byService_.count(existing->second.owner) && !existing->second.owner.name.empty()) {
+    result.errors.push_back(describe(spec.key) + " of " + owner.toString() +
+                            " is already used by " + existing->second.owner.toString() +
+                            ": skipped");
+    return false;
+  }
+  if (spec.backends.size() > BPX_MAX_BACKENDS_PER_SERVICE) {
+    result.errors.push_back(describe(spec.key) + " of " + owner.toString() + " has " +
+                            std::to_string(spec.backends.size()) + " backends, more than " +
+                            std::to_string(BPX_MAX_BACKENDS_PER_SERVICE) + ": skipped");
+    return false;
+  }
+  std::vector<uint32_t> ids;
+  std::string error;
+  if (!acquireBackends(spec.backends, ids, error)) {
+    result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " + error);
+    return false;
+  }
+
+  ProgrammedFrontend next;
+  if (existing != frontends_.end()) {
+    next = existing->second;
+    if (next.owner != owner) {  // taken over from an orphan left by an older agent
+      auto previousOwner = byService_.find(next.owner);
+      if (previousOwner != byService_.end()) {
+        previousOwner->second.erase(spec.key);
+        if (previousOwner->second.empty()) byService_.erase(previousOwner);
+      }
+    }
+  } else {
+    auto id = serviceIds_.allocate();
+    if (!id) {
+      releaseBackends(ids);
+      result.errors.push_back(describe(spec.key) + " of " + owner.toString() +
+                              ": no free service id (map size reached; raise --max-services)");
+      return false;
+    }
+    next.svcId = *id;
+    next.value.svc_id = *id;
+  }
+  next.owner = owner;
+  bool backendsChanged = existing == frontends_.end() || next.backendIds != ids;
+  bpx_svc_value value = next.value;
+  value.flags = spec.flags;
+  value.affinity_timeout = spec.affinityTimeoutSeconds;
+  if (backendsChanged) {
+    value.generation = next.value.generation + 1;
+    value.backend_count = static_cast<uint16_t>(ids.size());
+  }
+  bpx_svc_meta meta = toServiceMeta(spec);
+  bool metaChanged = existing == frontends_.end() || std::memcmp(&meta, &next.meta, sizeof(meta));
+  bool valueChanged = existing == frontends_.end() || std::memcmp(&value, &next.value, sizeof(value));
+
+  auto fail = [&](const std::string& what, int rc) {
+    releaseBackends(ids);
+    if (existing == frontends_.end()) serviceIds_.release(next.svcId);
+    result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " + what + ": " +
+                            errnoText(rc));
+    return false;
+  };
+
+  uint8_t newBank = value.generation & 1;
+  if (backendsChanged) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      bpx_slot_key slot{};
+      slot.svc_id = next.svcId;
+      slot.index = static_cast<uint16_t>(i);
+      slot.bank = newBank;
+      if (int rc = writer_.putSlot(slot, {ids[i]}); rc != 0) {
+        deleteSlots(next.svcId, newBank, i);
+        return fail("writing backend slots", rc);
+      }
+    }
+  }
+  if (metaChanged) {
+    if (int rc = writer_.putMeta(next.svcId, meta); rc != 0) {
+      if (backendsChanged) deleteSlots(next.svcId, newBank, ids.size());
+      return fail("writing service metadata", rc);
+    }
+  }
+  if (valueChanged) {
+    if (int rc = writer_.putService(toServiceKey(spec.key), value); rc != 0) {
+      if (backendsChanged) deleteSlots(next.svcId, newBank, ids.size());
+      if (existing == frontends_.end()) writer_.deleteMeta(next.svcId);
+      return fail("writing the service entry", rc);
+    }
+  }
+  // Switched: what the old generation used can go.
+  std::vector<uint32_t> previousIds = existing != frontends_.end() ? next.backendIds
+                                                                   : std::vector<uint32_t>{};
+  if (backendsChanged && existing != frontends_.end())
+    deleteSlots(next.svcId, next.value.generation & 1, next.backendIds.size());
+  next.value = value;
+  next.meta = meta;
+  next.backendIds = ids;
+  frontends_[spec.key] = next;
+  byService_[owner].insert(spec.key);
+  releaseBackends(previousIds);
+  if (backendsChanged || valueChanged || metaChanged) result.frontendsChanged++;
+  return true;
+}
+
+void Reconciler::removeFrontend(const FrontendKey& key, ReconcileResult& result) {
+  auto it = frontends_.find(key);
+  if (it == frontends_.end()) return;
+  const auto& programmed = it->second;
+  if (int rc = writer_.deleteService(toServiceKey(key)); rc != 0) {
+    result.errors.push_back("removing " + describe(key) + ": " + errnoText(rc));
+    return;
+  }
+  deleteSlots(programmed.svcId, programmed.value.generation & 1, programmed.backendIds.size());
+  writer_.deleteMeta(programmed.svcId);
+  releaseBackends(programmed.backendIds);
+  serviceIds_.release(programmed.svcId);
+  auto owned = byService_.find(programmed.owner);
+  if (owned != byService_.end()) {
+    owned->second.erase(key);
+    if (owned->second.empty()) byService_.erase(owned);
+  }
+  frontends_.erase(it);
+  result.frontendsRemoved++;
+}
+
+bool Reconciler::acquireBackends(const std::vector<BackendSpec>& specs,
+                                 std::vector<uint32_t>& ids, std::string& error) {
+  for (const auto& spec : specs) {
+    BackendIdentity identity{spec.address, spec.port, spec.proto};
+    bpx_backend value = toBackendValue(spec);
+    auto it = backends_.find(identity);
+    if (it == backends_.end()) {
+      auto id = backendIds_.allocate();
+      if (!id) {
+        error = "no free backend id (map size reached; raise --max-backends)";
+        releaseBackends(ids);
+        return false;
+      }
+      if (int rc = writer_.putBackend(*id, value); rc != 0) {
+        backendIds_.release(*id);
+        error = "writing backend " + formatEndpoint(spec.address, spec.port) + ": " +
+                errnoText(rc);
+        releaseBackends(ids);
+        return false;
+      }
+      it = backends_.emplace(identity, ProgrammedBackend{*id, 0, value}).first;
+      backendsById_[*id] = identity;
+    } else if (std::memcmp(&it->second.value, &value, sizeof(value)) != 0) {
+      // State or locality changed: the same backend, updated in place.
+      if (int rc = writer_.putBackend(it->second.id, value); rc == 0) it->second.value = value;
+    }
+    it->second.references++;
+    ids.push_back(it->second.id);
+  }
+  return true;
+}
+
+void Reconciler::releaseBackends(const std::vector<uint32_t>& ids) {
+  for (uint32_t id : ids) {
+    auto byId = backendsById_.find(id);
+    if (byId == backendsById_.end()) continue;
+    auto it = backends_.find(byId->second);
+    if (--it->second.references > 0) continue;
+    writer_.deleteBackend(id);
+    backendIds_.release(id);
+    backends_.erase(it);
+    backendsById_.erase(byId);
+  }
+}
+
+void Reconciler::deleteSlots(uint32_t svcId, uint8_t bank, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    bpx_slot_key slot{};
+    slot.svc_id = svcId;
+    slot.index = static_cast<uint16_t>(i);
+    slot.bank = bank;
+    writer_.deleteSlot(slot);
+  }
+}
+
+}  // namespace bpfproxy::controller

@@ -1,0 +1,95 @@
+#pragma once
+// Makes the maps hold the desired frontends of each Service, writing only what changed.
+// Order of writes, per frontend: backends, then the slots of the unused bank, then the
+// service entry that flips to that bank, then the old bank and unused backends are
+// removed. A socket connecting meanwhile sees the old backend set or the new one.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/model/desired_state.h"
+#include "controller/sync/id_allocator.h"
+#include "controller/model/kube_objects.h"
+#include "maps/datapath_snapshot.h"
+#include "maps/datapath_writer.h"
+
+namespace bpfproxy::controller {
+
+struct ReconcileResult {
+  size_t frontendsChanged = 0;
+  size_t frontendsRemoved = 0;
+  std::vector<std::string> errors;  // each names the frontend and the cause
+};
+
+class Reconciler {
+public:
+  Reconciler(maps::DatapathWriter& writer, uint32_t maxServices, uint32_t maxBackends);
+
+  // After a restart: takes what the maps hold as programmed, so that applying the same
+  // desired state writes nothing. Removes only debris of an interrupted update.
+  ReconcileResult adopt(const maps::DatapathSnapshot& snapshot);
+
+  ReconcileResult apply(const ServiceKey& service, const std::vector<FrontendSpec>& frontends);
+
+  // After a complete list: removes the services that no longer exist.
+  ReconcileResult removeAllExcept(const std::set<ServiceKey>& live);
+
+  std::set<ServiceKey> programmedServices() const;
+  // True when some frontend of the Service has at least one backend programmed.
+  bool hasBackends(const ServiceKey& service) const;
+  size_t frontendCount() const { return frontends_.size(); }
+  // The svc_id a programmed frontend has (keys its per-service entries, e.g. source ranges).
+  std::optional<uint32_t> serviceId(const FrontendKey& key) const {
+    auto it = frontends_.find(key);
+    if (it == frontends_.end()) return std::nullopt;
+    return it->second.svcId;
+  }
+  size_t backendCount() const { return backends_.size(); }
+
+private:
+  struct BackendIdentity {
+    IpAddress address;
+    uint16_t port;
+    uint8_t proto;
+    auto operator<=>(const BackendIdentity&) const = default;
+  };
+  struct ProgrammedBackend {
+    uint32_t id = 0;
+    uint32_t references = 0;
+    bpx_backend value{};
+  };
+  struct ProgrammedFrontend {
+    ServiceKey owner;
+    uint32_t svcId = 0;
+    bpx_svc_value value{};
+    bpx_svc_meta meta{};
+    std::vector<uint32_t> backendIds;  // slot order
+  };
+
+  bool applyFrontend(const ServiceKey& owner, const FrontendSpec& spec, ReconcileResult& result);
+  void removeFrontend(const FrontendKey& key, ReconcileResult& result);
+  // Takes a reference on each backend, writing new or changed ones; false on a map error.
+  bool acquireBackends(const std::vector<BackendSpec>& specs, std::vector<uint32_t>& ids,
+                       std::string& error);
+  void releaseBackends(const std::vector<uint32_t>& ids);
+  void deleteSlots(uint32_t svcId, uint8_t bank, size_t count);
+
+  maps::DatapathWriter& writer_;
+  IdAllocator serviceIds_;
+  IdAllocator backendIds_;
+  std::map<FrontendKey, ProgrammedFrontend> frontends_;
+  std::map<ServiceKey, std::set<FrontendKey>> byService_;
+  std::map<BackendIdentity, ProgrammedBackend> backends_;
+  std::map<uint32_t, BackendIdentity> backendsById_;
+};
+
+// Conversions between the model's types and the map structs.
+bpx_svc_key toServiceKey(const FrontendKey& key);
+FrontendKey toFrontendKey(const bpx_svc_key& key);
+bpx_svc_meta toServiceMeta(const FrontendSpec& spec);
+std::string describe(const FrontendKey& key);  // "10.32.0.140:80/TCP"
+
+}  // namespace bpfproxy::controller
