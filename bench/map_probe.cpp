@@ -16,7 +16,7 @@
 
 #include "bpf/maps_abi.h"
 #include "maps/datapath_maps.h"
-#include "maps/datapath_snapshot.h"
+#include "maps/snapshot_reader.h"
 #include "maps/ip_address.h"
 
 namespace {

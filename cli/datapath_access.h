@@ -4,7 +4,7 @@
 #include <string>
 
 #include "maps/datapath_maps.h"
-#include "maps/datapath_snapshot.h"
+#include "maps/snapshot_reader.h"
 
 namespace bpfproxy::cli {
 

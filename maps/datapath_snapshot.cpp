@@ -45,46 +45,4 @@ std::string backendStateName(uint8_t state) {
   return "unknown";
 }
 
-DatapathSnapshot readSnapshot(const DatapathMaps& maps) {
-  DatapathSnapshot snapshot;
-  std::map<uint32_t, size_t> byId;  // svc_id -> index in frontends
-  maps.services.forEach<bpx_svc_key, bpx_svc_value>(
-      [&](const bpx_svc_key& key, const bpx_svc_value& value) {
-        snapshot.frontends.push_back({key, value, std::nullopt, {}});
-        return true;
-      });
-  std::sort(snapshot.frontends.begin(), snapshot.frontends.end(),
-            [](const SnapshotFrontend& a, const SnapshotFrontend& b) {
-              return std::memcmp(&a.key, &b.key, sizeof(a.key)) < 0;
-            });
-  for (size_t i = 0; i < snapshot.frontends.size(); ++i) {
-    auto& frontend = snapshot.frontends[i];
-    byId[frontend.value.svc_id] = i;
-    frontend.backendIds.assign(frontend.value.backend_count, 0);
-    bpx_svc_meta meta{};
-    if (maps.serviceMeta.lookup(frontend.value.svc_id, meta) == 0) frontend.meta = meta;
-  }
-  maps.slots.forEach<bpx_slot_key, bpx_slot_value>(
-      [&](const bpx_slot_key& key, const bpx_slot_value& slot) {
-        auto it = byId.find(key.svc_id);
-        if (it == byId.end()) {
-          snapshot.staleSlots.push_back(key);
-          return true;
-        }
-        auto& frontend = snapshot.frontends[it->second];
-        bool active = key.bank == (frontend.value.generation & 1) &&
-                      key.index < frontend.value.backend_count;
-        if (active)
-          frontend.backendIds[key.index] = slot.backend_id;
-        else
-          snapshot.staleSlots.push_back(key);
-        return true;
-      });
-  maps.backends.forEach<uint32_t, bpx_backend>([&](const uint32_t& id, const bpx_backend& b) {
-    snapshot.backends[id] = b;
-    return true;
-  });
-  return snapshot;
-}
-
 }  // namespace bpfproxy::maps

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "bpf/maps_abi.h"
-#include "maps/datapath_maps.h"
 #include "maps/ip_address.h"
 
 namespace bpfproxy::maps {
@@ -24,8 +23,6 @@ struct DatapathSnapshot {
   std::map<uint32_t, bpx_backend> backends;
   std::vector<bpx_slot_key> staleSlots;  // inactive bank or past the count: left by a crash
 };
-
-DatapathSnapshot readSnapshot(const DatapathMaps& maps);
 
 // Decoding helpers shared by the CLI and the reconciler.
 IpAddress addressOf(const uint8_t (&addr)[16]);

@@ -1,8 +1,7 @@
 #pragma once
 // The parts of v1 Service, discovery.k8s.io/v1 EndpointSlice and v1 Node that a service
-// proxy acts on, decoded from the JSON the API server writes (or a manifest converted to it).
-#include <cpprest/json.h>
-
+// proxy acts on. Plain data: controller/source/kube_decode.h fills them from the JSON the API
+// server writes (or a manifest converted to it).
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -104,17 +103,5 @@ struct Node {
   std::string zone;  // label topology.kubernetes.io/zone
   std::vector<std::string> internalIPs;
 };
-
-// Decoding: an object that cannot be used yields an error naming the field and why.
-template <typename T>
-struct Decoded {
-  std::optional<T> object;
-  std::string error;
-};
-
-Decoded<Service> decodeService(const web::json::value& json);
-Decoded<EndpointSlice> decodeEndpointSlice(const web::json::value& json);
-Decoded<Node> decodeNode(const web::json::value& json);
-ObjectMeta decodeObjectMeta(const web::json::value& json);
 
 }  // namespace bpfproxy::controller

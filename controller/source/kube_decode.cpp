@@ -1,4 +1,4 @@
-#include "controller/model/kube_objects.h"
+#include "controller/source/kube_decode.h"
 
 #include <charconv>
 #include <functional>
@@ -320,20 +320,6 @@ Decoded<T> guarded(const std::function<T()>& decode) {
 }
 
 }  // namespace
-
-std::string toString(Protocol protocol) {
-  switch (protocol) {
-    case Protocol::TCP: return "TCP";
-    case Protocol::UDP: return "UDP";
-    case Protocol::SCTP: return "SCTP";
-  }
-  return "proto-" + std::to_string(static_cast<int>(protocol));
-}
-
-std::string EndpointSlice::serviceName() const {
-  auto it = meta.labels.find("kubernetes.io/service-name");
-  return it == meta.labels.end() ? std::string() : it->second;
-}
 
 Decoded<Service> decodeService(const web::json::value& json) {
   return guarded<Service>([&] {

@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include "controller/source/json_list_scanner.h"
+#include "controller/source/kube_decode.h"
 
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>

@@ -3,7 +3,7 @@
 // API. A source pushes changes into a sink; the agent owns the sink.
 #include <string>
 
-#include "controller/source/bypass_pods.h"
+#include "controller/model/bypass_pod.h"
 #include "controller/model/kube_objects.h"
 
 namespace bpfproxy::controller {

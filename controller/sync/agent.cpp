@@ -10,8 +10,8 @@
 #include "controller/sync/reconciler.h"
 #include "loader/kernel_features.h"
 #include "maps/datapath_maps.h"
-#include "maps/datapath_snapshot.h"
-#include "maps/datapath_writer.h"
+#include "maps/snapshot_reader.h"
+#include "maps/bpf_datapath_writer.h"
 
 namespace bpfproxy::controller {
 

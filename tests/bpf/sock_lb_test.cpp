@@ -13,7 +13,7 @@
 
 #include "controller/sync/reconciler.h"
 #include "maps/datapath_maps.h"
-#include "maps/datapath_writer.h"
+#include "maps/bpf_datapath_writer.h"
 #include "maps/map_names.h"
 #include "sock_lb_harness.skel.h"
 #include "tests/bpf/sock_lb_harness.h"

@@ -20,7 +20,7 @@
 #include "controller/node/tc_state.h"
 #include "loader/tc_loader.h"
 #include "maps/datapath_maps.h"
-#include "maps/datapath_writer.h"
+#include "maps/bpf_datapath_writer.h"
 #include "maps/map_names.h"
 #include "maps/tc_maps.h"
 #include "tests/support/packet_builder.h"

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <thread>
 
 #include "controller/state/cluster_store.h"

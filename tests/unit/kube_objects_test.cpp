@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "controller/model/kube_objects.h"
+#include "controller/source/kube_decode.h"
 
 using namespace bpfproxy::controller;
 using web::json::value;

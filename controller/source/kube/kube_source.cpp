@@ -6,6 +6,9 @@
 #include <cmath>
 #include <random>
 
+#include "controller/source/bypass_pods.h"
+#include "controller/source/kube_decode.h"
+
 namespace bpfproxy::controller::kube {
 
 namespace {
