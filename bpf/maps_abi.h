@@ -38,6 +38,7 @@
 #define BPX_MAP_TC_CONFIG bpx_tccfg_v1
 #define BPX_MAP_TC_POD bpx_tcpod_v1
 #define BPX_MAP_SOCK_OPTOUT bpx_optout_v1
+#define BPX_MAP_GENERATION bpx_gen_v1
 
 #define BPX_STRINGIFY_(x) #x
 #define BPX_STRINGIFY(x) BPX_STRINGIFY_(x)
@@ -87,8 +88,10 @@ BPX_ASSERT_SIZE(struct bpx_svc_key, 20);
 #define BPX_SVC_F_SOURCE_RANGES 0x0100 /* loadBalancerSourceRanges in bpx_lpm (key svc_id) */
 
 struct bpx_svc_value {
-	__u32 svc_id;           /* host order; key of bpx_meta and bpx_slot */
-	__u32 generation;       /* host order; bumped on every backend-set change */
+	__u32 svc_id;           /* host order; key of bpx_meta and bpx_slot; reused after release */
+	__u32 generation;       /* host order; new on every backend-set change, and never handed out
+				 * twice in a datapath (see bpx_generation): state that names
+				 * (svc_id, generation) can only match the Service it was made for */
 	__u16 backend_count;    /* host order; active slots in bank (generation & 1) */
 	__u16 flags;            /* host order; BPX_SVC_F_* */
 	__u32 affinity_timeout; /* host order; seconds, sessionAffinity ClientIP */
@@ -207,6 +210,15 @@ struct bpx_svc_meta {
 	__u8 pad[7];                        /* zero */
 };
 BPX_ASSERT_SIZE(struct bpx_svc_meta, 152);
+
+/* Index 0 of the array bpx_gen: generations below `floor` may have been handed out. The agent
+ * persists it before using a generation past it, so a restarted agent (which cannot see the
+ * sticky entries of deleted Services) never hands out a generation twice. */
+struct bpx_generation {
+	__u32 floor; /* host order */
+	__u32 pad;   /* zero */
+};
+BPX_ASSERT_SIZE(struct bpx_generation, 8);
 
 /* Stored at index 0 of bpx_layout: a loader refuses pins whose layout it does not know. */
 struct bpx_layout {

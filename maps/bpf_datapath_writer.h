@@ -24,6 +24,9 @@ public:
     return maps_.serviceMeta.update(svcId, meta);
   }
   int deleteMeta(uint32_t svcId) override { return maps_.serviceMeta.erase(svcId); }
+  int putGenerationFloor(uint32_t floor) override {
+    return maps_.generation.update(uint32_t{0}, bpx_generation{floor, 0});
+  }
 
 private:
   const DatapathMaps& maps_;

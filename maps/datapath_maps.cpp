@@ -16,7 +16,7 @@ bool DatapathMaps::open(const std::string& pinDir, std::string* error) {
       {&layout, kLayoutMap},   {&services, kServiceMap},        {&slots, kSlotMap},
       {&backends, kBackendMap}, {&revNat, kRevNatMap},          {&udpAffinity, kUdpAffinityMap},
       {&clientAffinity, kClientAffinityMap},
-      {&serviceMeta, kServiceMetaMap}, {&stats, kStatsMap},
+      {&serviceMeta, kServiceMetaMap}, {&stats, kStatsMap}, {&generation, kGenerationMap},
   };
   for (const auto& entry : entries) {
     *entry.fd = MapFd::openPinned(mapPinPath(pinDir, entry.name), error);

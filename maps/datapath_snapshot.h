@@ -22,6 +22,7 @@ struct DatapathSnapshot {
   std::vector<SnapshotFrontend> frontends;  // sorted by key bytes
   std::map<uint32_t, bpx_backend> backends;
   std::vector<bpx_slot_key> staleSlots;  // inactive bank or past the count: left by a crash
+  uint32_t generationFloor = 0;          // bpx_generation.floor: generations below it may be in use
 };
 
 // Decoding helpers shared by the CLI and the reconciler.

@@ -18,6 +18,7 @@ public:
   virtual int deleteService(const bpx_svc_key& key) = 0;
   virtual int putMeta(uint32_t svcId, const bpx_svc_meta& meta) = 0;
   virtual int deleteMeta(uint32_t svcId) = 0;
+  virtual int putGenerationFloor(uint32_t floor) = 0;
 };
 
 }  // namespace bpfproxy::maps

@@ -21,6 +21,7 @@ inline constexpr const char* kLpmMap = BPX_STRINGIFY(BPX_MAP_LPM);
 inline constexpr const char* kTcConfigMap = BPX_STRINGIFY(BPX_MAP_TC_CONFIG);
 inline constexpr const char* kTcPodMap = BPX_STRINGIFY(BPX_MAP_TC_POD);
 inline constexpr const char* kSockOptOutMap = BPX_STRINGIFY(BPX_MAP_SOCK_OPTOUT);
+inline constexpr const char* kGenerationMap = BPX_STRINGIFY(BPX_MAP_GENERATION);
 
 inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/bpfproxy";
 

@@ -45,6 +45,8 @@ DatapathSnapshot readSnapshot(const DatapathMaps& maps) {
     snapshot.backends[id] = b;
     return true;
   });
+  bpx_generation generation{};
+  if (maps.generation.lookup(uint32_t{0}, generation) == 0) snapshot.generationFloor = generation.floor;
   return snapshot;
 }
 

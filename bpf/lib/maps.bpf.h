@@ -135,6 +135,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } BPX_MAP_SOCK_OPTOUT SEC(".maps");
 
+/* Written by the agent only; defined here so that it is created and pinned with the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpx_generation);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_GENERATION SEC(".maps");
+
 static __always_inline struct bpx_tc_config *bpx_config(void)
 {
 	__u32 zero = 0;

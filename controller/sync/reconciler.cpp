@@ -92,6 +92,9 @@ ReconcileResult Reconciler::adopt(const maps::DatapathSnapshot& snapshot) {
   }
   // Debris of an update that a crash interrupted: nothing references it.
   for (const auto& slot : snapshot.staleSlots) writer_.deleteSlot(slot);
+  uint32_t highest = 0;
+  for (const auto& frontend : snapshot.frontends) highest = std::max(highest, frontend.value.generation);
+  generations_.resume(snapshot.generationFloor, highest);
   return result;
 }
 
@@ -187,7 +190,16 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   value.flags = spec.flags;
   value.affinity_timeout = spec.affinityTimeoutSeconds;
   if (backendsChanged) {
-    value.generation = next.value.generation + 1;
+    std::string error;
+    std::optional<uint32_t> current;
+    if (existing != frontends_.end()) current = next.value.generation;
+    value.generation = generations_.next(current, writer_, &error);
+    if (value.generation == 0) {
+      releaseBackends(ids);
+      if (existing == frontends_.end()) serviceIds_.release(next.svcId);
+      result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " + error);
+      return false;
+    }
     value.backend_count = static_cast<uint16_t>(ids.size());
   }
   bpx_svc_meta meta = toServiceMeta(spec);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "controller/model/desired_state.h"
+#include "controller/sync/generation_source.h"
 #include "controller/sync/id_allocator.h"
 #include "controller/model/kube_objects.h"
 #include "maps/datapath_snapshot.h"
@@ -80,6 +81,7 @@ private:
   maps::DatapathWriter& writer_;
   IdAllocator serviceIds_;
   IdAllocator backendIds_;
+  GenerationSource generations_;
   std::map<FrontendKey, ProgrammedFrontend> frontends_;
   std::map<ServiceKey, std::set<FrontendKey>> byService_;
   std::map<BackendIdentity, ProgrammedBackend> backends_;

@@ -14,6 +14,7 @@
 #include "controller/sync/reconciler.h"
 #include "maps/datapath_maps.h"
 #include "maps/bpf_datapath_writer.h"
+#include "maps/snapshot_reader.h"
 #include "maps/map_names.h"
 #include "sock_lb_harness.skel.h"
 #include "tests/bpf/sock_lb_harness.h"
@@ -291,5 +292,76 @@ TEST_CASE("sessionAffinity ClientIP: every socket of a pod reaches one backend" 
       CHECK(now != backend);
     else
       CHECK(now == backend);
+  }
+}
+
+// Issue 9: a sticky entry (ClientIP affinity, unconnected-UDP stickiness) names a svc_id and
+// a generation. Service ids are reused smallest-first; when generations restarted at 1 for
+// every new frontend, a client's entry for a deleted Service matched the Service that got
+// its id, and sent the client to whatever backend now holds the entry's backend id.
+namespace {
+
+struct ReuseSequence {
+  const char* description;
+  uint8_t proto;
+  uint16_t flags;
+  uint32_t hook;
+  uint32_t protocol;
+  bool restart;  // a new agent adopts the maps before A is deleted
+};
+
+}  // namespace
+
+TEST_CASE("a reused Service id never sends a client to another Service's backend" * doctest::skip(skipBpf())) {
+  const ReuseSequence sequences[] = {
+      {"sessionAffinity ClientIP, TCP connect", BPX_PROTO_TCP, BPX_SVC_F_AFFINITY, BPX_HARNESS_CONNECT4,
+       IPPROTO_TCP, false},
+      {"unconnected UDP socket, sendmsg", BPX_PROTO_UDP, 0, BPX_HARNESS_SENDMSG4, IPPROTO_UDP, false},
+      {"sessionAffinity ClientIP, across an agent restart", BPX_PROTO_TCP, BPX_SVC_F_AFFINITY,
+       BPX_HARNESS_CONNECT4, IPPROTO_TCP, true},
+      {"unconnected UDP socket, across an agent restart", BPX_PROTO_UDP, 0, BPX_HARNESS_SENDMSG4, IPPROTO_UDP,
+       true},
+  };
+  for (const auto& s : sequences) {
+    std::string sequence = s.description;
+    CAPTURE(sequence);
+    Harness h;
+    const controller::ServiceKey a{"default", "a"}, b{"default", "b"}, c{"default", "c"};
+    auto spec = [&](const controller::ServiceKey& owner, const char* vip,
+                    std::vector<std::pair<const char*, uint16_t>> backends) {
+      auto f = frontend(vip, 80, s.proto, std::move(backends));
+      f.name = owner.name;  // the identity a restarted agent adopts the frontend under
+      f.flags |= s.flags;
+      f.affinityTimeoutSeconds = 10800;
+      return f;
+    };
+    auto call = [&](const char* vip) {
+      auto in = call4(s.hook, vip, 80, s.protocol, /*cookie=*/77);
+      in.netns_cookie = 5;  // one pod, one socket: the same client throughout
+      return h.run(in);
+    };
+    h.program(c, {spec(c, "10.32.0.30", {{"10.200.0.30", 80}})});
+    h.program(a, {spec(a, "10.32.0.10", {{"10.200.0.10", 80}})});
+    auto first = call("10.32.0.10");
+    REQUIRE(endpoint4(first) == "10.200.0.10:80");
+    auto aId = h.reconciler->serviceId({ip("10.32.0.10"), 80, s.proto});
+    REQUIRE(aId);
+    if (s.restart) {  // the new agent sees only the live Services, not the sticky entries
+      h.reconciler = std::make_unique<controller::Reconciler>(*h.writer, 1024, 4096);
+      REQUIRE(h.reconciler->adopt(maps::readSnapshot(h.maps)).errors.empty());
+    }
+
+    // A goes; C gains a backend that takes A's backend id; B is created and takes A's svc_id.
+    h.program(a, {});
+    h.program(c, {spec(c, "10.32.0.30", {{"10.200.0.30", 80}, {"10.200.0.31", 80}})});
+    h.program(b, {spec(b, "10.32.0.20", {{"10.200.0.20", 80}, {"10.200.0.21", 80}})});
+    REQUIRE(h.reconciler->serviceId({ip("10.32.0.20"), 80, s.proto}) == aId);  // the sequence really reuses it
+
+    for (int i = 0; i < 20; ++i) {
+      auto out = call("10.32.0.20");
+      CHECK(out.verdict == kAllow);
+      std::string reached = endpoint4(out);
+      CHECK((reached == "10.200.0.20:80" || reached == "10.200.0.21:80"));
+    }
   }
 }

@@ -22,6 +22,8 @@ public:
   std::map<bpx_slot_key, bpx_slot_value, BytesLess<bpx_slot_key>> slots;
   std::map<uint32_t, bpx_backend> backends;
   std::map<uint32_t, bpx_svc_meta> metas;
+  uint32_t generationFloor = 0;
+  int generationFloorError = 0;  // set to -errno to make persisting the floor fail
   std::vector<std::string> log;  // "put backend 3", "put slot 1/0/1", "put service 1 gen 2", ...
   size_t backendCapacity = 1 << 20;
 
@@ -63,6 +65,12 @@ public:
     log.push_back("put meta " + std::to_string(svcId));
     return 0;
   }
+  int putGenerationFloor(uint32_t floor) override {
+    if (generationFloorError) return generationFloorError;
+    generationFloor = floor;
+    log.push_back("put generation floor " + std::to_string(floor));
+    return 0;
+  }
   int deleteMeta(uint32_t svcId) override {
     metas.erase(svcId);
     log.push_back("delete meta " + std::to_string(svcId));
@@ -89,6 +97,7 @@ public:
       if (!placed) out.staleSlots.push_back(key);
     }
     out.backends.insert(backends.begin(), backends.end());
+    out.generationFloor = generationFloor;
     return out;
   }
 

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <optional>
+#include <set>
 
 #include "controller/sync/reconciler.h"
 #include "tests/support/memory_datapath.h"
@@ -213,4 +215,86 @@ TEST_CASE("reconciler: removing a frontend deletes its entry before its slots") 
   const std::vector<std::string> expected = {"delete service 1", "delete slot 1/0/1", "delete meta 1",
                                              "delete backend 1"};
   CHECK(datapath.log == expected);
+}
+
+namespace {
+
+// Every "put service ID gen G" of the log, as G.
+std::vector<uint32_t> generationsWritten(const std::vector<std::string>& log) {
+  std::vector<uint32_t> out;
+  for (const auto& line : log) {
+    auto at = line.find(" gen ");
+    if (line.rfind("put service ", 0) == 0 && at != std::string::npos)
+      out.push_back(static_cast<uint32_t>(std::stoul(line.substr(at + 5))));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("reconciler: a generation is never handed out twice, across Services, deletions and restarts") {
+  testing::MemoryDatapath datapath;
+  const ServiceKey a{"default", "a"}, b{"default", "b"};
+  auto owned = [](const ServiceKey& owner, FrontendSpec spec) {
+    spec.name = owner.name;  // the identity a restarted agent adopts it under
+    return spec;
+  };
+  auto churn = [&](Reconciler& reconciler) {
+    for (int round = 0; round < 50; ++round) {
+      reconciler.apply(a, {owned(a, frontend("10.32.0.10", 80, {round % 2 ? "10.200.0.2" : "10.200.0.3"}))});
+      reconciler.apply(b, {owned(b, frontend("10.32.0.20", 80, {"10.200.0.4"}))});
+      reconciler.apply(b, {});  // b's svc_id is released and taken again next round
+    }
+  };
+  std::optional<Reconciler> first(std::in_place, datapath, 100, 100);
+  churn(*first);
+  uint32_t floorBeforeRestart = datapath.generationFloor;
+  REQUIRE(floorBeforeRestart > 0);
+  first.reset();
+  Reconciler second(datapath, 100, 100);
+  second.adopt(datapath.snapshot());
+  churn(second);
+
+  auto generations = generationsWritten(datapath.log);
+  REQUIRE(generations.size() == 200);  // 100 a round of churn: a changes, b is created
+  std::set<uint32_t> unique(generations.begin(), generations.end());
+  CHECK(unique.size() == generations.size());
+  // The restarted agent starts past what the first one reserved: it cannot know which
+  // generations sticky entries of deleted Services still name.
+  CHECK(*std::min_element(generations.begin() + 100, generations.end()) >= floorBeforeRestart);
+}
+
+TEST_CASE("reconciler: the generation floor is persisted before a generation past it is used") {
+  testing::MemoryDatapath datapath;
+  Reconciler reconciler(datapath, 100, 100);
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2"})});
+  auto floorWrite = std::find_if(datapath.log.begin(), datapath.log.end(),
+                                 [](const std::string& line) { return line.rfind("put generation floor ", 0) == 0; });
+  auto serviceWrite = std::find_if(datapath.log.begin(), datapath.log.end(),
+                                   [](const std::string& line) { return line.rfind("put service ", 0) == 0; });
+  REQUIRE(floorWrite != datapath.log.end());
+  REQUIRE(serviceWrite != datapath.log.end());
+  CHECK(floorWrite < serviceWrite);
+  CHECK(datapath.generationFloor > generationsWritten(datapath.log).at(0));
+}
+
+TEST_CASE("reconciler: a floor that cannot be persisted fails the change and keeps what was programmed") {
+  testing::MemoryDatapath datapath;
+  Reconciler reconciler(datapath, 100, 100);
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2"})});
+  uint32_t floor = datapath.generationFloor;
+  datapath.generationFloorError = -ENOSPC;
+  controller::ReconcileResult failed;
+  std::vector<std::string> before;
+  for (uint32_t i = 0; i < controller::GenerationSource::kBlock + 2 && failed.errors.empty(); ++i) {
+    before = datapath.reachable(svcKey("10.32.0.140", 80));
+    failed = reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {i % 2 ? "10.200.0.2" : "10.200.0.3"})});
+  }
+  REQUIRE(failed.errors.size() == 1);
+  CHECK(failed.errors[0].find("generation floor") != std::string::npos);
+  CHECK(generationsWritten(datapath.log).back() < floor);  // nothing past the persisted floor
+  CHECK(datapath.reachable(svcKey("10.32.0.140", 80)) == before);
+  datapath.generationFloorError = 0;
+  CHECK(reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.9"})}).errors.empty());
+  CHECK(datapath.reachable(svcKey("10.32.0.140", 80)) == std::vector<std::string>{"10.200.0.9:80"});
 }
