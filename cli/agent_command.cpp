@@ -34,7 +34,6 @@ struct AgentFlags {
   std::string cgroup;
   std::string nodeName;
   std::vector<std::string> serviceCidrs{"10.32.0.0/24"};
-  std::vector<std::string> clusterCidrs{"10.200.0.0/16"};
   std::string minSyncPeriod = "1s";
   uint32_t maxServices = BPX_DEFAULT_SERVICE_PORTS;
   uint32_t maxBackends = BPX_DEFAULT_BACKENDS;
@@ -60,11 +59,6 @@ std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& opti
     if (!cidr) return "--service-cidr: '" + text + "' is not a CIDR (like 10.32.0.0/24)";
     options.model.serviceCidrs.push_back(*cidr);
   }
-  for (const auto& text : flags.clusterCidrs) {
-    auto cidr = Cidr::parse(text);
-    if (!cidr) return "--cluster-cidr: '" + text + "' is not a CIDR (like 10.200.0.0/16)";
-    options.model.clusterCidrs.push_back(*cidr);
-  }
   auto period = parseDuration(flags.minSyncPeriod);
   if (!period) return "--min-sync-period: '" + flags.minSyncPeriod + "' is not a duration (like 1s or 500ms)";
   options.minSyncPeriod = *period;
@@ -84,10 +78,9 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
       ->capture_default_str();
   cmd->add_option("--cgroup", flags->cgroup,
                   "cgroup v2 directory the socket hooks attach to (default: the cgroup v2 root)");
-  cmd->add_option("--node-name", flags->nodeName, "This node's name (default: the hostname)");
+  // --hostname-override is kube-proxy's name for it: kubeadm's DaemonSet passes it.
+  cmd->add_option("--node-name,--hostname-override", flags->nodeName, "This node's name (default: the hostname)");
   cmd->add_option("--service-cidr", flags->serviceCidrs, "Service CIDRs, comma-separated")
-      ->delimiter(',')->capture_default_str();
-  cmd->add_option("--cluster-cidr", flags->clusterCidrs, "Pod CIDRs, comma-separated")
       ->delimiter(',')->capture_default_str();
   cmd->add_option("--min-sync-period", flags->minSyncPeriod,
                   "Least time between syncs, batching changes (0: apply each change at once)")
@@ -116,7 +109,7 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
       return;
     }
     std::string sourceError;
-    std::shared_ptr<controller::Source> source = makeSource(flags->source, options.nodeName, sourceError);
+    std::shared_ptr<controller::Source> source = makeSource(flags->source, options.nodeName, !options.tc.podDeviceGlobs.empty(), sourceError);
     if (!source) {
       spdlog::error("{}", sourceError);
       exitCode = kExitUsage;

@@ -15,17 +15,43 @@ namespace {
 
 using K = ConfigKind;
 
-// kube-proxy keys that have no meaning for an eBPF proxy: accepted with a warning so a
-// kube-proxy configuration can be reused as it is.
+// KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) fields that mean nothing to an
+// eBPF proxy: those of the other modes and of kube-proxy's own process. Accepted, so that
+// the file kubeadm writes into the kube-proxy ConfigMap is used unchanged; named in one
+// warning. A trailing '*' takes any key below (maps with free keys).
 const std::set<std::string>& ignoredKubeProxyKeys() {
   static const std::set<std::string> keys = {
-      "bindAddress", "bindAddressHardFail", "configSyncPeriod", "detectLocalMode", "detectLocal",
-      "enableProfiling", "featureGates", "iptables", "ipvs", "nftables", "winkernel", "oomScoreAdj",
-      "portRange", "showHiddenMetricsForVersion", "udpIdleTimeout", "logging.verbosity",
-      "logging.flushFrequency", "logging.options", "clientConnection.acceptContentTypes",
-      "clientConnection.contentType", "clientConnection.qps", "clientConnection.burst",
-      "conntrack.tcpBeLiberal", "healthzBindAddressHardFail", "ipFamilyPolicy"};
+      "bindAddress", "bindAddressHardFail", "clusterCIDR", "configSyncPeriod", "detectLocalMode",
+      "detectLocal.bridgeInterface", "detectLocal.interfaceNamePrefix", "enableProfiling", "featureGates.*",
+      "oomScoreAdj", "portRange", "showHiddenMetricsForVersion", "udpIdleTimeout", "windowsRunAsService",
+      "logging.verbosity", "logging.flushFrequency", "logging.vmodule", "logging.options.*",
+      "clientConnection.acceptContentTypes", "clientConnection.contentType", "clientConnection.qps",
+      "clientConnection.burst",
+      "conntrack.maxPerCore", "conntrack.min", "conntrack.tcpEstablishedTimeout", "conntrack.tcpCloseWaitTimeout",
+      "conntrack.tcpBeLiberal", "conntrack.udpTimeout", "conntrack.udpStreamTimeout",
+      "iptables.masqueradeAll", "iptables.masqueradeBit", "iptables.localhostNodePorts", "iptables.syncPeriod",
+      "iptables.minSyncPeriod",
+      "ipvs.syncPeriod", "ipvs.minSyncPeriod", "ipvs.scheduler", "ipvs.excludeCIDRs", "ipvs.strictARP",
+      "ipvs.tcpTimeout", "ipvs.tcpFinTimeout", "ipvs.udpTimeout",
+      "nftables.masqueradeAll", "nftables.masqueradeBit", "nftables.syncPeriod", "nftables.minSyncPeriod",
+      "winkernel.networkName", "winkernel.sourceVip", "winkernel.enableDSR", "winkernel.rootHnsEndpointName",
+      "winkernel.forwardHealthCheckVip"};
   return keys;
+}
+
+bool isIgnoredKubeProxyKey(const std::string& path) {
+  for (const auto& key : ignoredKubeProxyKeys()) {
+    if (key.back() == '*' ? path.rfind(key.substr(0, key.size() - 1), 0) == 0 : path == key) return true;
+  }
+  return false;
+}
+
+// What kubeadm writes for a field it leaves to kube-proxy's default.
+bool isZeroValue(const YAML::Node& node) {
+  if (node.IsNull()) return true;
+  if (node.IsSequence() || node.IsMap()) return node.size() == 0;
+  const std::string text = node.Scalar();
+  return text.empty() || text == "0" || text == "0s" || text == "false";
 }
 
 bool validHostPort(const std::string& text) {
@@ -88,19 +114,12 @@ const std::vector<ConfigKey>& configKeys() {
       {"kind", "", K::Enum, {"KubeProxyConfiguration", "BpfProxyConfiguration"}},
       {"mode", "", K::Enum, {"", "ebpf"}},
       {"hostnameOverride", "--node-name", K::String, {}},
-      {"clusterCIDR", "--cluster-cidr", K::Cidrs, {}},
       {"nodePortAddresses", "--nodeport-addresses", K::Cidrs, {}},
       {"metricsBindAddress", "--metrics-bind-address", K::HostPort, {}},
       {"healthzBindAddress", "--healthz-bind-address", K::HostPort, {}},
       {"syncPeriod", "--sync-period", K::Duration, {}},
       {"minSyncPeriod", "--min-sync-period", K::Duration, {}},
       {"clientConnection.kubeconfig", "--kubeconfig", K::Path, {}},
-      {"conntrack.maxPerCore", "--conntrack-max-per-core", K::Uint, {}},
-      {"conntrack.min", "--conntrack-min", K::Uint, {}},
-      {"conntrack.tcpEstablishedTimeout", "--conntrack-tcp-timeout-established", K::Duration, {}},
-      {"conntrack.tcpCloseWaitTimeout", "--conntrack-tcp-timeout-close-wait", K::Duration, {}},
-      {"conntrack.udpTimeout", "--conntrack-udp-timeout", K::Duration, {}},
-      {"conntrack.udpStreamTimeout", "--conntrack-udp-timeout-stream", K::Duration, {}},
       {"logging.format", "--log-format", K::Enum, {"text", "json"}},
       {"bpfproxy.logLevel", "--log-level", K::Enum, {"trace", "debug", "info", "warn", "error"}},
       {"bpfproxy.manifests", "--manifests", K::Path, {}},
@@ -144,20 +163,22 @@ LoadedConfig parseAgentConfig(const std::string& yamlText, const std::string& fi
     result.error = fileName + ": key " + path + ": " + why;
     return result;
   };
+  std::vector<std::string> ignoredSet;
+  size_t ignoredDefault = 0;
   for (const auto& [path, node] : leaves) {
     const ConfigKey* key = nullptr;
     for (const auto& candidate : configKeys())
       if (candidate.path == path) key = &candidate;
-    if (!key) {
-      bool ignored = false;
-      for (const auto& known : ignoredKubeProxyKeys())
-        if (path == known || path.rfind(known + ".", 0) == 0) ignored = true;
-      if (ignored) {
-        result.warnings.push_back(fileName + ": key " + path + " has no meaning for bpfproxy; ignored");
-        continue;
-      }
-      return fail(path, "unknown key");
+    // kube-proxy's other modes, and a mode other than ours: accepted, named once below.
+    const bool otherMode = path == "mode" && node.IsScalar() && node.Scalar() != "ebpf" && !node.Scalar().empty();
+    if (!key || otherMode) {
+      if (!isIgnoredKubeProxyKey(path) && !otherMode) return fail(path, "unknown key (not a KubeProxyConfiguration field)");
+      if (isZeroValue(node)) ++ignoredDefault;
+      else ignoredSet.push_back(path + "=" + (node.IsScalar() ? node.Scalar() : "..."));
+      continue;
     }
+    // null or "": kube-proxy's default (kubeadm writes every field, most of them so).
+    if (node.IsNull() || (node.IsScalar() && node.Scalar().empty())) continue;
     std::vector<std::string> values;
     bool list = key->kind == K::Cidrs || key->kind == K::Strings;
     if (node.IsSequence()) {
@@ -185,6 +206,14 @@ LoadedConfig parseAgentConfig(const std::string& yamlText, const std::string& fi
     for (const auto& value : values)
       if (auto why = check(*key, value); !why.empty()) return fail(path, why);
     result.entries.push_back({path, key->flag, values});
+  }
+  if (!ignoredSet.empty() || ignoredDefault > 0) {
+    std::string list;
+    for (const auto& item : ignoredSet) list += (list.empty() ? "" : ", ") + item;
+    result.warnings.push_back(
+        fileName + ": kube-proxy fields that do not apply to bpfproxy (other proxy modes, conntrack sysctls, "
+        "kube-proxy's own process) are ignored: " + (list.empty() ? "none set" : list) +
+        (ignoredDefault ? " (and " + std::to_string(ignoredDefault) + " left at their defaults)" : ""));
   }
   return result;
 }

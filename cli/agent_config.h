@@ -1,8 +1,10 @@
 #pragma once
-// `bpfproxy agent --config FILE`: a YAML file shaped like kube-proxy's
-// KubeProxyConfiguration where the concepts match, plus a `bpfproxy:` section. Each key maps
-// to an agent flag; a flag given on the command line wins over the file. Unknown keys and
-// bad values are errors that name the key.
+// `bpfproxy agent --config FILE`: kube-proxy's KubeProxyConfiguration (as kubeadm writes it
+// into the kube-proxy ConfigMap, unchanged) or bpfproxy's own file, the same keys plus a
+// `bpfproxy:` section. Each key that means something here maps to an agent flag; a flag
+// given on the command line wins over the file; null or "" is kube-proxy's default.
+// KubeProxyConfiguration fields of other modes are accepted and named in one warning. Keys
+// kube-proxy does not know, and bad values, are errors that name the key.
 #include <cpprest/json.h>
 
 #include <CLI/CLI.hpp>
@@ -31,7 +33,7 @@ struct ConfigEntry {
 
 struct LoadedConfig {
   std::vector<ConfigEntry> entries;
-  std::vector<std::string> warnings;  // kube-proxy keys that do not apply to an eBPF proxy
+  std::vector<std::string> warnings;  // one naming the kube-proxy fields that do not apply here
   std::string error;                  // "FILE: key X: why"; empty when the file is good
 };
 

@@ -25,7 +25,7 @@ void addSourceFlags(CLI::App& cmd, SourceFlags& flags) {
 }
 
 std::unique_ptr<controller::Source> makeSource(const SourceFlags& flags, const std::string& nodeName,
-                                               std::string& error) {
+                                               bool watchPods, std::string& error) {
   if (!flags.manifests.empty())
     return std::make_unique<controller::ManifestsSource>(flags.manifests);
   namespace kube = controller::kube;
@@ -35,6 +35,7 @@ std::unique_ptr<controller::Source> makeSource(const SourceFlags& flags, const s
                                               : kube::loadKubeconfig(flags.kubeconfig, flags.context);
     if (!flags.apiServers.empty()) config.cluster.servers = kube::parseServerList(flags.apiServers);
     config.nodeName = nodeName;
+    config.watchPods = watchPods;
     config.serviceProxyName = flags.serviceProxyName;
     return std::make_unique<kube::KubeSource>(std::move(config));
   } catch (const std::exception& e) {

@@ -23,7 +23,8 @@ struct SourceFlags {
 void addSourceFlags(CLI::App& cmd, SourceFlags& flags);
 
 // The source the flags name; null with `error` naming the flag or file at fault.
+// `watchPods`: read this node's Pods from the API (bypassing Pods are configured).
 std::unique_ptr<controller::Source> makeSource(const SourceFlags& flags, const std::string& nodeName,
-                                               std::string& error);
+                                               bool watchPods, std::string& error);
 
 }  // namespace bpfproxy::cli

@@ -8,6 +8,7 @@ namespace bpfproxy::cli {
 void addAgentCommand(CLI::App& app, int& exitCode);
 void addInspectCommands(CLI::App& app, int& exitCode);  // service, backend
 void addAdminCommands(CLI::App& app, int& exitCode);    // version, cleanup
+void addTakeoverCommand(CLI::App& app, int& exitCode);  // kube-proxy's state removed
 
 // Exit codes that mean something to scripts.
 inline constexpr int kExitOk = 0;

@@ -1,5 +1,5 @@
 // `bpfproxy doctor`: checks what bpfproxy needs from the node, each finding with its fix.
-// It only reads: iptables-save and `nft list tables` are read-only, nothing is changed.
+// It only reads: iptables-save, `nft list` and /proc are read-only, nothing is changed.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +22,10 @@
 #include "cli/commands.h"
 #include "cli/ops_views.h"
 #include "cli/output.h"
+#include "cli/run_command.h"
+#include "cli/api_permissions.h"
+#include "controller/kube/kubeconfig.h"
+#include "cli/kube_proxy_state.h"
 #include "cli/table.h"
 #include "loader/attach_check.h"
 #include "loader/kernel_features.h"
@@ -38,19 +43,6 @@ std::string readFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-// Runs a read-only command; nullopt when it cannot run (not installed).
-std::optional<std::string> run(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((command + " 2>/dev/null").c_str(), "r"), pclose);
-  if (!pipe) return std::nullopt;
-  std::string output;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) output.append(buffer.data(), n);
-  int status = pclose(pipe.release());
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) return std::nullopt;
-  return output;
 }
 
 std::vector<std::pair<int, int>> parseRanges(const std::string& text) {
@@ -180,24 +172,72 @@ Finding checkPortRanges(const std::string& localPortRange, const std::string& re
   return finding;
 }
 
-Finding checkKubeProxyRules(const std::string& iptablesSave, const std::string& nftTables, bool ipvsDevice) {
-  Finding finding{"leftover kube-proxy rules", "ok", "no KUBE-* chains, no kube-proxy nftables table, no kube-ipvs0", ""};
-  std::vector<std::string> found;
-  for (const char* chain : {":KUBE-SERVICES", ":KUBE-NODEPORTS", ":KUBE-POSTROUTING", ":KUBE-MARK-MASQ"})
-    if (iptablesSave.find(chain) != std::string::npos) found.push_back(std::string("iptables chain ") + (chain + 1));
-  std::istringstream tables(nftTables);
-  std::string line;
-  while (std::getline(tables, line))
-    if (line.find("kube-proxy") != std::string::npos) found.push_back("nftables " + line);
-  if (ipvsDevice) found.push_back("IPVS dummy device kube-ipvs0");
-  if (found.empty()) return finding;
+Finding checkKubeProxyRules(const KubeProxyLeftovers& state) {
+  Finding finding{"leftover kube-proxy rules", "ok", "", ""};
+  std::vector<std::string> active, inert;
+  for (const auto& [backend, save] : state.iptables) {
+    auto reached = activeKubeProxyChains(save);
+    for (const auto& chain : reached) active.push_back(backend + " " + chain);
+    // Listed by iptables-save but reached from no built-in chain: dead weight, no effect.
+    for (const auto& chain : kubeProxyChains(save))
+      if (std::find(reached.begin(), reached.end(), chain) == reached.end()) inert.push_back(backend + " " + chain);
+  }
+  for (const auto& table : state.nftTables) {
+    bool hooked = std::find(state.hookedNftTables.begin(), state.hookedNftTables.end(), table) !=
+                  state.hookedNftTables.end();
+    (hooked ? active : inert).push_back("nftables table " + table);
+  }
+  if (state.ipvsServers > 0) active.push_back("IPVS: " + std::to_string(state.ipvsServers) + " virtual servers");
+  if (state.ipvsDevice) active.push_back("IPVS dummy device kube-ipvs0 (holds the ClusterIPs as local addresses)");
+  auto join = [](const std::vector<std::string>& items) {
+    std::string text;
+    for (const auto& item : items) text += (text.empty() ? "" : "; ") + item;
+    return text;
+  };
+  if (active.empty()) {
+    finding.detail = "no kube-proxy rule sees packets";
+    if (!inert.empty()) finding.detail += " (left, but nothing reaches them: " + join(inert) + ")";
+    return finding;
+  }
   finding.status = "warn";
-  finding.detail.clear();
-  for (const auto& item : found) finding.detail += (finding.detail.empty() ? "" : "; ") + item;
-  finding.detail += ": kube-proxy ran here; its rules act before bpfproxy's TC programs and can translate twice";
-  finding.fix = "stop kube-proxy, then run `kube-proxy --cleanup` on the node (removes its iptables, IPVS and "
-                "nftables state); bpfproxy doctor never changes them";
+  finding.detail = join(active) + ": kube-proxy's rules still act on packets, after bpfproxy's socket hooks and "
+                                  "before or after its TC programs, and can translate twice";
+  finding.fix = "stop kube-proxy, then run `bpfproxy takeover` on the node (or `kube-proxy --cleanup`): it removes "
+                "kube-proxy's iptables, nftables and IPVS state; doctor itself changes nothing";
   return finding;
+}
+
+// The node's netfilter and IPVS state that kube-proxy may have left, read-only.
+KubeProxyLeftovers readKubeProxyLeftovers(bool& anyTool) {
+  KubeProxyLeftovers state;
+  anyTool = false;
+  for (const char* family : {"iptables", "ip6tables"}) {
+    bool split = false;
+    for (const char* backend : {"legacy", "nft"}) {
+      std::string name = std::string(family) + "-" + backend;
+      if (auto save = readCommand(name + "-save")) {
+        state.iptables.emplace_back(name, *save);
+        anyTool = split = true;
+      }
+    }
+    if (!split)
+      if (auto save = readCommand(std::string(family) + "-save")) {
+        state.iptables.emplace_back(family, *save);
+        anyTool = true;
+      }
+  }
+  if (auto tables = readCommand("nft list tables")) {
+    anyTool = true;
+    for (const auto& table : kubeProxyNftTables(*tables)) {
+      state.nftTables.push_back(table);
+      if (nftTableHooksPackets(readCommand("nft list table " + table).value_or("")))
+        state.hookedNftTables.push_back(table);
+    }
+  }
+  state.ipvsServers = ipvsVirtualServers(readFile("/proc/net/ip_vs"));
+  std::error_code ec;
+  state.ipvsDevice = std::filesystem::exists("/sys/class/net/kube-ipvs0", ec);
+  return state;
 }
 
 value doctorJson(const std::vector<Finding>& findings) {
@@ -237,6 +277,7 @@ void addDoctorCommand(CLI::App& app, int& exitCode) {
     std::string pinDir = maps::kDefaultPinDir;
     std::string nodePortRange = "30000-32767";
     std::string kubeconfig;
+    std::vector<std::string> podDevices;
     std::string apiServer;
     std::string output = "table";
   };
@@ -247,6 +288,9 @@ void addDoctorCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--nodeport-range", flags->nodePortRange, "The cluster's NodePort range")->capture_default_str();
   cmd->add_option("--kubeconfig", flags->kubeconfig, "kubeconfig whose current context names the API server");
   cmd->add_option("--api-server", flags->apiServer, "API server URL or host:port (instead of --kubeconfig)");
+  cmd->add_option("--pod-devices", flags->podDevices,
+                  "As the agent's: with bypassing Pods configured, reading Pods is checked too")
+      ->delimiter(',');
   addOutputFlag(*cmd, flags->output);
   cmd->callback([flags, &exitCode]() {
     std::vector<Finding> findings;
@@ -281,14 +325,12 @@ void addDoctorCommand(CLI::App& app, int& exitCode) {
                                : Finding{"attached: " + program.program, "fail", program.detail,
                                          "restart the agent: it re-attaches and updates its pinned links"});
     }
-    auto iptables = run("iptables-save -t nat");
-    auto ip6tables = run("ip6tables-save -t nat");
-    auto nft = run("nft list tables");
-    if (!iptables && !nft) {
+    bool anyTool = false;
+    auto leftovers = readKubeProxyLeftovers(anyTool);
+    if (!anyTool) {
       findings.push_back({"leftover kube-proxy rules", "skip", "neither iptables-save nor nft is installed", ""});
     } else {
-      findings.push_back(checkKubeProxyRules(iptables.value_or("") + ip6tables.value_or(""), nft.value_or(""),
-                                             std::filesystem::exists("/sys/class/net/kube-ipvs0", ec)));
+      findings.push_back(checkKubeProxyRules(leftovers));
     }
     auto dash = flags->nodePortRange.find('-');
     int low = 0, high = 0;
@@ -319,6 +361,19 @@ void addDoctorCommand(CLI::App& app, int& exitCode) {
       findings.push_back({"API server reachable", "fail", server + " (from " + source + "): " + error,
                           "check the address, routes and firewall between this node and the API server; the agent "
                           "needs it directly, not through a ClusterIP"});
+    }
+    // Each request the agent makes, asked of the API server for these credentials.
+    if (!flags->kubeconfig.empty()) {
+      try {
+        auto cluster = controller::kube::loadKubeconfig(flags->kubeconfig, "");
+        if (!flags->apiServer.empty()) cluster.servers = controller::kube::parseServerList(flags->apiServer);
+        controller::kube::ApiClientOptions options;
+        options.requestTimeout = std::chrono::seconds(5);
+        controller::kube::ApiClient client(cluster, options);
+        findings.push_back(checkApiPermissions(client, agentPermissions(!flags->podDevices.empty())));
+      } catch (const std::exception& e) {
+        findings.push_back({"API permissions", "fail", flags->kubeconfig + ": " + e.what(), "fix the kubeconfig"});
+      }
     }
     if (!printStructured(doctorJson(findings), flags->output, std::cout)) printDoctor(findings, std::cout);
     bool failed = false;

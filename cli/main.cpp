@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   bpfproxy::cli::addInspectCommands(app, exitCode);
   bpfproxy::cli::addAdminCommands(app, exitCode);
   bpfproxy::cli::addOperabilityCommands(app, exitCode);
+  bpfproxy::cli::addTakeoverCommand(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -93,7 +93,17 @@ void printDoctor(const std::vector<Finding>& findings, std::ostream& out);
 // Pure checks, so tests feed them file contents.
 Finding checkPortRanges(const std::string& localPortRange, const std::string& reservedPorts, uint16_t nodePortMin,
                         uint16_t nodePortMax);
-Finding checkKubeProxyRules(const std::string& iptablesSave, const std::string& nftTables, bool ipvsDevice);
+// What kube-proxy may have left on the node, as doctor reads it.
+struct KubeProxyLeftovers {
+  std::vector<std::pair<std::string, std::string>> iptables;  // (back end, e.g. "iptables-nft", its -save dump)
+  std::vector<std::string> nftTables;                          // kube-proxy's nftables tables, "ip kube-proxy"
+  std::vector<std::string> hookedNftTables;                    // those of them with a base chain
+  size_t ipvsServers = 0;                                      // virtual servers in /proc/net/ip_vs
+  bool ipvsDevice = false;                                     // kube-ipvs0 (holds the ClusterIPs as local)
+};
+// Warns only about what still changes packets: a chain nothing jumps to, a table without a
+// hook, change none, and are only named.
+Finding checkKubeProxyRules(const KubeProxyLeftovers& state);
 
 // ---- explain --------------------------------------------------------------------------
 struct FlowQuery {

@@ -83,7 +83,7 @@ bench_agent() {
   : > "$log"
   nsenter --net="/run/netns/$(bench_ns "$m" n)" "$BENCH_BIN/bpfproxy" agent --manifests "$manifests" \
     --pin-dir "$pin" --node-name client --min-sync-period 0 \
-    --service-cidr "$BENCH_SERVICE_CIDR" --cluster-cidr "$BENCH_CLUSTER_CIDR" "$@" >>"$log" 2>&1 &
+    --service-cidr "$BENCH_SERVICE_CIDR" "$@" >>"$log" 2>&1 &
   BENCH_AGENT_PID[$m]=$!
   BENCH_AGENT_LOG[$m]=$log
   SIM_PIDS+=("$!")

@@ -50,6 +50,9 @@ int runAgent(const AgentOptions& options, std::shared_ptr<Source> source,
              const std::atomic<bool>& stop, AgentObserver* observer) {
   NullObserver nullObserver;
   if (!observer) observer = &nullObserver;
+  // kube-proxy's network-programming latency leaves out changes made before it started:
+  // after a restart they would measure the downtime, not the programming.
+  const auto agentStarted = std::chrono::system_clock::now();
 
   auto features = loader::probeKernelFeatures();
   if (auto missing = features.missingRequired(); !missing.empty()) {
@@ -168,7 +171,7 @@ int runAgent(const AgentOptions& options, std::shared_ptr<Source> source,
         for (const auto& e : result.errors) joined += (joined.empty() ? "" : "; ") + e;
         retries.failed(key, joined, options.retryPeriod);
       }
-      if (result.frontendsChanged + result.frontendsRemoved > 0)
+      if (result.frontendsChanged + result.frontendsRemoved > 0 && triggeredAt >= agentStarted)
         report.programmingLatencies.push_back(std::chrono::system_clock::now() - triggeredAt);
     }
     if (!fullySynced) {

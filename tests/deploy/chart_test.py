@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -199,28 +198,29 @@ def check_default(text, objects):
 
 
 def check_tutorial():
-    """The networking tutorial's hand-built cluster, a hybrid cgroup host, no kube-proxy,
-    bypassing Pods, takeover on, through a values file and --set (lists as {a,b})."""
+    """The networking tutorial's hand-built cluster (helm/bpfproxy/examples/tutorial.yaml: no
+    kube-proxy, its CIDRs, a hybrid cgroup host), plus --set for bypassing Pods, takeover, a
+    cgroup path, ports and a registry image, and Kubernetes 1.29 (AppArmor by annotation)."""
+    example = ROOT / "helm" / "bpfproxy" / "examples" / "tutorial.yaml"
+    overrides = yaml.safe_load(example.read_text())
+    text, objects = render("-f", str(example), "--set", "nodePort.devices={eth0,eth1}",
+                           "--set", "bypassPods.podDevices={veth*}", "--set", "takeover.enabled=true",
+                           "--set", "cgroup.path=kubepods.slice", "--set", "bpf.pinDir=/sys/fs/bpf/bpx",
+                           "--set", "metrics.port=10349,health.port=10356",
+                           "--set", "image.repository=registry.example/bpfproxy", "--set", "image.tag=1.2.3",
+                           "--kube-version", "v1.29.4")
     values = defaults()
-    overrides = {"apiServers": ["https://10.240.0.10:6443", "https://10.240.0.11:6443"],
-                 "serviceCIDR": ["10.32.0.0/24"], "clusterCIDR": ["10.200.0.0/16"],
-                 "cgroup": {"hostRoot": "/sys/fs/cgroup/unified", "path": "kubepods.slice"},
-                 "bpf": {"pinDir": "/sys/fs/bpf/bpx"}}
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
-        yaml.safe_dump(overrides, file)
-        file.flush()
-        text, objects = render("-f", file.name, "--set", "nodePort.devices={eth0,eth1}",
-                               "--set", "bypassPods.podDevices={veth*}", "--set", "takeover.enabled=true",
-                               "--set", "metrics.port=10349,health.port=10356",
-                               "--set", "image.repository=registry.example/bpfproxy", "--set", "image.tag=1.2.3",
-                               "--kube-version", "v1.29.4")
     for key, value in overrides.items():
         if isinstance(value, dict):
             values[key].update(value)
         else:
             values[key] = value
+    if values["serviceCIDR"] != ["10.32.0.0/24"] or values["clusterCIDR"] != ["10.200.0.0/16"]:
+        fail("examples/tutorial.yaml: not the tutorial's CIDRs")
     values["nodePort"]["devices"] = ["eth0", "eth1"]
     values["bypassPods"]["podDevices"] = ["veth*"]
+    values["cgroup"]["path"] = "kubepods.slice"
+    values["bpf"]["pinDir"] = "/sys/fs/bpf/bpx"
     values["metrics"]["port"], values["health"]["port"] = 10349, 10356
     values["image"].update(repository="registry.example/bpfproxy", tag="1.2.3")
     validate_schemas("tutorial", objects)

@@ -62,8 +62,7 @@ def main():
             if flag.split("=")[0] not in registered:
                 failures.append(f"bpfproxy.env: the agent has no flag {flag}")
         text = " ".join(args)
-        for wanted in ("--kubeconfig /var/lib/kube-proxy/kubeconfig", "--service-cidr 10.32.0.0/24",
-                       "--cluster-cidr 10.200.0.0/16"):
+        for wanted in ("--kubeconfig /var/lib/kube-proxy/kubeconfig", "--service-cidr 10.32.0.0/24"):
             if wanted not in text:
                 failures.append(f"bpfproxy.env: no '{wanted}' (the tutorial's cluster)")
 

@@ -10,6 +10,29 @@ source "$here/check.sh"
 trap sim_cleanup EXIT
 
 manifests=$(sim_manifests "$here/manifests")
+# A slice whose last change happened long before this agent started (a restart on a quiet
+# cluster): kube-proxy leaves such trigger times out of the network-programming latency.
+cat > "$manifests/stale-trigger.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: stale-trigger, namespace: default}
+spec:
+  clusterIP: 10.32.0.170
+  ports: [{port: 80, protocol: TCP, targetPort: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: stale-trigger-1
+  namespace: default
+  labels: {kubernetes.io/service-name: stale-trigger}
+  annotations: {endpoints.kubernetes.io/last-change-trigger-time: "2020-01-01T00:00:00Z"}
+addressType: IPv4
+endpoints:
+- addresses: [10.200.0.2]
+  conditions: {ready: true}
+ports: [{port: 80, protocol: TCP}]
+YAML
 require sim_reference_cluster
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 metrics_port=$(free_port)
@@ -121,6 +144,11 @@ for name in kubeproxy_sync_proxy_rules_duration_seconds_bucket kubeproxy_sync_pr
 done
 check "the sync histogram has kube-proxy's 16 s bucket" grep -q 'kubeproxy_sync_proxy_rules_duration_seconds_bucket{ip_family="IPv4",le="16.384"}' "$scrape"
 check "the programming histogram has kube-proxy's 5 min bucket" grep -q 'kubeproxy_network_programming_duration_seconds_bucket{le="300"}' "$scrape"
+check "stale-trigger (a 2020 trigger time) is programmed" "$B" service list --pin-dir "$pin1" --name stale-trigger
+programmed=$(awk '$1 == "kubeproxy_network_programming_duration_seconds_count" { print $2 }' "$scrape")
+recent=$(awk '$1 == "kubeproxy_network_programming_duration_seconds_bucket{le=\"300\"}" { print $2 }' "$scrape")
+check "network programming: $programmed samples, none from a trigger time before the agent started" \
+  test -n "$programmed" -a "$programmed" != 0 -a "$programmed" = "$recent"
 check "connect4 translations were counted (curl above)" test "$(metric 'bpfproxy_translations_total{hook="connect4"}' | cut -d. -f1)" -ge 30
 check "refusals were counted by reason (no_backend >= 1)" test "$(metric 'bpfproxy_drops_total{reason="no_backend"}' | cut -d. -f1)" -ge 1
 check "map entries come from the agent's count (bpx_be_v1 = $(metric 'bpfproxy_bpf_map_entries{map="bpx_be_v1"}'))" \

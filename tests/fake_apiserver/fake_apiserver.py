@@ -229,6 +229,7 @@ class Server:
         self.bookmark_interval = args.bookmark_interval
         self.gone_mode = "event"  # "event": 200 + ERROR event; "status": HTTP 410
         self.hang = False
+        self.forbid = set()  # "list pods", "watch services": answered 403, as RBAC would
         self.lock = threading.Lock()
         self.watches = set()  # open watch handlers
         self.connections = set()  # every open API connection, to drop them on /down
@@ -355,6 +356,11 @@ class ApiHandler(BaseHTTPRequestHandler):
         resource, namespace, name = route
         query = urllib.parse.parse_qs(url.query)
         q = lambda k, d="": query.get(k, [d])[0]
+        verb = "get" if name is not None else "watch" if q("watch") in ("1", "true") else "list"
+        if f"{verb} {resource}" in state.forbid:
+            group = RESOURCES[resource][2].rpartition("/")[0]
+            return self.send_json(403, status_object(403, "Forbidden", f'{resource} is forbidden: User "test" cannot '
+                                                     f'{verb} resource "{resource}" in API group "{group}" at the cluster scope'))
         try:
             label_pred = parse_label_selector(q("labelSelector"))
             field_pred = parse_field_selector(q("fieldSelector"), resource)
@@ -368,6 +374,26 @@ class ApiHandler(BaseHTTPRequestHandler):
         if q("watch") in ("1", "true"):
             return self.watch(resource, namespace, label_pred, field_pred, query)
         return self.list(resource, namespace, label_pred, field_pred, query)
+
+    def do_POST(self):
+        """SelfSubjectAccessReview: allowed unless the verb and resource are in `forbid`."""
+        state = self.server_state
+        url = urllib.parse.urlsplit(self.path)
+        state.count("POST " + url.path)
+        if not self.authenticated():
+            return self.send_json(401, status_object(401, "Unauthorized", "Unauthorized"))
+        if url.path != "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
+            return self.send_json(404, status_object(404, "NotFound", "the server could not find the requested resource"))
+        try:
+            review = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            attributes = review["spec"]["resourceAttributes"]
+        except (ValueError, KeyError, TypeError):
+            return self.send_json(400, status_object(400, "BadRequest", "not a SelfSubjectAccessReview"))
+        allowed = f"{attributes.get('verb')} {attributes.get('resource')}" not in state.forbid
+        review["status"] = {"allowed": allowed}
+        if not allowed:
+            review["status"]["reason"] = "forbidden by the fake API server's configuration"
+        self.send_json(201, review)
 
     def route(self, path):
         """/api/v1/services, /api/v1/namespaces/NS/services[/NAME], /api/v1/nodes[/NAME], ..."""
@@ -572,6 +598,8 @@ class ControlHandler(BaseHTTPRequestHandler):
                     state.bookmark_interval = float(body["bookmarkInterval"])
                 if "goneMode" in body:
                     state.gone_mode = body["goneMode"]
+                if "forbid" in body:
+                    state.forbid = set(body["forbid"])
                 return self.reply(200, {"ok": True})
         except (ValueError, KeyError, AttributeError) as e:
             return self.reply(400, {"error": str(e)})

@@ -1,6 +1,8 @@
 // --config: KubeProxyConfiguration-shaped YAML mapped onto the agent's flags.
 #include <doctest/doctest.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include "cli/agent_config.h"
 
 using namespace bpfproxy::cli;
@@ -11,7 +13,7 @@ namespace {
 struct App {
   CLI::App app{"test"};
   std::string metrics = "127.0.0.1:10249", healthz = "0.0.0.0:10256", minSync = "1s", syncPeriod = "30s", format = "text";
-  std::vector<std::string> clusterCidrs{"10.200.0.0/16"};
+  std::string nodeName, kubeconfig;
   uint32_t maxServices = 65536;
   App() {
     app.add_option("--metrics-bind-address", metrics)->capture_default_str();
@@ -19,7 +21,8 @@ struct App {
     app.add_option("--min-sync-period", minSync)->capture_default_str();
     app.add_option("--sync-period", syncPeriod)->capture_default_str();
     app.add_option("--log-format", format)->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-    app.add_option("--cluster-cidr", clusterCidrs)->delimiter(',')->capture_default_str();
+    app.add_option("--node-name,--hostname-override", nodeName);
+    app.add_option("--kubeconfig", kubeconfig);
     app.add_option("--max-services", maxServices)->capture_default_str();
   }
   void parse(std::vector<std::string> args) {
@@ -36,7 +39,6 @@ apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 metricsBindAddress: 0.0.0.0:9999
 healthzBindAddress: "[::]:10256"
-clusterCIDR: 10.1.0.0/16,fd00:1::/64
 minSyncPeriod: 2s
 logging:
   format: json
@@ -51,7 +53,6 @@ bpfproxy:
   CHECK(applyAgentConfig(config, a.app) == "");
   CHECK(a.metrics == "0.0.0.0:9999");
   CHECK(a.healthz == "[::]:10256");
-  CHECK(a.clusterCidrs == std::vector<std::string>{"10.1.0.0/16", "fd00:1::/64"});
   CHECK(a.minSync == "5s");  // the flag, not the file
   CHECK(a.format == "json");
   CHECK(a.maxServices == 1024);
@@ -73,10 +74,11 @@ TEST_CASE("config: unknown keys and bad values are errors naming the key") {
       {"unknown nested key", "bpfproxy:\n  mapSizes:\n    service: 1\n", "key bpfproxy.mapSizes.service: unknown key"},
       {"bad duration", "minSyncPeriod: soon\n", "key minSyncPeriod: 'soon' is not a duration"},
       {"bad address", "healthzBindAddress: localhost:10256\n", "key healthzBindAddress: 'localhost:10256' is not ip:port"},
-      {"bad CIDR in a list", "clusterCIDR: [10.0.0.0/8, banana]\n", "key clusterCIDR: 'banana' is not a CIDR"},
+      {"bad CIDR in a list", "nodePortAddresses: [10.0.0.0/8, banana]\n", "key nodePortAddresses: 'banana' is not a CIDR"},
+      {"unknown field in a kube-proxy section", "iptables:\n  masqueradeAl: true\n",
+       "key iptables.masqueradeAl: unknown key (not a KubeProxyConfiguration field)"},
       {"bad number", "bpfproxy:\n  mapSizes:\n    backends: -1\n", "key bpfproxy.mapSizes.backends: '-1' is not a non-negative integer"},
       {"bad enum", "logging:\n  format: xml\n", "key logging.format: 'xml' is not one of: text, json"},
-      {"other mode", "mode: ipvs\n", "key mode: 'ipvs' is not one of: ebpf"},
       {"unsupported algorithm", "bpfproxy:\n  algorithm: maglev\n", "key bpfproxy.algorithm: 'maglev' is not one of: random"},
       {"list for a scalar", "minSyncPeriod: [1s]\n", "key minSyncPeriod: expects a single value"},
       {"not YAML", "a: [\n", "bad.yaml: not YAML"},
@@ -89,18 +91,44 @@ TEST_CASE("config: unknown keys and bad values are errors naming the key") {
   }
 }
 
-TEST_CASE("config: kube-proxy keys without meaning here are ignored with a warning") {
-  auto config = parseAgentConfig("iptables:\n  masqueradeAll: true\nconntrack:\n  tcpBeLiberal: true\n", "kp.yaml");
+TEST_CASE("config: kube-proxy keys without meaning here are named in one warning") {
+  auto config = parseAgentConfig(
+      "mode: ipvs\niptables:\n  masqueradeAll: true\n  syncPeriod: 0s\nconntrack:\n  tcpBeLiberal: true\n"
+      "clusterCIDR: 10.244.0.0/16\nfeatureGates:\n  AnyGate: true\n",
+      "kp.yaml");
   CHECK(config.error.empty());
-  REQUIRE(config.warnings.size() == 2);
-  CHECK(config.warnings[0] == "kp.yaml: key iptables.masqueradeAll has no meaning for bpfproxy; ignored");
+  REQUIRE(config.warnings.size() == 1);
+  CHECK(config.warnings[0] ==
+        "kp.yaml: kube-proxy fields that do not apply to bpfproxy (other proxy modes, conntrack sysctls, kube-proxy's "
+        "own process) are ignored: mode=ipvs, iptables.masqueradeAll=true, conntrack.tcpBeLiberal=true, "
+        "clusterCIDR=10.244.0.0/16, featureGates.AnyGate=true (and 1 left at their defaults)");
+  CHECK(config.entries.empty());
+}
+
+TEST_CASE("config: kubeadm's kube-proxy ConfigMap, unchanged") {
+  // The real object: config.conf as kubeadm writes it, nulls and empty strings included.
+  auto configMap = YAML::LoadFile(std::string(BPFPROXY_SOURCE_DIR) + "/tests/unit/testdata/kubeadm-kube-proxy-configmap.yaml");
+  auto config = parseAgentConfig(configMap["data"]["config.conf"].as<std::string>(), "config.conf");
+  REQUIRE(config.error == "");
+  REQUIRE(config.warnings.size() == 1);  // one, listing what kube-proxy's other modes set
+  CHECK(config.warnings[0].find("bindAddress=0.0.0.0, clusterCIDR=10.244.0.0/16") != std::string::npos);
+  CHECK(config.warnings[0].find("iptables") == std::string::npos);  // zero values are only counted
+  App a;
+  a.parse({"--hostname-override", "node-7"});  // what kubeadm's DaemonSet passes
+  CHECK(applyAgentConfig(config, a.app) == "");
+  CHECK(a.nodeName == "node-7");
+  CHECK(a.kubeconfig == "/var/lib/kube-proxy/kubeconfig.conf");
+  CHECK(a.metrics == "127.0.0.1:10249");  // "" is kube-proxy's default, not "off"
+  CHECK(a.healthz == "0.0.0.0:10256");
+  std::vector<std::string> paths;
+  for (const auto& entry : config.entries) paths.push_back(entry.path);
+  CHECK(paths == std::vector<std::string>{"apiVersion", "clientConnection.kubeconfig", "kind"});
 }
 
 TEST_CASE("config: a key whose flag this build lacks is an error naming both") {
-  auto config = parseAgentConfig("clientConnection:\n  kubeconfig: /etc/kubeconfig\n", "k.yaml");
+  auto config = parseAgentConfig("bpfproxy:\n  pinDir: /sys/fs/bpf/x\n", "k.yaml");
   REQUIRE(config.error.empty());
   App a;
   a.parse({});
-  CHECK(applyAgentConfig(config, a.app) ==
-        "key clientConnection.kubeconfig: this build has no --kubeconfig flag to set");
+  CHECK(applyAgentConfig(config, a.app) == "key bpfproxy.pinDir: this build has no --pin-dir flag to set");
 }

@@ -175,8 +175,13 @@ TEST_CASE("golden: doctor findings and the pure checks") {
       checkPortRanges("32768\t60999\n", "\n", 30000, 32767),
       checkPortRanges("20000\t60999\n", "\n", 30000, 32767),
       checkPortRanges("20000\t60999\n", "30000-32767\n", 30000, 32767),
-      checkKubeProxyRules("*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\nCOMMIT\n", "table ip kube-proxy\n", false),
-      checkKubeProxyRules("*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n", "table inet filter\n", false),
+      checkKubeProxyRules({{{"iptables-nft", "*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n"
+                                             ":KUBE-NODEPORTS - [0:0]\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n"}},
+                           {"ip kube-proxy"},
+                           {"ip kube-proxy"},
+                           0,
+                           false}),
+      checkKubeProxyRules({{{"iptables-nft", "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"}}, {}, {}, 0, false}),
   };
   CHECK(findings[1].status == "ok");
   CHECK(findings[2].status == "warn");

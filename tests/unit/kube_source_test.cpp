@@ -159,9 +159,10 @@ web::json::value podJson(const std::string& name, const std::string& node, const
                                  ip + R"("}]}})");
 }
 
-KubeSourceConfig configFor(const FakeApiServer& server, const std::string& nodeName = "") {
+KubeSourceConfig configFor(const FakeApiServer& server, const std::string& nodeName = "", bool watchPods = false) {
   KubeSourceConfig config;
   config.nodeName = nodeName;
+  config.watchPods = watchPods;
   config.cluster.servers = {server.url()};
   config.cluster.origin = "test";
   config.backoffInitial = 50ms;
@@ -336,7 +337,7 @@ TEST_CASE("kube source: this node's bypassing Pods, by label or annotation, list
   server.upsert(podJson("plain", "node-1", R"("labels": {"app": "web"})", "10.244.1.7"));
   server.upsert(serviceJson("web"));
   RecordingSink sink;
-  KubeSource source(configFor(server, "node-1"));
+  KubeSource source(configFor(server, "node-1", true));
   source.start(sink);
   REQUIRE(eventually([&] { return sink.pods() == Keys{"default/annotated", "default/labelled"}; }));
   CHECK(sink.pod("default/labelled")->addresses.at(0).toString() == "10.244.1.5");
@@ -360,13 +361,50 @@ TEST_CASE("kube source: this node's bypassing Pods, by label or annotation, list
   REQUIRE(eventually([&] { return sink.pods() == Keys{"default/late", "default/plain"}; }));
 }
 
+TEST_CASE("kube source: without bypassing Pods configured, Pods are never requested") {
+  FakeApiServer server;
+  server.upsert(podJson("labelled", "node-1", kBypassLabel, "10.244.1.5"));
+  server.upsert(serviceJson("web"));
+  RecordingSink sink;
+  KubeSource source(configFor(server, "node-1"));
+  source.start(sink);
+  REQUIRE(eventually([&] { return sink.synceds() >= 1 && server.state().at("openWatches").as_integer() == 3; }));
+  auto requests = server.state().at("requests");
+  CHECK(requests.has_field("GET /api/v1/nodes"));  // the Node is still read
+  CHECK_FALSE(requests.has_field("GET /api/v1/pods"));
+  CHECK(sink.pods().empty());
+}
+
+TEST_CASE("kube source: a 403 is one error naming the verb and resource, asked again slowly") {
+  FakeApiServer server;
+  server.upsert(serviceJson("web"));
+  server.configure(web::json::value::parse(R"({"forbid": ["list pods", "watch pods"]})"));
+  RecordingSink sink;
+  KubeSourceConfig config = configFor(server, "node-1", true);
+  config.backoffMax = 300ms;
+  KubeSource source(config);
+  source.start(sink);
+  REQUIRE(eventually([&] { return source.stats().lastError == "forbidden: list pods"; }));
+  CHECK(eventually([&] { return sink.services() == Keys{"default/web"}; }));  // the rest works
+  // Asked again at backoffMax, not in a tight loop: about 1 s / 300 ms attempts.
+  const auto before = server.state().at("requests").at("GET /api/v1/pods").as_integer();
+  std::this_thread::sleep_for(1s);
+  const auto asked = server.state().at("requests").at("GET /api/v1/pods").as_integer() - before;
+  CHECK(asked >= 2);
+  CHECK(asked <= 5);
+  // Granted later: the Pods arrive without a restart.
+  server.upsert(podJson("labelled", "node-1", kBypassLabel, "10.244.1.5"));
+  server.configure(web::json::value::parse(R"({"forbid": []})"));
+  CHECK(eventually([&] { return sink.pods() == Keys{"default/labelled"}; }));
+}
+
 TEST_CASE("kube source: a relist of Pods deletes the ones gone meanwhile, and Pods do not hold up synced") {
   FakeApiServer server;
   server.upsert(podJson("keep", "node-1", kBypassLabel, "10.244.1.5"));
   server.upsert(podJson("gone-while-away", "node-1", kBypassLabel, "10.244.1.6"));
   server.upsert(serviceJson("web"));
   RecordingSink sink;
-  KubeSource source(configFor(server, "node-1"));
+  KubeSource source(configFor(server, "node-1", true));
   source.start(sink);
   REQUIRE(eventually([&] {
     return sink.pods().size() == 2 && sink.synceds() >= 1 && server.state().at("openWatches").as_integer() == 4;

@@ -119,14 +119,15 @@ std::string ApiClient::currentServer() const {
 }
 
 ApiClient::Response ApiClient::send(const std::string& pathAndQuery, bool watch, std::chrono::seconds timeout,
-                                    pplx::cancellation_token cancel) {
+                                    pplx::cancellation_token cancel, const web::json::value* body) {
   std::string errors;
   const std::size_t start = current_.load();
   for (std::size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
     const std::size_t index = (start + attempt) % endpoints_.size();
     Endpoint& endpoint = *endpoints_[index];
-    http::http_request request(http::methods::GET);
+    http::http_request request(body ? http::methods::POST : http::methods::GET);
     request.set_request_uri(pathAndQuery);
+    if (body) request.set_body(*body);
     // JSON only: a watch of protobuf frames would need another decoder.
     request.headers().add("Accept", "application/json");
     request.headers().add("User-Agent", options_.userAgent);
@@ -164,30 +165,37 @@ ApiClient::Response ApiClient::send(const std::string& pathAndQuery, bool watch,
   }
   // Next call starts with the next server, so a dead first URL is not always tried first.
   current_ = (start + 1) % endpoints_.size();
-  throw TransportError("GET " + pathAndQuery.substr(0, pathAndQuery.find('?')) + ": no API server answered" +
-                       errors);
+  throw TransportError(std::string(body ? "POST " : "GET ") + pathAndQuery.substr(0, pathAndQuery.find('?')) +
+                       ": no API server answered" + errors);
 }
 
-web::json::value ApiClient::getJson(const std::string& pathAndQuery, pplx::cancellation_token cancel) {
-  Response r = send(pathAndQuery, false, options_.requestTimeout, cancel);
+web::json::value ApiClient::getJson(const std::string& pathAndQuery, pplx::cancellation_token cancel,
+                                    const web::json::value* requestBody) {
+  Response r = send(pathAndQuery, false, options_.requestTimeout, cancel, requestBody);
+  const std::string method = requestBody ? "POST " : "GET ";
   web::json::value body;
   try {
     body = r.response.extract_json(true).get();
   } catch (const pplx::task_canceled&) {
     throw;
   } catch (const std::exception& e) {
-    if (r.response.status_code() == http::status_codes::OK) {
-      throw TransportError("GET " + r.server + pathAndQuery + ": bad response body: " + e.what());
+    if (r.response.status_code() / 100 == 2) {
+      throw TransportError(method + r.server + pathAndQuery + ": bad response body: " + e.what());
     }
   }
-  if (r.response.status_code() != http::status_codes::OK) {
-    std::string context = "GET " + r.server + pathAndQuery.substr(0, pathAndQuery.find('?'));
+  if (r.response.status_code() / 100 != 2) {
+    std::string context = method + r.server + pathAndQuery.substr(0, pathAndQuery.find('?'));
     if (r.response.status_code() == 401 || r.response.status_code() == 403) {
       context += " (" + credentialsOf(config_) + ")";
     }
     throw statusError(body, r.response.status_code(), context);
   }
   return body;
+}
+
+web::json::value ApiClient::create(const std::string& path, const web::json::value& body,
+                                   pplx::cancellation_token cancel) {
+  return getJson(path, cancel, &body);
 }
 
 ListResult ApiClient::list(const std::string& path, const Selectors& selectors, pplx::cancellation_token cancel) {

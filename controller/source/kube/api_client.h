@@ -79,6 +79,11 @@ public:
              std::chrono::seconds timeout, const std::function<void(const WatchEvent&)>& onEvent,
              pplx::cancellation_token cancel = pplx::cancellation_token::none());
 
+  // POST path with a JSON body (e.g. a SelfSubjectAccessReview); returns the object the
+  // server answered (2xx). Throws ApiError or TransportError.
+  web::json::value create(const std::string& path, const web::json::value& body,
+                          pplx::cancellation_token cancel = pplx::cancellation_token::none());
+
   // The URL that answered last (or will be tried first).
   std::string currentServer() const;
   const ClusterConfig& config() const { return config_; }
@@ -87,10 +92,12 @@ private:
   struct Endpoint;
   // Sends a GET to the current server, moving on to the next ones on transport errors and
   // 5xx. Returns the response once its headers arrived; the body may still be streaming.
-  web::json::value getJson(const std::string& pathAndQuery, pplx::cancellation_token cancel);
+  // `body`: a POST of it instead of a GET.
+  web::json::value getJson(const std::string& pathAndQuery, pplx::cancellation_token cancel,
+                           const web::json::value* body = nullptr);
   struct Response;
   Response send(const std::string& pathAndQuery, bool watch, std::chrono::seconds timeout,
-                pplx::cancellation_token cancel);
+                pplx::cancellation_token cancel, const web::json::value* body = nullptr);
 
   ClusterConfig config_;
   ApiClientOptions options_;

@@ -54,6 +54,16 @@ const char* KubeSource::nameOf(Kind kind) {
   return "";
 }
 
+const char* KubeSource::resourceOf(Kind kind) {
+  switch (kind) {
+    case Kind::Services: return "services";
+    case Kind::EndpointSlices: return "endpointslices.discovery.k8s.io";
+    case Kind::Node: return "nodes";
+    case Kind::Pods: return "pods";
+  }
+  return "";
+}
+
 std::string KubeSource::labelSelector() const {
   // As kube-proxy: not our proxy's objects, and no slices of headless Services.
   std::string selector = std::string("!") + kHeadlessLabel + ",";
@@ -99,7 +109,9 @@ void KubeSource::start(SourceSink& sink) {
   threads_.emplace_back([this] { run(Kind::EndpointSlices); });
   if (!config_.nodeName.empty()) {
     threads_.emplace_back([this] { run(Kind::Node); });
-    threads_.emplace_back([this] { run(Kind::Pods); });
+    // Pods only when bypassing Pods are configured: kube-proxy's system:node-proxier
+    // role, which is enough otherwise, cannot read them.
+    if (config_.watchPods) threads_.emplace_back([this] { run(Kind::Pods); });
   }
 }
 
@@ -149,6 +161,23 @@ void KubeSource::noteError(Kind kind, const std::string& message) {
   }
 }
 
+void KubeSource::noteForbidden(Kind kind, const ApiError& error, bool listing, bool& logged) {
+  {
+    std::lock_guard lock(statsMutex_);
+    ++stats_.errors;
+    stats_.lastError = std::string("forbidden: ") + (listing ? "list " : "watch ") + resourceOf(kind);
+  }
+  // One error, not one per retry: the fix is a change of RBAC, which a retry cannot make.
+  if (!logged) {
+    logged = true;
+    spdlog::error("kube: the API server forbids {} {} to this agent's user ({}); grant it "
+                  "(docs/security.md lists what the agent needs, `bpfproxy doctor --kubeconfig` checks it). "
+                  "Asking again every {:g} s",
+                  listing ? "list" : "watch", resourceOf(kind), error.what(),
+                  std::chrono::duration<double>(config_.backoffMax).count());
+  }
+}
+
 void KubeSource::run(Kind kind) {
   const char* path = pathFor(kind);
   const Selectors selectors = selectorsFor(kind);
@@ -156,6 +185,7 @@ void KubeSource::run(Kind kind) {
   bool listed = false;
   bool everListed = false;
   int failures = 0;
+  bool forbiddenLogged = false;
   // Any other failure: count it, then retry (the watch from its resourceVersion) after a backoff.
   auto recover = [&](const std::string& message) {
     noteError(kind, message);
@@ -178,6 +208,7 @@ void KubeSource::run(Kind kind) {
           ++stats_.relists;
         }
         deliverList(kind, result.items);
+        forbiddenLogged = false;  // allowed again: a later refusal is news
         resourceVersion = result.resourceVersion;
         listed = everListed = true;
       }
@@ -221,6 +252,12 @@ void KubeSource::run(Kind kind) {
         if (wasListing && !waitBackoff(failures++)) {
           break;  // the list itself keeps expiring: do not spin
         }
+        continue;
+      }
+      if (e.code() == 403) {
+        noteForbidden(kind, e, !listed, forbiddenLogged);
+        std::unique_lock lock(waitMutex_);
+        if (waitCv_.wait_for(lock, config_.backoffMax, [this] { return stopping_.load(); })) break;
         continue;
       }
       if (!recover(e.what())) {

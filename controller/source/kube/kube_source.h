@@ -25,7 +25,8 @@ inline constexpr const char* kHeadlessLabel = "service.kubernetes.io/headless";
 
 struct KubeSourceConfig {
   ClusterConfig cluster;
-  std::string nodeName;          // the Node and the Pods to watch; empty: none
+  std::string nodeName;          // the Node (and the Pods) to watch; empty: none
+  bool watchPods = false;        // this node's Pods, for bypassing ones (--pod-devices given)
   std::string serviceProxyName;  // empty: Services without the service-proxy-name label
   std::chrono::seconds watchTimeout{300};  // the watch's timeoutSeconds
   std::chrono::milliseconds backoffInitial{500};
@@ -66,9 +67,12 @@ private:
   void deliverAllCachedLocked();
   void touch();
   void noteError(Kind kind, const std::string& message);
+  // Counts a 403 and logs it when `logged` is false (each kind's thread keeps its own).
+  void noteForbidden(Kind kind, const ApiError& error, bool listing, bool& logged);
   Selectors selectorsFor(Kind kind) const;
   static const char* pathFor(Kind kind);
   static const char* nameOf(Kind kind);
+  static const char* resourceOf(Kind kind);
 
   KubeSourceConfig config_;
   std::unique_ptr<ApiClient> client_;
