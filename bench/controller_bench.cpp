@@ -75,7 +75,6 @@ uint32_t endpointBase(int i) { return (10u << 24 | 64u << 16) + 1 + static_cast<
 ModelConfig config() {
   ModelConfig model;
   model.serviceCidrs = {*Cidr::parse("10.32.0.0/16")};
-  model.clusterCidrs = {*Cidr::parse("10.64.0.0/10")};
   model.nodeName = "client";
   return model;
 }

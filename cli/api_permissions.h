@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cli/ops_views.h"
-#include "controller/kube/api_client.h"
+#include "controller/source/kube/api_client.h"
 
 namespace bpfproxy::cli {
 

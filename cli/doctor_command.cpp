@@ -24,7 +24,7 @@
 #include "cli/output.h"
 #include "cli/run_command.h"
 #include "cli/api_permissions.h"
-#include "controller/kube/kubeconfig.h"
+#include "controller/source/kube/kubeconfig.h"
 #include "cli/kube_proxy_state.h"
 #include "cli/table.h"
 #include "loader/attach_check.h"

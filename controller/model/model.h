@@ -11,7 +11,6 @@ namespace bpfproxy::controller {
 
 struct ModelConfig {
   std::vector<Cidr> serviceCidrs;  // ClusterIPs inside get a wildcard entry (unknown ports refused)
-  std::vector<Cidr> clusterCidrs;
   std::string nodeName;
   std::string nodeZone;  // this Node's topology.kubernetes.io/zone, "" when unknown
 };

@@ -235,6 +235,17 @@ sim_reference_cluster() {
 
 # --- The per-packet datapath: an external network and agents inside node namespaces.
 
+# sim_nodeport_cluster ECHO_SCRIPT: the reference cluster, the LAN of sim_lan with an
+# external client at 192.168.50.100, and ECHO_SCRIPT (tests/e2e/peer_echo.py) answering on
+# port 8080 in both nginx pods.
+sim_nodeport_cluster() {
+  sim_reference_cluster || return 1
+  sim_lan node1 node2 || return 1
+  sim_external_client client 192.168.50.100/24 fd00:50::100/64 || return 1
+  sim_spawn nginx-1 "$SIM_TMP/echo-1.log" python3 "$1" 8080 nginx-1
+  sim_spawn nginx-2 "$SIM_TMP/echo-2.log" python3 "$1" 8080 nginx-2
+}
+
 # sim_agent_tc NODE MANIFESTS [ARGS...]: like sim_agent, but inside the node's network
 # namespace (nsenter --net keeps bpffs and the cgroup mount visible), so --devices and
 # --pod-devices name the node's own interfaces and ip_local_reserved_ports is the node's.

@@ -89,7 +89,8 @@ check "/configz shows that the command line beat the file (minSyncPeriod 0)" \
   python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d['minSyncPeriod']=='0' else 1)" "$configz"
 check "the file's map size reached the datapath (bpx_svc_v1 holds 4096)" \
   test "$("$B" status --pin-dir "$pin1" --healthz-address "" -o json | python3 -c "import json,sys; print([m['capacity'] for m in json.load(sys.stdin)['maps'] if m['name']=='bpx_svc_v1'][0])")" = 4096
-check "the kube-proxy-only iptables section was ignored with a warning" grep -q "key iptables.masqueradeAll has no meaning" "$SIM_TMP/agent-node1.log"
+check "kube-proxy's fields that do not apply were named in one warning" \
+  grep -q "kube-proxy fields that do not apply to bpfproxy .* are ignored: clusterCIDR=10.200.0.0/16 (and 1 left at their defaults)" "$SIM_TMP/agent-node1.log"
 
 echo "--- explain agrees with the datapath"
 require sim_wait_for "nginx pods to listen" 10 in_client curl -s --max-time 1 http://10.200.128.1/

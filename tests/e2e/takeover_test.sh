@@ -10,13 +10,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/sim_cluster.sh"
 source "$here/check.sh"
 trap sim_cleanup EXIT
+for tool in iptables-nft-restore iptables-nft-save nft; do
+  command -v "$tool" >/dev/null || { echo "skip: $tool is not installed (scripts/setup.sh installs iptables, nftables)"; exit 77; }
+done
 
 manifests=$(sim_manifests "$here/manifests" "$here/manifests_nodeport")
-require sim_reference_cluster
-require sim_lan node1 node2
-require sim_external_client client 192.168.50.100/24 fd00:50::100/64
-sim_spawn nginx-1 "$SIM_TMP/echo-1.log" python3 "$here/peer_echo.py" 8080 nginx-1
-sim_spawn nginx-2 "$SIM_TMP/echo-2.log" python3 "$here/peer_echo.py" 8080 nginx-2
+require sim_nodeport_cluster "$here/peer_echo.py"
 B=$SIM_BPFPROXY
 in_node1() { nsenter --net="/run/netns/$SIM_TAG-node1" "$@"; }
 rules="$SIM_TMP/kube-proxy"
