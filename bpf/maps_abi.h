@@ -26,8 +26,9 @@
 #define BPX_MAP_SVC bpx_svc_v1
 #define BPX_MAP_SLOT bpx_slot_v1
 #define BPX_MAP_BACKEND bpx_be_v1
-#define BPX_MAP_REVNAT bpx_revnat_v1
-#define BPX_MAP_UDP_AFFINITY bpx_udpaff_v1
+/* Socket-local storage (replaces bpx_revnat_v1 and bpx_udpaff_v1, global LRUs keyed by
+ * socket cookie that every new socket evicted from). */
+#define BPX_MAP_SOCK bpx_sock_v1
 #define BPX_MAP_CLIENT_AFFINITY bpx_affinity_v1
 #define BPX_MAP_SVC_META bpx_meta_v1
 #define BPX_MAP_STATS bpx_stats_v1
@@ -46,8 +47,7 @@
 /* Default sizes; the loader overrides them from flags before load. */
 #define BPX_DEFAULT_SERVICE_PORTS 65536
 #define BPX_DEFAULT_BACKENDS 262144
-#define BPX_DEFAULT_REVNAT 262144
-#define BPX_DEFAULT_UDP_AFFINITY 65536
+#define BPX_DEFAULT_CLIENT_AFFINITY 65536 /* sessionAffinity ClientIP entries (pod, service) */
 #define BPX_DEFAULT_CONNTRACK 65536 /* flows; two entries each (forward and reply) */
 #define BPX_DEFAULT_NODE_ADDRS 256
 #define BPX_DEFAULT_LPM 16384
@@ -135,44 +135,43 @@ struct bpx_backend {
 };
 BPX_ASSERT_SIZE(struct bpx_backend, 24);
 
-/* Reverse translation for recvmsg and getpeername: a socket that was sent to a backend
- * sees the frontend it asked for. Keyed by socket so two services sharing a backend
- * cannot be confused. */
-struct bpx_revnat_key {
-	__u64 cookie; /* host order; socket cookie */
+/*
+ * Per-socket state in socket-local storage (bpx_sock, BPF_MAP_TYPE_SK_STORAGE): it lives
+ * and dies with the socket, so no socket evicts another's and nothing needs collecting.
+ * One peer per frontend the socket was sent to:
+ *  - reverse translation for recvmsg and getpeername: a socket that was sent to a backend
+ *    sees the frontend it asked for (kept per socket, so two services sharing a backend
+ *    cannot be confused);
+ *  - an unconnected UDP socket keeps the backend it first got for each frontend.
+ * A socket sending to more than BPX_SOCK_PEERS frontends reuses its oldest peer.
+ */
+#define BPX_SOCK_PEERS 4
+
+struct bpx_sock_peer {
 	union {
-		__u8 addr[16];    /* network order; backend, v4-mapped for IPv4 */
-		__be32 addr32[4]; /* the same, as words */
+		__u8 backend[16];    /* network order; v4-mapped for IPv4 */
+		__be32 backend32[4]; /* the same, as words */
 	};
-	__be16 port;   /* network order; backend port */
-	__u8 pad[6];   /* zero */
-};
-BPX_ASSERT_SIZE(struct bpx_revnat_key, 32);
-
-struct bpx_revnat_value {
 	union {
-		__u8 addr[16];    /* network order; frontend */
-		__be32 addr32[4]; /* the same, as words */
+		__u8 frontend[16];    /* network order; the address the socket asked for */
+		__be32 frontend32[4]; /* the same, as words */
 	};
-	__be16 port;   /* network order; frontend port */
-	__u8 pad[2];   /* zero */
-	__u32 svc_id;  /* host order */
+	__be16 backend_port;  /* network order */
+	__be16 frontend_port; /* network order */
+	__u32 svc_id;         /* host order */
+	__u32 backend_id;     /* host order */
+	__u32 generation;     /* host order; the service generation when last checked */
 };
-BPX_ASSERT_SIZE(struct bpx_revnat_value, 24);
+BPX_ASSERT_SIZE(struct bpx_sock_peer, 48);
 
-/* An unconnected UDP socket keeps the backend it first got for each frontend. */
-struct bpx_udp_affinity_key {
-	__u64 cookie; /* host order; socket cookie */
-	__u32 svc_id; /* host order */
-	__u32 pad;    /* zero */
+struct bpx_sock_state {
+	struct bpx_sock_peer peer[BPX_SOCK_PEERS];
+	__u8 used;   /* peers filled, 0 .. BPX_SOCK_PEERS */
+	__u8 next;   /* the peer to reuse when all are filled */
+	__u8 sticky; /* bit i: peer i was picked by sendmsg (an unconnected UDP socket keeps it) */
+	__u8 pad[5]; /* zero */
 };
-BPX_ASSERT_SIZE(struct bpx_udp_affinity_key, 16);
-
-struct bpx_udp_affinity_value {
-	__u32 backend_id; /* host order */
-	__u32 generation; /* host order; the service generation when chosen */
-};
-BPX_ASSERT_SIZE(struct bpx_udp_affinity_value, 8);
+BPX_ASSERT_SIZE(struct bpx_sock_state, 200);
 
 /* sessionAffinity ClientIP on the socket path: a client is a network namespace (a pod),
  * so every socket of a pod reaches the backend its first one got, until the Service's

@@ -16,6 +16,7 @@
 #include "cli/output.h"
 #include "cli/service_view.h"
 #include "cli/table.h"
+#include "maps/socket_states.h"
 #include "maps/map_names.h"
 
 namespace bpfproxy::cli {
@@ -188,14 +189,14 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
                           left > 0 ? "expires in " + std::to_string(left / 1000000000) + "s" : "expired"});
           return true;
         });
-    datapath.udpAffinity.forEach<bpx_udp_affinity_key, bpx_udp_affinity_value>(
-        [&](const bpx_udp_affinity_key& key, const bpx_udp_affinity_value& value) {
-          auto it = frontends.find(key.svc_id);
-          bool current = it != frontends.end() && it->second->value.generation == value.generation;
-          rows.push_back({"udp-socket", key.cookie, key.svc_id, value.backend_id, current,
-                          current ? "current" : "re-checked on the next send"});
-          return true;
-        });
+    // Per-socket state lives with each socket: read through the sockets processes hold.
+    for (const auto& socket : maps::readSocketStates(datapath.sockets.fd()))
+      maps::forEachStickyPeer(socket.state, [&](const bpx_sock_peer& peer) {
+        auto it = frontends.find(peer.svc_id);
+        bool current = it != frontends.end() && it->second->value.generation == peer.generation;
+        rows.push_back({"udp-socket", socket.cookie, peer.svc_id, peer.backend_id, current,
+                        current ? "current" : "re-checked on the next send"});
+      });
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
       return std::tie(a.svcId, a.kind, a.client) < std::tie(b.svcId, b.kind, b.client);
     });

@@ -15,6 +15,7 @@
 #include "cli/output.h"
 #include "cli/service_view.h"
 #include "cli/table.h"
+#include "maps/socket_states.h"
 #include "maps/map_names.h"
 
 namespace bpfproxy::cli {
@@ -319,11 +320,8 @@ void addExplainCommand(CLI::App& app, int& exitCode) {
     ExplainExtras extras;
     // The service each UDP sticky entry belongs to: counted for the frontend's svc_id.
     std::map<uint32_t, size_t> sticky;
-    datapath.udpAffinity.forEach<bpx_udp_affinity_key, bpx_udp_affinity_value>(
-        [&](const bpx_udp_affinity_key& key, const bpx_udp_affinity_value&) {
-          sticky[key.svc_id]++;
-          return true;
-        });
+    for (const auto& socket : maps::readSocketStates(datapath.sockets.fd()))
+      maps::forEachStickyPeer(socket.state, [&](const bpx_sock_peer& peer) { sticky[peer.svc_id]++; });
 #ifdef BPX_MAP_LPM
     auto lpm = maps::MapFd::openPinned(maps::mapPinPath(flags->pinDir, BPX_STRINGIFY(BPX_MAP_LPM)));
     if (lpm.valid())

@@ -144,9 +144,7 @@ LoadReport loadSocketLb(const SocketLbOptions& options) {
       {skeleton->maps.BPX_MAP_SVC_META, options.mapSizes.servicePorts},
       {skeleton->maps.BPX_MAP_BACKEND, options.mapSizes.backends},
       {skeleton->maps.BPX_MAP_SLOT, options.mapSizes.backends * BPX_SLOTS_PER_BACKEND},
-      {skeleton->maps.BPX_MAP_REVNAT, options.mapSizes.revNat},
-      {skeleton->maps.BPX_MAP_UDP_AFFINITY, options.mapSizes.udpAffinity},
-      {skeleton->maps.BPX_MAP_CLIENT_AFFINITY, options.mapSizes.udpAffinity},
+      {skeleton->maps.BPX_MAP_CLIENT_AFFINITY, options.mapSizes.clientAffinity},
       {skeleton->maps.BPX_MAP_CT, options.mapSizes.conntrack * 2},
   };
   MapMigration migration(pinRoot);
@@ -171,6 +169,10 @@ LoadReport loadSocketLb(const SocketLbOptions& options) {
     report.programs.push_back(attachProgram(program, cgroupFd, wantedCgroup, options.pinDir));
   }
   migration.finish(report.notes);  // programs now use the new maps: drop the old pins
+  for (const char* retired : maps::kRetiredMaps) {
+    std::string pin = maps::mapPinPath(options.pinDir, retired);
+    if (unlink(pin.c_str()) == 0) report.notes.push_back("removed the retired map " + pin);
+  }
   return report;
 }
 
@@ -180,8 +182,7 @@ void applyMapSizes(bpf_object* object, const MapSizes& sizes) {
       {maps::kServiceMetaMap, sizes.servicePorts},
       {maps::kBackendMap, sizes.backends},
       {maps::kSlotMap, sizes.backends * BPX_SLOTS_PER_BACKEND},
-      {maps::kRevNatMap, sizes.revNat},
-      {maps::kUdpAffinityMap, sizes.udpAffinity},
+      {maps::kClientAffinityMap, sizes.clientAffinity},
       {maps::kConntrackMap, sizes.conntrack * 2},
   };
   for (const auto& [name, size] : entries)

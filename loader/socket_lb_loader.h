@@ -14,8 +14,7 @@ namespace bpfproxy::loader {
 struct MapSizes {
   uint32_t servicePorts = BPX_DEFAULT_SERVICE_PORTS;
   uint32_t backends = BPX_DEFAULT_BACKENDS;
-  uint32_t revNat = BPX_DEFAULT_REVNAT;
-  uint32_t udpAffinity = BPX_DEFAULT_UDP_AFFINITY;  // each of: per-socket UDP and per-client affinity
+  uint32_t clientAffinity = BPX_DEFAULT_CLIENT_AFFINITY;  // sessionAffinity ClientIP (pod, Service) entries
   uint32_t conntrack = BPX_DEFAULT_CONNTRACK;  // flows of the TC datapath (two entries each)
 };
 

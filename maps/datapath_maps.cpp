@@ -14,7 +14,7 @@ bool DatapathMaps::open(const std::string& pinDir, std::string* error) {
   };
   const Entry entries[] = {
       {&layout, kLayoutMap},   {&services, kServiceMap},        {&slots, kSlotMap},
-      {&backends, kBackendMap}, {&revNat, kRevNatMap},          {&udpAffinity, kUdpAffinityMap},
+      {&backends, kBackendMap}, {&sockets, kSockMap},
       {&clientAffinity, kClientAffinityMap},
       {&serviceMeta, kServiceMetaMap}, {&stats, kStatsMap}, {&generation, kGenerationMap},
   };

@@ -9,8 +9,7 @@
 namespace bpfproxy::maps {
 
 struct DatapathMaps {
-  MapFd layout, services, slots, backends, revNat, udpAffinity, clientAffinity, serviceMeta, stats,
-      generation;
+  MapFd layout, services, slots, backends, sockets, clientAffinity, serviceMeta, stats, generation;
 
   // Opens every map under <pinDir>/maps; on failure returns false and *error names the map.
   bool open(const std::string& pinDir, std::string* error);

@@ -10,8 +10,7 @@ inline constexpr const char* kLayoutMap = BPX_STRINGIFY(BPX_MAP_LAYOUT);
 inline constexpr const char* kServiceMap = BPX_STRINGIFY(BPX_MAP_SVC);
 inline constexpr const char* kSlotMap = BPX_STRINGIFY(BPX_MAP_SLOT);
 inline constexpr const char* kBackendMap = BPX_STRINGIFY(BPX_MAP_BACKEND);
-inline constexpr const char* kRevNatMap = BPX_STRINGIFY(BPX_MAP_REVNAT);
-inline constexpr const char* kUdpAffinityMap = BPX_STRINGIFY(BPX_MAP_UDP_AFFINITY);
+inline constexpr const char* kSockMap = BPX_STRINGIFY(BPX_MAP_SOCK);
 inline constexpr const char* kClientAffinityMap = BPX_STRINGIFY(BPX_MAP_CLIENT_AFFINITY);
 inline constexpr const char* kServiceMetaMap = BPX_STRINGIFY(BPX_MAP_SVC_META);
 inline constexpr const char* kStatsMap = BPX_STRINGIFY(BPX_MAP_STATS);
@@ -22,6 +21,10 @@ inline constexpr const char* kTcConfigMap = BPX_STRINGIFY(BPX_MAP_TC_CONFIG);
 inline constexpr const char* kTcPodMap = BPX_STRINGIFY(BPX_MAP_TC_POD);
 inline constexpr const char* kSockOptOutMap = BPX_STRINGIFY(BPX_MAP_SOCK_OPTOUT);
 inline constexpr const char* kGenerationMap = BPX_STRINGIFY(BPX_MAP_GENERATION);
+
+// Maps an older bpfproxy pinned and this one no longer uses: removed once the programs
+// that used them are replaced.
+inline constexpr const char* kRetiredMaps[] = {"bpx_revnat_v1", "bpx_udpaff_v1"};
 
 inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/bpfproxy";
 

@@ -42,25 +42,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } BPX_MAP_BACKEND SEC(".maps");
 
+/* Socket-local storage: no size, freed with the socket. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, BPX_DEFAULT_REVNAT);
-	__type(key, struct bpx_revnat_key);
-	__type(value, struct bpx_revnat_value);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct bpx_sock_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} BPX_MAP_REVNAT SEC(".maps");
+} BPX_MAP_SOCK SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, BPX_DEFAULT_UDP_AFFINITY);
-	__type(key, struct bpx_udp_affinity_key);
-	__type(value, struct bpx_udp_affinity_value);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} BPX_MAP_UDP_AFFINITY SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, BPX_DEFAULT_UDP_AFFINITY);
+	__uint(max_entries, BPX_DEFAULT_CLIENT_AFFINITY);
 	__type(key, struct bpx_client_affinity_key);
 	__type(value, struct bpx_client_affinity_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

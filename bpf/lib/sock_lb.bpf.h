@@ -15,8 +15,11 @@
 #include <bpf/bpf_endian.h>
 #include "lb_lookup.bpf.h"
 
-#ifndef BPX_SOCKET_COOKIE
-#define BPX_SOCKET_COOKIE(ctx) bpf_get_socket_cookie(ctx)
+#ifndef BPX_SOCK_STATE
+/* The socket's own state; create: allocate it on first use (zeroed). */
+#define BPX_SOCK_STATE(ctx, create) \
+	((struct bpx_sock_state *)bpf_sk_storage_get(&BPX_MAP_SOCK, (ctx)->sk, 0, \
+						     (create) ? BPF_SK_STORAGE_GET_F_CREATE : 0))
 #define BPX_NETNS_COOKIE(ctx) bpf_get_netns_cookie(ctx)
 #endif
 #ifndef BPX_REFUSE
@@ -70,48 +73,92 @@ static __always_inline __u8 bpx_sock_proto(const struct bpf_sock_addr *ctx)
 	return ctx->protocol == IPPROTO_UDP ? BPX_PROTO_UDP : BPX_PROTO_TCP;
 }
 
+/* The peer of this socket for a frontend, or -1. */
+static __always_inline int bpx_sock_find_peer(const struct bpx_sock_state *state,
+					      const struct bpx_svc_key *frontend, __u32 svc_id)
+{
+	int i;
+
+	for (i = 0; i < BPX_SOCK_PEERS; i++) {
+		const struct bpx_sock_peer *peer = &state->peer[i];
+
+		if (i >= state->used)
+			break;
+		if (peer->svc_id == svc_id && peer->frontend_port == frontend->port &&
+		    bpx_addr_equal(peer->frontend32, frontend->addr32))
+			return i;
+	}
+	return -1;
+}
+
+/* Records the socket's backend for a frontend (in peer `index`, or a free or the oldest
+ * one when -1), writing only what changed: a socket that keeps its backend costs reads. */
+static __always_inline void bpx_sock_remember(struct bpx_sock_state *state, int index, int sticky,
+					      const struct bpx_svc_key *frontend,
+					      const struct bpx_svc_value *svc, __u32 backend_id,
+					      const struct bpx_backend *backend)
+{
+	struct bpx_sock_peer *peer;
+
+	if (index < 0) {
+		index = state->used < BPX_SOCK_PEERS ? state->used : state->next;
+		if (index < 0 || index >= BPX_SOCK_PEERS)
+			index = 0;
+		if (state->used < BPX_SOCK_PEERS)
+			state->used++;
+		else
+			state->next = (index + 1) % BPX_SOCK_PEERS;
+	} else if (index >= BPX_SOCK_PEERS) {
+		return;
+	}
+	peer = &state->peer[index];
+	if (!!(state->sticky & (1 << index)) != !!sticky)
+		state->sticky ^= 1 << index;
+	if (peer->backend_id == backend_id && peer->generation == svc->generation &&
+	    peer->svc_id == svc->svc_id && peer->backend_port == backend->port &&
+	    peer->frontend_port == frontend->port && bpx_addr_equal(peer->backend32, backend->addr32) &&
+	    bpx_addr_equal(peer->frontend32, frontend->addr32))
+		return;
+	__builtin_memcpy(peer->backend32, backend->addr32, sizeof(peer->backend32));
+	__builtin_memcpy(peer->frontend32, frontend->addr32, sizeof(peer->frontend32));
+	peer->backend_port = backend->port;
+	peer->frontend_port = frontend->port;
+	peer->svc_id = svc->svc_id;
+	peer->backend_id = backend_id;
+	peer->generation = svc->generation;
+}
+
 /* Unconnected UDP: the first backend a socket got for a service stays its backend while
  * the service still lists it, so a request and its retries reach one server. */
 static __always_inline struct bpx_backend *bpx_sticky_backend(const struct bpx_svc_value *svc,
-							      __u64 cookie)
+							      const struct bpx_sock_state *state,
+							      int index, __u32 *backend_id)
 {
-	struct bpx_udp_affinity_key key = { .cookie = cookie, .svc_id = svc->svc_id };
-	struct bpx_udp_affinity_value *chosen;
+	const struct bpx_sock_peer *chosen;
 	struct bpx_backend *backend;
-	__u32 backend_id = 0;
 
-	chosen = bpf_map_lookup_elem(&BPX_MAP_UDP_AFFINITY, &key);
-	if (chosen && chosen->generation == svc->generation)
-		return bpf_map_lookup_elem(&BPX_MAP_BACKEND, &chosen->backend_id);
-	if (chosen) {
-		/* The set changed: keep the backend if it is still in it. */
-		backend = bpx_backend_if_listed(svc, chosen->backend_id);
-		if (backend) {
-			chosen->generation = svc->generation;
+	if (index >= 0 && index < BPX_SOCK_PEERS) {
+		chosen = &state->peer[index];
+		*backend_id = chosen->backend_id;
+		if (chosen->generation == svc->generation)
+			backend = bpf_map_lookup_elem(&BPX_MAP_BACKEND, &chosen->backend_id);
+		else /* The set changed: keep the backend if it is still in it. */
+			backend = bpx_backend_if_listed(svc, chosen->backend_id);
+		if (backend)
 			return backend;
-		}
 	}
-	backend = bpx_random_backend(svc, &backend_id);
-	if (backend) {
-		struct bpx_udp_affinity_value value = {
-			.backend_id = backend_id,
-			.generation = svc->generation,
-		};
-		bpf_map_update_elem(&BPX_MAP_UDP_AFFINITY, &key, &value, BPF_ANY);
-	}
-	return backend;
+	return bpx_random_backend(svc, backend_id);
 }
 
 /* sessionAffinity ClientIP: the client (its network namespace) keeps its backend while it
  * keeps connecting within the timeout and the Service still lists the backend. */
 static __always_inline struct bpx_backend *bpx_client_backend(const struct bpx_svc_value *svc,
-							      __u64 netns_cookie)
+							      __u64 netns_cookie, __u32 *backend_id)
 {
 	struct bpx_client_affinity_key key = { .netns_cookie = netns_cookie, .svc_id = svc->svc_id };
 	struct bpx_client_affinity_value *chosen = bpf_map_lookup_elem(&BPX_MAP_CLIENT_AFFINITY, &key);
 	__u64 now = bpf_ktime_get_ns();
 	struct bpx_backend *backend = 0;
-	__u32 backend_id = 0;
 
 	if (chosen && now - chosen->last_used_ns <= (__u64)svc->affinity_timeout * 1000000000ULL) {
 		if (chosen->generation == svc->generation)
@@ -119,15 +166,16 @@ static __always_inline struct bpx_backend *bpx_client_backend(const struct bpx_s
 		else
 			backend = bpx_backend_if_listed(svc, chosen->backend_id);
 		if (backend) {
+			*backend_id = chosen->backend_id;
 			chosen->generation = svc->generation;
 			chosen->last_used_ns = now;
 			return backend;
 		}
 	}
-	backend = bpx_random_backend(svc, &backend_id);
+	backend = bpx_random_backend(svc, backend_id);
 	if (backend) {
 		struct bpx_client_affinity_value value = {
-			.backend_id = backend_id,
+			.backend_id = *backend_id,
 			.generation = svc->generation,
 			.last_used_ns = now,
 		};
@@ -136,16 +184,17 @@ static __always_inline struct bpx_backend *bpx_client_backend(const struct bpx_s
 	return backend;
 }
 
-/* Looks the frontend up and picks a backend; on success *out holds it and the reverse
- * translation for this socket is recorded. */
-static __always_inline enum bpx_pick bpx_pick_backend(const struct bpx_svc_key *frontend,
-						      __u64 cookie, __u64 netns_cookie, int sticky,
+/* Looks the frontend up and picks a backend; on success *out holds it and the socket's
+ * state records it (reverse translation, UDP stickiness). */
+static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
+						      const struct bpx_svc_key *frontend, int sticky,
 						      struct bpx_backend *out)
 {
+	struct bpx_sock_state *state;
 	struct bpx_backend *backend;
 	__u32 backend_id = 0;
 	struct bpx_svc_value *svc;
-	int nodeport;
+	int nodeport, index = -1;
 
 	if (bpx_opted_out()) {
 		bpx_count(BPX_STAT_SOCK_BYPASS);
@@ -166,10 +215,13 @@ static __always_inline enum bpx_pick bpx_pick_backend(const struct bpx_svc_key *
 		bpx_count(BPX_STAT_DROP_NO_BACKEND);
 		return BPX_PICK_REFUSED;
 	}
+	state = BPX_SOCK_STATE(ctx, 1);
+	if (state)
+		index = bpx_sock_find_peer(state, frontend, svc->svc_id);
 	if (svc->flags & BPX_SVC_F_AFFINITY)
-		backend = bpx_client_backend(svc, netns_cookie);
-	else if (sticky)
-		backend = bpx_sticky_backend(svc, cookie);
+		backend = bpx_client_backend(svc, BPX_NETNS_COOKIE(ctx), &backend_id);
+	else if (sticky && state)
+		backend = bpx_sticky_backend(svc, state, index, &backend_id);
 	else
 		backend = bpx_random_backend(svc, &backend_id);
 	if (!backend) {
@@ -177,13 +229,9 @@ static __always_inline enum bpx_pick bpx_pick_backend(const struct bpx_svc_key *
 		return BPX_PICK_REFUSED;
 	}
 	__builtin_memcpy(out, backend, sizeof(*out));
-
-	struct bpx_revnat_key rev_key = { .cookie = cookie, .port = backend->port };
-	struct bpx_revnat_value rev = { .port = frontend->port, .svc_id = svc->svc_id };
-
-	__builtin_memcpy(rev_key.addr32, backend->addr32, sizeof(rev_key.addr32));
-	__builtin_memcpy(rev.addr32, frontend->addr32, sizeof(rev.addr32));
-	bpf_map_update_elem(&BPX_MAP_REVNAT, &rev_key, &rev, BPF_ANY);
+	/* Without state (allocation failed) the socket is still translated, only not reversed. */
+	if (state)
+		bpx_sock_remember(state, index, sticky, frontend, svc, backend_id, backend);
 	bpx_count(frontend->proto == BPX_PROTO_UDP ? BPX_STAT_UDP : BPX_STAT_TCP);
 	return BPX_PICK_TRANSLATED;
 }
@@ -194,8 +242,7 @@ static __always_inline enum bpx_pick bpx_pick_backend(const struct bpx_svc_key *
 static __always_inline int bpx_sock_decide(struct bpf_sock_addr *ctx, const struct bpx_svc_key *frontend,
 					   int sendmsg, struct bpx_backend *backend)
 {
-	switch (bpx_pick_backend(frontend, BPX_SOCKET_COOKIE(ctx), BPX_NETNS_COOKIE(ctx), sendmsg,
-				 backend)) {
+	switch (bpx_pick_backend(ctx, frontend, sendmsg, backend)) {
 	case BPX_PICK_NOT_A_SERVICE:
 		return BPX_HOOK_ALLOW;
 	case BPX_PICK_REFUSED:
@@ -261,48 +308,55 @@ static __always_inline int bpx_sock6_forward(struct bpf_sock_addr *ctx, int send
 }
 
 /* recvmsg and getpeername: show the application the frontend it asked for. */
-static __always_inline struct bpx_revnat_value *bpx_revnat_lookup(struct bpf_sock_addr *ctx,
-								  struct bpx_revnat_key *key)
+static __always_inline const struct bpx_sock_peer *bpx_sock_peer_of(struct bpf_sock_addr *ctx,
+								    const __be32 addr32[4])
 {
+	struct bpx_sock_state *state = BPX_SOCK_STATE(ctx, 0);
 	__u32 user_port = ctx->user_port;
+	__be16 port = (__be16)user_port;
+	int i;
 
-	key->cookie = BPX_SOCKET_COOKIE(ctx);
-	key->port = (__be16)user_port;
-	return bpf_map_lookup_elem(&BPX_MAP_REVNAT, key);
+	if (!state)
+		return 0;
+	for (i = 0; i < BPX_SOCK_PEERS; i++) {
+		const struct bpx_sock_peer *peer = &state->peer[i];
+
+		if (i >= state->used)
+			break;
+		if (peer->backend_port == port && bpx_addr_equal(peer->backend32, addr32))
+			return peer;
+	}
+	return 0;
 }
 
 static __always_inline int bpx_sock4_reverse(struct bpf_sock_addr *ctx, __u32 stat)
 {
-	struct bpx_revnat_key key __attribute__((aligned(8))) = {};
-	struct bpx_revnat_value *rev;
+	const struct bpx_sock_peer *peer;
+	__be32 addr32[4];
 
-	bpx_v4_mapped(key.addr32, ctx->user_ip4);
-	rev = bpx_revnat_lookup(ctx, &key);
-	if (!rev)
+	bpx_v4_mapped(addr32, ctx->user_ip4);
+	peer = bpx_sock_peer_of(ctx, addr32);
+	if (!peer)
 		return BPX_HOOK_ALLOW;
-	ctx->user_ip4 = rev->addr32[3];
-	ctx->user_port = (__u32)rev->port;
+	ctx->user_ip4 = peer->frontend32[3];
+	ctx->user_port = (__u32)peer->frontend_port;
 	bpx_count(stat);
 	return BPX_HOOK_ALLOW;
 }
 
 static __always_inline int bpx_sock6_reverse(struct bpf_sock_addr *ctx, __u32 stat)
 {
-	struct bpx_revnat_key key __attribute__((aligned(8))) = {};
-	struct bpx_revnat_value *rev;
+	const struct bpx_sock_peer *peer;
+	__be32 addr32[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
 
-	key.addr32[0] = ctx->user_ip6[0];
-	key.addr32[1] = ctx->user_ip6[1];
-	key.addr32[2] = ctx->user_ip6[2];
-	key.addr32[3] = ctx->user_ip6[3];
-	rev = bpx_revnat_lookup(ctx, &key);
-	if (!rev)
+	peer = bpx_sock_peer_of(ctx, addr32);
+	if (!peer)
 		return BPX_HOOK_ALLOW;
-	ctx->user_ip6[0] = rev->addr32[0];
-	ctx->user_ip6[1] = rev->addr32[1];
-	ctx->user_ip6[2] = rev->addr32[2];
-	ctx->user_ip6[3] = rev->addr32[3];
-	ctx->user_port = (__u32)rev->port;
+	ctx->user_ip6[0] = peer->frontend32[0];
+	ctx->user_ip6[1] = peer->frontend32[1];
+	ctx->user_ip6[2] = peer->frontend32[2];
+	ctx->user_ip6[3] = peer->frontend32[3];
+	ctx->user_port = (__u32)peer->frontend_port;
 	bpx_count(stat);
 	return BPX_HOOK_ALLOW;
 }

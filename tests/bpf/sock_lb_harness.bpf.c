@@ -6,6 +6,8 @@
  */
 #include <linux/bpf.h>
 #include <asm-generic/errno.h>
+#include <bpf/bpf_helpers.h>
+#include "maps_abi.h"
 
 struct harness_ctx {
 	struct bpf_sock_addr sock; /* first: the hook logic sees only this */
@@ -14,7 +16,28 @@ struct harness_ctx {
 	__s32 retval;
 };
 
-#define BPX_SOCKET_COOKIE(ctx) (((struct harness_ctx *)(ctx))->cookie)
+/* XDP cannot use socket-local storage: the harness keeps each socket's state in a hash
+ * keyed by the cookie the case names, and the hook logic works on it unchanged. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct bpx_sock_state);
+} harness_sock_state SEC(".maps");
+
+static __always_inline struct bpx_sock_state *harness_state(void *ctx, int create)
+{
+	__u64 cookie = ((struct harness_ctx *)ctx)->cookie;
+	struct bpx_sock_state *state = bpf_map_lookup_elem(&harness_sock_state, &cookie);
+	struct bpx_sock_state fresh = {};
+
+	if (state || !create)
+		return state;
+	bpf_map_update_elem(&harness_sock_state, &cookie, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&harness_sock_state, &cookie);
+}
+
+#define BPX_SOCK_STATE(ctx, create) harness_state(ctx, create)
 #define BPX_NETNS_COOKIE(ctx) (((struct harness_ctx *)(ctx))->netns_cookie)
 #define BPX_REFUSE(ctx) (((struct harness_ctx *)(ctx))->retval = -ECONNREFUSED)
 /* XDP has no current task: the harness runs as the root cgroup, never opted out. */

@@ -53,8 +53,7 @@ struct Harness {
     skeleton = sock_lb_harness::open(&options);
     REQUIRE(skeleton);
     // Small maps: LRU maps preallocate.
-    bpf_map__set_max_entries(skeleton->maps.BPX_MAP_REVNAT, 1024);
-    bpf_map__set_max_entries(skeleton->maps.BPX_MAP_UDP_AFFINITY, 1024);
+    bpf_map__set_max_entries(skeleton->maps.BPX_MAP_CLIENT_AFFINITY, 1024);
     REQUIRE(sock_lb_harness::load(skeleton) == 0);
     std::string error;
     REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
@@ -364,4 +363,34 @@ TEST_CASE("a reused Service id never sends a client to another Service's backend
       CHECK((reached == "10.200.0.20:80" || reached == "10.200.0.21:80"));
     }
   }
+}
+
+TEST_CASE("a UDP socket keeps its last four Services; a fifth reuses the oldest" * doctest::skip(skipBpf())) {
+  Harness h;
+  const char* vips[] = {"10.32.0.21", "10.32.0.22", "10.32.0.23", "10.32.0.24", "10.32.0.25"};
+  for (int i = 0; i < 5; ++i) {
+    std::string backend = "10.200.1." + std::to_string(i + 1);
+    h.program({"default", "dns-" + std::to_string(i)},
+              {frontend(vips[i], 53, BPX_PROTO_UDP, {{backend.c_str(), 5353}})});
+  }
+  constexpr uint64_t kSocket = 77;
+  for (const char* vip : vips)
+    REQUIRE(h.run(call4(BPX_HARNESS_SENDMSG4, vip, 53, IPPROTO_UDP, kSocket)).verdict == kAllow);
+  struct Case {
+    const char* description;
+    const char* from;
+    const char* seen;
+  };
+  const Case cases[] = {
+      {"the oldest Service's answer is no longer reverse-translated", "10.200.1.1", "10.200.1.1:5353"},
+      {"the second is still known", "10.200.1.2", "10.32.0.22:53"},
+      {"the newest, in the reused peer, is known", "10.200.1.5", "10.32.0.25:53"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    CHECK(endpoint4(h.run(call4(BPX_HARNESS_RECVMSG4, c.from, 5353, IPPROTO_UDP, kSocket))) == c.seen);
+  }
+  // Sending again to a known Service reuses its peer: the others stay.
+  REQUIRE(h.run(call4(BPX_HARNESS_SENDMSG4, vips[2], 53, IPPROTO_UDP, kSocket)).verdict == kAllow);
+  CHECK(endpoint4(h.run(call4(BPX_HARNESS_RECVMSG4, "10.200.1.2", 5353, IPPROTO_UDP, kSocket))) == "10.32.0.22:53");
 }

@@ -124,7 +124,7 @@ struct Harness {
 
   explicit Harness(controller::TcSettings settings = {}) {
     loader::MapSizes sizes;
-    sizes.revNat = sizes.udpAffinity = 1024;
+    sizes.clientAffinity = 1024;
     sizes.conntrack = 1024;
     tc = std::make_unique<loader::TcDatapath>(pins.path(), sizes);
     std::string error;

@@ -120,7 +120,14 @@ json=$("$B" explain --pin-dir "$pin1" --src 10.200.0.10 --dst 10.32.0.140:8080/t
 check "explain: an undefined port is refused with reason no_port" grep -q '"reason":"no_port"' <<<"$json"
 "$B" explain --pin-dir "$pin1" --src 10.200.0.10 --dst 10.99.0.1:80/tcp >/dev/null
 check "explain: an address that is no Service exits 4" test $? = 4
-udp=$(in_client python3 "$here/udp_dns_query.py" 10.32.0.10 kubernetes.default.svc.cluster.local)
+# The querying socket stays open through the inspection: its sticky backend lives with it.
+mkfifo "$SIM_TMP/udp-hold"
+in_client python3 "$here/udp_dns_query.py" 10.32.0.10 kubernetes.default.svc.cluster.local --hold \
+  <"$SIM_TMP/udp-hold" >"$SIM_TMP/udp-answer" &
+udp_holder=$!
+exec 7>"$SIM_TMP/udp-hold"
+sim_wait_for "the UDP query's answer" 10 test -s "$SIM_TMP/udp-answer"
+udp=$(cat "$SIM_TMP/udp-answer")
 check "a UDP query through kube-dns is answered ($udp)" test "$udp" = "from=10.32.0.10:53 answers=10.32.0.1"
 check "affinity list shows the UDP socket's sticky backend 10.200.128.2:53" \
   python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if any(e['backend']=='10.200.128.2:53' and e['service']=='kube-system/kube-dns' for e in d) else 1)" \
@@ -128,6 +135,8 @@ check "affinity list shows the UDP socket's sticky backend 10.200.128.2:53" \
 check "explain for kube-dns names the sticky sockets and picks 10.200.128.2:53" \
   python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d['udpStickySockets']>=1 and d['picked']['address']=='10.200.128.2:53' else 1)" \
   "$("$B" explain --pin-dir "$pin1" --src 10.200.0.10 --dst 10.32.0.10:53/udp -o json)"
+exec 7>&-  # the query's socket closes
+wait "$udp_holder"
 
 echo "--- metrics"
 scrape="$SIM_TMP/metrics.txt"

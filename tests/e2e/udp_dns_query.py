@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Sends one DNS A query for NAME to SERVER:53 from an unconnected UDP socket (sendto and
 recvfrom), and prints the address the answer came from and the addresses it holds. With
-bpfproxy, the answer must appear to come from the ClusterIP the query was sent to."""
+bpfproxy, the answer must appear to come from the ClusterIP the query was sent to. With
+--hold the socket stays open until standard input closes (at most 60 s): its per-socket
+state lives only as long as the socket."""
+import select
 import socket
 import struct
 import sys
@@ -36,7 +39,10 @@ def main():
     sock.settimeout(3)
     sock.sendto(query(name), (server, 53))
     packet, source = sock.recvfrom(4096)
-    print(f"from={source[0]}:{source[1]} answers={','.join(answers(packet))}")
+    print(f"from={source[0]}:{source[1]} answers={','.join(answers(packet))}", flush=True)
+    if "--hold" in sys.argv[3:]:
+        select.select([sys.stdin], [], [], 60)
+    sock.close()
 
 
 if __name__ == "__main__":

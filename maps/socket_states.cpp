@@ -1,0 +1,74 @@
+#include "maps/socket_states.h"
+
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <set>
+
+namespace bpfproxy::maps {
+
+namespace {
+
+struct Dir {
+  DIR* dir;
+  explicit Dir(const std::string& path) : dir(opendir(path.c_str())) {}
+  ~Dir() {
+    if (dir) closedir(dir);
+  }
+};
+
+bool isNumber(const char* text) {
+  if (!*text) return false;
+  for (; *text; ++text)
+    if (*text < '0' || *text > '9') return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<SocketState> readSocketStates(int sockMapFd, size_t* skipped) {
+  std::vector<SocketState> states;
+  std::set<ino_t> seen;  // a socket shared by fds or processes is read once
+  size_t unreadable = 0;
+  Dir proc("/proc");
+  if (!proc.dir) return states;
+  while (dirent* process = readdir(proc.dir)) {
+    if (!isNumber(process->d_name)) continue;
+    std::string fdDir = std::string("/proc/") + process->d_name + "/fd";
+    Dir fds(fdDir);
+    if (!fds.dir) continue;
+    int pidfd = -1;
+    while (dirent* entry = readdir(fds.dir)) {
+      if (!isNumber(entry->d_name)) continue;
+      struct stat target{};
+      if (stat((fdDir + "/" + entry->d_name).c_str(), &target) != 0 || !S_ISSOCK(target.st_mode)) continue;
+      if (!seen.insert(target.st_ino).second) continue;
+      if (pidfd < 0) {
+        pidfd = static_cast<int>(syscall(SYS_pidfd_open, std::atoi(process->d_name), 0));
+        if (pidfd < 0) {
+          ++unreadable;
+          break;
+        }
+      }
+      int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, std::atoi(entry->d_name), 0));
+      if (fd < 0) continue;
+      SocketState state;
+      if (bpf_map_lookup_elem(sockMapFd, &fd, &state.state) == 0) {
+        socklen_t length = sizeof(state.cookie);
+        getsockopt(fd, SOL_SOCKET, SO_COOKIE, &state.cookie, &length);
+        states.push_back(state);
+      }
+      close(fd);
+    }
+    if (pidfd >= 0) close(pidfd);
+  }
+  if (skipped) *skipped = unreadable;
+  return states;
+}
+
+}  // namespace bpfproxy::maps
