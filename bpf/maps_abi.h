@@ -47,7 +47,7 @@
 /* Default sizes; the loader overrides them from flags before load. */
 #define BPX_DEFAULT_SERVICE_PORTS 65536
 #define BPX_DEFAULT_BACKENDS 262144
-#define BPX_DEFAULT_CLIENT_AFFINITY 65536 /* sessionAffinity ClientIP entries (pod, service) */
+#define BPX_DEFAULT_CLIENT_AFFINITY 8192 /* sessionAffinity ClientIP entries (client, service); LRU, preallocated */
 #define BPX_DEFAULT_CONNTRACK 65536 /* flows; two entries each (forward and reply) */
 #define BPX_DEFAULT_NODE_ADDRS 256
 #define BPX_DEFAULT_LPM 16384

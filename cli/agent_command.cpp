@@ -37,6 +37,8 @@ struct AgentFlags {
   std::string minSyncPeriod = "1s";
   uint32_t maxServices = BPX_DEFAULT_SERVICE_PORTS;
   uint32_t maxBackends = BPX_DEFAULT_BACKENDS;
+  uint32_t maxConntrack = BPX_DEFAULT_CONNTRACK;
+  uint32_t maxAffinity = BPX_DEFAULT_CLIENT_AFFINITY;
   LogFlags log;
   OpsFlags ops;  // --config, metrics and health ports
   TcFlags tc;    // per-packet datapath
@@ -62,9 +64,12 @@ std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& opti
   auto period = parseDuration(flags.minSyncPeriod);
   if (!period) return "--min-sync-period: '" + flags.minSyncPeriod + "' is not a duration (like 1s or 500ms)";
   options.minSyncPeriod = *period;
-  if (flags.maxServices == 0 || flags.maxBackends == 0) return "--max-services and --max-backends must be positive";
+  if (flags.maxServices == 0 || flags.maxBackends == 0 || flags.maxConntrack == 0 || flags.maxAffinity == 0)
+    return "--max-services, --max-backends, --max-conntrack and --max-affinity must be positive";
   options.mapSizes.servicePorts = flags.maxServices;
   options.mapSizes.backends = flags.maxBackends;
+  options.mapSizes.conntrack = flags.maxConntrack;
+  options.mapSizes.clientAffinity = flags.maxAffinity;
   return buildTcOptions(flags.tc, flags.source.manifests, options);
 }
 
@@ -88,6 +93,12 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--max-services", flags->maxServices, "Capacity of the service-port maps")
       ->capture_default_str();
   cmd->add_option("--max-backends", flags->maxBackends, "Capacity of the backend maps")
+      ->capture_default_str();
+  cmd->add_option("--max-conntrack", flags->maxConntrack,
+                  "Flows the per-packet datapath tracks (used only with --devices or --pod-devices)")
+      ->capture_default_str();
+  cmd->add_option("--max-affinity", flags->maxAffinity,
+                  "sessionAffinity ClientIP entries (client, Service); the oldest are evicted beyond it")
       ->capture_default_str();
   addLogFlags(*cmd, flags->log);
   addOpsFlags(*cmd, flags->ops);

@@ -60,9 +60,13 @@ int runAgent(const AgentOptions& options, std::shared_ptr<Source> source,
     return 1;
   }
 
+  // Conntrack belongs to the per-packet datapath, and an LRU map is preallocated: without
+  // that datapath it takes the least room (a restart with --devices resizes it).
+  loader::MapSizes sizes = options.mapSizes;
+  if (!options.tc.enabled()) sizes.conntrack = 1;
   loader::LoadReport loaded;
   try {
-    loaded = loader::loadSocketLb({options.pinDir, options.cgroupPath, options.mapSizes});
+    loaded = loader::loadSocketLb({options.pinDir, options.cgroupPath, sizes});
   } catch (const loader::LoaderError& error) {
     spdlog::critical("{}", error.what());
     return 1;
