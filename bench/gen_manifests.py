@@ -8,6 +8,8 @@ DIR/manifests/services.json  every Service and EndpointSlice except the probe Se
 DIR/manifests/probe.json     the probe Service's slice alone: the endpoint-change benchmark
                              rewrites only this file
 DIR/change/probe.json        the same slice with its first endpoint replaced
+DIR/manifests-yaml/*.yaml    the same objects, probe slice included, written the way people
+                             write manifests: 100 multi-document YAML files (the YAML case)
 DIR/targets/*.txt            "address port" lines the load generator cycles through
 DIR/cluster.json             the addresses the benchmark and gen_kube_proxy_rules.py need
 
@@ -19,6 +21,8 @@ import argparse
 import ipaddress
 import json
 import os
+
+import yaml
 
 ENDPOINTS_PER_SERVICE = 10
 SERVICE_BASE = ipaddress.IPv4Address("10.32.0.10")
@@ -94,6 +98,15 @@ def write_json(path, value):
         json.dump(value, f, separators=(",", ":"))
 
 
+def write_yaml_files(directory, items, files=100):
+    """items spread over `files` multi-document YAML files, in order."""
+    os.makedirs(directory, exist_ok=True)
+    per_file = max(1, -(-len(items) // files))
+    for k in range(0, len(items), per_file):
+        with open(f"{directory}/part-{k // per_file:03d}.yaml", "w") as f:
+            yaml.safe_dump_all(items[k:k + per_file], f, default_flow_style=False, sort_keys=False)
+
+
 def write_targets(path, rows):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -115,6 +128,7 @@ def main():
             items.append(endpoint_slice(i, n, endpoints(i)))
     write_json(f"{args.out}/manifests/services.json", {"apiVersion": "v1", "kind": "List", "items": items})
     write_json(f"{args.out}/manifests/probe.json", endpoint_slice(probe, n, endpoints(probe)))
+    write_yaml_files(f"{args.out}/manifests-yaml", items + [endpoint_slice(probe, n, endpoints(probe))])
     changed = [str(CHANGED_ENDPOINT)] + endpoints(probe)[1:]
     write_json(f"{args.out}/change/probe.json", endpoint_slice(probe, n, changed))
 

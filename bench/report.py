@@ -23,7 +23,9 @@ BENCHES = {
     "stream": "Long connection throughput, Gbit/s",
     "nodeport": "NodePort from an external namespace: TCP short connections per second",
 }
-TARGETS = {"crr_ratio": 0.97, "udp_ratio": 0.95, "cold_ms": 1000.0, "change_ms": 5.0, "rss_mb": 100.0}
+# Issue 12's targets.
+TARGETS = {"crr_ratio": 0.99, "udp_ratio": 0.97, "cold_ms": 300.0, "yaml_cold_ms": 2000.0, "change_ms": 5.0,
+           "rss_mb": 64.0, "kmem_one_mb": 16.0, "kmem_per_service": 1024.0, "hook_ns": 300.0, "tc_ns": 300.0}
 # Why a target is missed, from profiling the agent (docs/benchmarks.md, "Findings"): printed
 # under the table for each missed target.
 WHY = {
@@ -45,6 +47,19 @@ WHY = {
              "the min-max spread of the per-round ratios: on this shared two-core machine a round's ratio "
              "moves by more than the gap.",
     "nodeport": "See the NodePort table: the TC rows' p99 shows connections that needed a SYN retransmission.",
+    "kmem": "Hash maps without preallocation still allocate their bucket arrays up front (16 bytes per "
+            "bucket, the capacity rounded up to a power of two): the backend and slot maps at the default "
+            "--max-backends 262144 hold 12 MB of buckets. Growing the maps with the cluster (a resize is "
+            "already a migration) would remove that floor.",
+    "per_service": "A Service of 10 endpoints is a frontend and its metadata (152 bytes of names) plus 10 "
+                   "backends and 20 slot entries (two banks), each a separate hash element of about 50 bytes "
+                   "of kernel overhead.",
+    "hook": "Under BPF_PROG_TEST_RUN through the XDP harness (its own cost subtracted): the socket-state "
+            "hash of the harness stands in for socket-local storage.",
+    "tc": "Every packet: a conntrack lookup for replies, the frontend lookups, the forward conntrack "
+          "entry and its reply entry, the backend, then the checksum and store helpers and a FIB lookup.",
+    "yaml": "yaml-cpp builds a node tree for every document; a faster parser for the manifests' YAML is "
+            "not done yet.",
 }
 
 
@@ -118,8 +133,10 @@ def summarize(records, micro):
     not_measured = [r for r in records if r["kind"] == "not_measured"]
     micro_rows = [{"name": b["name"], "real_time": b["real_time"], "unit": b.get("time_unit", "ns")}
                   for b in micro.get("benchmarks", [])]
+    programs = [r for r in records if r["kind"] == "prog"]
     return {"meta": meta, "meta_end": meta_end, "data_plane": data, "control_plane": control,
-            "memory": memory, "bpf_stats": stats, "micro": micro_rows, "not_measured": not_measured}
+            "memory": memory, "bpf_stats": stats, "micro": micro_rows, "programs": programs,
+            "not_measured": not_measured}
 
 
 def per_unit_bytes(memory):
@@ -155,8 +172,24 @@ def targets(summary):
         note = f"{value:.3f} of direct at {top:,} Services (rounds {cell['ratio_min']:.3f}–{cell['ratio_max']:.3f})"
         rows.append((label, note, "met" if value >= goal else f"missed by {goal - value:.3f}", "ratio"))
 
-    ratio_row("crr", TARGETS["crr_ratio"], "socket path TCP connection rate ≥ 0.97 of direct (10,000 Services)")
-    ratio_row("udp", TARGETS["udp_ratio"], "socket path UDP request rate ≥ 0.95 of direct")
+    ratio_row("crr", TARGETS["crr_ratio"], "socket path TCP connection rate ≥ 0.99 of direct (10,000 Services)")
+    ratio_row("udp", TARGETS["udp_ratio"], "socket path UDP request rate ≥ 0.97 of direct")
+    programs = summary.get("programs", [])
+    if programs:
+        size = max(p["services"] for p in programs)
+
+        def program_row(names, goal, label, why):
+            cells = [p for p in programs if p["services"] == size and p["program"] in names]
+            if not cells:
+                return
+            worst = max(cells, key=lambda p: p["ns_median"])
+            rows.append((label, f"worst {worst['ns_median']:.0f} ns: {worst['program']}, {worst['case']} "
+                                f"(p10–p90 {worst['ns_p10']:.0f}–{worst['ns_p90']:.0f})",
+                         "met" if worst["ns_median"] <= goal else f"missed by {worst['ns_median'] - goal:.0f} ns", why))
+        program_row({"connect4", "sendmsg4", "recvmsg4"}, TARGETS["hook_ns"],
+                    f"socket hooks ≤ 300 ns per call at {size:,} Services (BPF_PROG_TEST_RUN)", "hook")
+        program_row({"tc_from_dev", "tc_to_dev"}, TARGETS["tc_ns"],
+                    f"TC programs ≤ 300 ns per packet at {size:,} Services (BPF_PROG_TEST_RUN)", "tc")
     nodeport = data.get(top, {}).get("nodeport", {}) if top is not None else {}
     if nodeport.get("tc") and nodeport.get("ipt"):
         t, i = nodeport["tc"]["value"], nodeport["ipt"]["value"]
@@ -167,10 +200,16 @@ def targets(summary):
     big = max(control) if control else None
     sock = control.get(big, {}).get("bpfproxy-sock") if big is not None else None
     if sock and sock["cold_ms"] is not None:
-        rows.append((f"{big:,} Services x 10 endpoints programmed from cold < 1 s",
+        rows.append((f"{big:,} Services x 10 endpoints programmed from cold < 300 ms",
                      f"{fmt(sock['cold_ms'])} ms agent start to first sync; the sync itself {fmt(sock['cold_sync_ms'], 1)} ms",
                      "met" if sock["cold_ms"] < TARGETS["cold_ms"] else
                      f"missed by {sock['cold_ms'] - TARGETS['cold_ms']:,.0f} ms", "cold"))
+    yaml_cold = control.get(big, {}).get("bpfproxy-sock-yaml") if big is not None else None
+    if yaml_cold and yaml_cold["cold_ms"] is not None:
+        rows.append((f"the same from 100 multi-document YAML files < 2 s",
+                     f"{fmt(yaml_cold['cold_ms'])} ms agent start to first sync",
+                     "met" if yaml_cold["cold_ms"] < TARGETS["yaml_cold_ms"] else
+                     f"missed by {yaml_cold['cold_ms'] - TARGETS['yaml_cold_ms']:,.0f} ms", "yaml"))
     change = sock
     if change and change["change_ms"] is not None:
         rows.append((f"one endpoint change in the maps < 5 ms after its event ({big:,} Services)",
@@ -183,8 +222,20 @@ def targets(summary):
     if memory:
         m = memory[max(memory)]
         mb = m["rss_kb"] / 1024
-        rows.append((f"agent RSS < 100 MB ({m['scale']:,} Services)", f"{mb:.1f} MB",
+        rows.append((f"agent RSS < 64 MB ({m['scale']:,} Services)", f"{mb:.1f} MB",
                      "met" if mb < TARGETS["rss_mb"] else f"missed by {mb - TARGETS['rss_mb']:.1f} MB", "rss"))
+        one = memory[min(memory)]
+        kmem = sum(v or 0 for v in one["map_bytes"].values()) / 2**20
+        rows.append((f"kernel memory < 16 MB with {one['scale']:,} Service(s), default capacities",
+                     f"{kmem:.1f} MB (memlock of every map)",
+                     "met" if kmem < TARGETS["kmem_one_mb"] else f"missed by {kmem - TARGETS['kmem_one_mb']:.1f} MB",
+                     "kmem"))
+    unit = summary.get("per_unit")
+    if unit and unit["bytes_per_service"] is not None and unit["bytes_per_backend"] is not None:
+        per = unit["bytes_per_service"] + 10 * unit["bytes_per_backend"]
+        rows.append(("kernel memory < 1 KiB per Service of 10 endpoints", f"{per:,.0f} bytes",
+                     "met" if per < TARGETS["kmem_per_service"] else f"missed by {per - TARGETS['kmem_per_service']:,.0f} bytes",
+                     "per_service"))
     return rows
 
 
@@ -237,6 +288,7 @@ def markdown(summary):
     for scale, systems in sorted(summary["control_plane"].items()):
         for system, v in systems.items():
             name = {"bpfproxy-sock": "bpfproxy", "bpfproxy-tc": "bpfproxy with TC devices",
+                    "bpfproxy-sock-yaml": "bpfproxy, 100 YAML files",
                     "iptables": "kube-proxy iptables",
                     "nftables": "kube-proxy nftables"}.get(system, system)
             lines.append(f"| {scale:,} | {name} | {fmt(v['cold_ms'])} | {fmt(v['cold_sync_ms'], 1)} | "
@@ -261,6 +313,15 @@ def markdown(summary):
         for name, p in sorted(programs.items()):
             if p["run_cnt"]:
                 lines.append(f"| {scale:,} | {name} | {p['run_cnt']:,} | {fmt(p['ns_per_call'], 1)} |")
+    if summary.get("programs"):
+        lines += ["", "## BPF programs under BPF_PROG_TEST_RUN", "",
+                  "bench/prog_bench.cpp: each program alone, ns per run as the kernel times it (repeat 1, median "
+                  "and p10–p90 of many runs), maps filled by the production reconciler; the socket hooks through "
+                  "the XDP harness with its own cost subtracted.", "",
+                  "| Services | program | case | ns per run | p10–p90 |", "|---|---|---|---|---|"]
+        for p in sorted(summary["programs"], key=lambda p: p["services"]):
+            lines.append(f"| {p['services']:,} | {p['program']} | {p['case']} | {p['ns_median']:.0f} | "
+                         f"{p['ns_p10']:.0f}–{p['ns_p90']:.0f} |")
     if summary["micro"]:
         lines += ["", "## Controller micro-benchmarks (in-memory writer, no kernel)", "",
                   "| benchmark | time |", "|---|---|"]

@@ -5,7 +5,8 @@
 #   scripts/bench.sh [--quick] [--no-build] [--out DIR]
 #
 # --quick: 1 and 1,000 Services, 3 short rounds (under two minutes). Default: 1, 1,000 and
-# 10,000 Services, 5 rounds (about 15 minutes, most of it kube-proxy's rules loading).
+# 10,000 Services, 10 rounds (median and min-max of each figure; about 25 minutes). Both also
+# time each BPF program alone under BPF_PROG_TEST_RUN (bench/prog_bench.cpp).
 # Every path is measured in every round, in a rotating order, so that the ratios come from
 # the same moments of a shared, noisy machine. docs/benchmarks.md explains each figure.
 set -uo pipefail
@@ -23,9 +24,9 @@ done
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (namespaces, cgroups, BPF)" >&2; exit 2; }
 
 if [ $quick = 1 ]; then
-  SCALES="1 1000" ROUNDS=3 SECONDS_PER_TRIAL=0.5 STREAM_SECONDS=0.5 CHANGE_ROUNDS=2 COLD_ROUNDS=1
+  SCALES="1 1000" ROUNDS=3 SECONDS_PER_TRIAL=0.5 STREAM_SECONDS=0.5 CHANGE_ROUNDS=2 COLD_ROUNDS=1 PROG_RUNS=3000
 else
-  SCALES="1 1000 10000" ROUNDS=5 SECONDS_PER_TRIAL=1.5 STREAM_SECONDS=1 CHANGE_ROUNDS=3 COLD_ROUNDS=3
+  SCALES="1 1000 10000" ROUNDS=10 SECONDS_PER_TRIAL=1.5 STREAM_SECONDS=1 CHANGE_ROUNDS=3 COLD_ROUNDS=3 PROG_RUNS=20000
 fi
 BENCH_BIN=${BENCH_BIN:-$root/build-bench}
 BENCH_TOOLS=$BENCH_BIN/bench
@@ -95,8 +96,8 @@ agent_cold() {
   fi
   end=$(now_ms)
   sync_ms=$(grep -m1 "sync:" "${BENCH_AGENT_LOG[$m]}" | sed -n 's/.* in \([0-9.]*\) ms.*/\1/p')
-  record "$(printf '{"kind":"cold","system":"bpfproxy-%s","scale":%s,"round":%s,"ms":%s,"sync_ms":%s}' \
-    "$m" "$n" "$round" "$(elapsed_ms "$start" "$end")" "${sync_ms:-null}")"
+  record "$(printf '{"kind":"cold","system":"%s","scale":%s,"round":%s,"ms":%s,"sync_ms":%s}' \
+    "${COLD_SYSTEM:-bpfproxy-$m}" "$n" "$round" "$(elapsed_ms "$start" "$end")" "${sync_ms:-null}")"
 }
 
 # rules_load MODE SCALE: kube-proxy's full sync into an empty node namespace, timed.
@@ -278,6 +279,10 @@ for n in $SCALES; do
     agent_cold sock "$n" "$round" "$c/manifests" --cgroup "$(bench_cg sock-client)" "${SOCK_FLAGS[@]}" || exit 1
   done
   bench_agent_stop sock
+  # The same cluster as 100 multi-document YAML files, the way people write manifests.
+  COLD_SYSTEM=bpfproxy-sock-yaml agent_cold sock "$n" 1 "$c/manifests-yaml" --cgroup "$(bench_cg sock-client)" \
+    "${SOCK_FLAGS[@]}" || not_measured "cold start from YAML at $n Services" "the agent did not sync"
+  bench_agent_stop sock
   bench_agent_stop tc
   bench_rules_reset ipt
   bench_rules_reset nft
@@ -290,6 +295,14 @@ if [ -x "$BENCH_TOOLS/bpx_controller_bench" ]; then
 else
   echo '{}' > "$RUN/micro.json"
   not_measured "controller micro-benchmarks" "libbenchmark-dev not found at configure time"
+fi
+echo "bench: BPF programs under BPF_PROG_TEST_RUN"
+if [ -x "$BENCH_TOOLS/bpx_prog_bench" ] &&
+  "$BENCH_TOOLS/bpx_prog_bench" --services "${SCALES// /,}" --runs "$PROG_RUNS" --json "$RUN/prog.json" >/dev/null; then
+  while read -r line; do record "$line"; done < <(python3 -c \
+    'import json,sys; [print(json.dumps(dict(r, kind="prog"))) for r in json.load(open(sys.argv[1]))]' "$RUN/prog.json")
+else
+  not_measured "BPF programs under BPF_PROG_TEST_RUN" "bpx_prog_bench missing (no TC object) or failed"
 fi
 record "$(printf '{"kind":"meta_end","loadavg_end":"%s"}' "$(loadavg)")"
 
