@@ -5,30 +5,11 @@ cd "$(dirname "$0")/.."
 
 # bookworm-backports, from the Debian mirror the machine's apt sources already use (one-line
 # .list entries or deb822 .sources files), never a fixed host.
-debian_mirror() {
-  local file
-  for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$file" ] || continue
-    # deb [options] URI bookworm main ...
-    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/ && $i ~ /:\/\//) { if ($(i + 1) == "bookworm") { print $i; exit } } }' "$file"
-  done
-  for file in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$file" ] || continue
-    # Stanzas separated by blank lines; the one whose Suites holds bookworm.
-    awk 'BEGIN { RS = ""; FS = "\n" }
-         { uri = ""; suite = 0; enabled = 1
-           for (i = 1; i <= NF; i++) {
-             if ($i ~ /^URIs:/) { split($i, f, /[ \t]+/); uri = f[2] }
-             if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) suite = 1
-             if ($i ~ /^Enabled:[ \t]*no/) enabled = 0
-           }
-           if (uri != "" && suite && enabled) { print uri; exit } }' "$file"
-  done
-}
+source scripts/lib/debian_mirror.sh
 backports=/etc/apt/sources.list.d/bpfproxy-backports.list
 if ! grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ ||
    { [ -f "$backports" ] && [ "$(grep -rlsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/)" = "$backports" ]; }; then
-  mirror="$(debian_mirror | head -1)"
+  mirror="$(debian_mirror /etc/apt | head -1)"
   if [ -z "$mirror" ]; then
     echo "setup: no Debian bookworm entry in the apt sources: cannot add bookworm-backports" >&2
     exit 1

@@ -41,5 +41,14 @@ for tool in iptables-legacy-save iptables-nft-save nft; do
       { echo "FAIL $tool does not run in the image"; fail=1; }
   fi
 done
+# Where podman is installed, load it the way a CRI-O node would (private storage).
+if command -v podman >/dev/null; then
+  tag="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["RepoTags"][0])' "$work/archive/manifest.json")"
+  podman --root "$work/storage" --runroot "$work/run" load -i "$work/image.tar" >/dev/null &&
+    podman --root "$work/storage" --runroot "$work/run" image exists "$tag" ||
+    { echo "FAIL podman load does not give $tag"; fail=1; }
+else
+  echo "note: podman is not installed: the archive is checked by its manifest and digests only"
+fi
 [ $fail = 0 ] && echo "ok: image $(basename "$(ls "$work/archive"/*.json | grep -v manifest)") runs: $version"
 exit $fail
