@@ -148,7 +148,7 @@ def per_unit_bytes(memory):
 
     def total(m, names):
         return sum(m["map_bytes"].get(n) or 0 for n in names)
-    service_maps, backend_maps = ["bpx_svc_v1", "bpx_meta_v1"], ["bpx_slot_v1", "bpx_be_v1"]
+    service_maps, backend_maps = ["bpx_svc_v2", "bpx_meta_v1"], ["bpx_slot_v1", "bpx_be_v1"]
     services = b["scale"] - a["scale"]
     backends = b["counts"]["backends"] - a["counts"]["backends"]
     return {"from_scale": a["scale"], "to_scale": b["scale"],

@@ -23,13 +23,13 @@
 
 /* Map names: the kernel keeps 15 characters. */
 #define BPX_MAP_LAYOUT bpx_layout_v1
-#define BPX_MAP_SVC bpx_svc_v1
+#define BPX_MAP_SVC bpx_svc_v2 /* v2: the key's last byte is the scope */
 #define BPX_MAP_SLOT bpx_slot_v1
 #define BPX_MAP_BACKEND bpx_be_v1
 /* Socket-local storage (replaces bpx_revnat_v1 and bpx_udpaff_v1, global LRUs keyed by
  * socket cookie that every new socket evicted from). */
 #define BPX_MAP_SOCK bpx_sock_v1
-#define BPX_MAP_CLIENT_AFFINITY bpx_affinity_v1
+#define BPX_MAP_CLIENT_AFFINITY bpx_affinity_v2
 #define BPX_MAP_SVC_META bpx_meta_v1
 #define BPX_MAP_STATS bpx_stats_v1
 /* Per-packet (TC) datapath and socket-hook opt-out; see docs/datapath-tc.md. */
@@ -40,6 +40,8 @@
 #define BPX_MAP_TC_POD bpx_tcpod_v1
 #define BPX_MAP_SOCK_OPTOUT bpx_optout_v1
 #define BPX_MAP_GENERATION bpx_gen_v1
+#define BPX_MAP_NETNS_ADDR bpx_nsaddr_v1
+#define BPX_MAP_FRAG bpx_frag_v1
 
 #define BPX_STRINGIFY_(x) #x
 #define BPX_STRINGIFY(x) BPX_STRINGIFY_(x)
@@ -52,6 +54,7 @@
 #define BPX_DEFAULT_NODE_ADDRS 256
 #define BPX_DEFAULT_LPM 16384
 #define BPX_DEFAULT_TC_PODS 4096
+#define BPX_DEFAULT_FRAGMENTS 8192 /* fragmented datagrams in flight */
 /* Slots hold two banks per service (see bpx_slot_key), so twice the backends. */
 #define BPX_SLOTS_PER_BACKEND 2
 #define BPX_MAX_BACKENDS_PER_SERVICE 65535
@@ -64,7 +67,14 @@
  * does not define are refused instead of leaving the node. */
 #define BPX_PROTO_ANY 0
 
-/* Frontend: one per (VIP, port, protocol). */
+/* bpx_svc_key.scope: who the entry serves. An externalTrafficPolicy Local frontend
+ * (NodePort, externalIP, load-balancer IP) restricts only traffic from outside the
+ * cluster: clients inside (pods, the node) look up its INTERNAL entry, which has every
+ * endpoint, as kube-proxy does. */
+#define BPX_SVC_SCOPE_ALL 0
+#define BPX_SVC_SCOPE_INTERNAL 1
+
+/* Frontend: one per (VIP, port, protocol, scope). */
 struct bpx_svc_key {
 	union {
 		__u8 addr[16];     /* network order; IPv4 v4-mapped */
@@ -72,7 +82,7 @@ struct bpx_svc_key {
 	};
 	__be16 port;     /* network order; 0 in a wildcard (address-only) entry */
 	__u8 proto;      /* BPX_PROTO_*; BPX_PROTO_ANY in a wildcard entry */
-	__u8 pad;        /* zero */
+	__u8 scope;      /* BPX_SVC_SCOPE_*; zero in every other map keyed by this struct */
 };
 BPX_ASSERT_SIZE(struct bpx_svc_key, 20);
 
@@ -173,15 +183,26 @@ struct bpx_sock_state {
 };
 BPX_ASSERT_SIZE(struct bpx_sock_state, 200);
 
-/* sessionAffinity ClientIP on the socket path: a client is a network namespace (a pod),
- * so every socket of a pod reaches the backend its first one got, until the Service's
- * timeout passes without a connection. */
+/*
+ * sessionAffinity ClientIP on both paths: a client is an address, so every flow of a
+ * client reaches the backend its first one got, until the Service's timeout passes without
+ * one, whichever path carries it. The TC path keys by the packet's source; the socket
+ * hooks by the pod's address (bpx_nsaddr, from the socket's network namespace), or the
+ * node's (the SNAT address of the family in bpx_tccfg) for the node's own namespace, which
+ * host-network pods share. A namespace whose address is not known yet is keyed by
+ * BPX_CLIENT_NETNS_PREFIX + its netns cookie (100::/64, the discard prefix: no client).
+ */
+#define BPX_CLIENT_NETNS_PREFIX 0x01000000 /* first word, host order, of 100::/64 */
+
 struct bpx_client_affinity_key {
-	__u64 netns_cookie; /* host order; the client's network namespace */
-	__u32 svc_id;       /* host order */
-	__u32 pad;          /* zero */
+	union {
+		__u8 client[16];    /* network order; v4-mapped for IPv4 */
+		__be32 client32[4]; /* the same, as words */
+	};
+	__u32 svc_id; /* host order */
+	__u32 pad;    /* zero */
 };
-BPX_ASSERT_SIZE(struct bpx_client_affinity_key, 16);
+BPX_ASSERT_SIZE(struct bpx_client_affinity_key, 24);
 
 struct bpx_client_affinity_value {
 	__u32 backend_id;   /* host order */
@@ -254,12 +275,17 @@ BPX_ASSERT_SIZE(struct bpx_layout, 8);
 #define BPX_STAT_TC_DROP_EXT_CLUSTER_IP 23 /* dropped: ClusterIP reached from outside */
 #define BPX_STAT_TC_DROP_SNAT_PORTS 24   /* dropped: no free SNAT port */
 #define BPX_STAT_TC_ICMP_REVNAT 25       /* ICMP errors about translated flows translated back */
-#define BPX_STAT_TC_DROP_UNSUPPORTED 26  /* dropped: SCTP port change, fragment of a service flow */
+#define BPX_STAT_TC_DROP_UNSUPPORTED 26  /* dropped: a port change of a fragmented SCTP datagram */
 #define BPX_STAT_BIND_REFUSED 27         /* bind() refused: it would shadow a NodePort */
 #define BPX_STAT_TC_HAIRPIN 28           /* new flows of a pod to its own Service landing on itself */
 #define BPX_STAT_TC_REJECT_NO_BACKEND 29 /* rejected: Service without endpoints (TC path) */
 #define BPX_STAT_SOCK_BYPASS 30          /* socket-hook calls skipped: cgroup opted out */
-#define BPX_STAT_COUNT 32          /* room for later counters */
+#define BPX_STAT_DROP_UNALLOCATED 31     /* refused: service-CIDR address no Service has (socket path) */
+#define BPX_STAT_SCTP 32                 /* translations of SCTP sockets */
+#define BPX_STAT_DROP_SRC_RANGE 33       /* refused: client outside loadBalancerSourceRanges (socket path) */
+#define BPX_STAT_TC_FRAGMENT 34          /* later fragments given their first fragment's ports */
+#define BPX_STAT_TC_FRAG_MISS 35         /* later fragments whose first was not seen: passed as they are */
+#define BPX_STAT_COUNT 48          /* room for later counters */
 
 struct bpx_stat {
 	__u64 count; /* host order */
@@ -349,7 +375,8 @@ BPX_ASSERT_SIZE(struct bpx_lpm_value, 4);
 
 /* bpx_tc_config.flags */
 #define BPX_TC_CFG_ALLOW_EXTERNAL_CLUSTER_IP 0x01 /* ClusterIPs reachable from outside */
-#define BPX_TC_CFG_ALLOW_EXTERNAL_IPS 0x02        /* externalIPs not on this node honoured */
+/* 0x02 was "externalIPs not on this node honoured": now the default, no longer read. */
+#define BPX_TC_CFG_EXTERNAL_IPS_NODE_ONLY 0x04    /* externalIPs served only when this node's */
 #define BPX_TC_CFG_LOADED 0x80000000              /* the agent wrote this entry */
 
 /* Index 0 of the array bpx_tccfg: what the agent's flags say. */
@@ -378,6 +405,43 @@ struct bpx_tc_pod {
 	__u64 cgroup_id; /* host order; its cgroup, also in bpx_optout */
 };
 BPX_ASSERT_SIZE(struct bpx_tc_pod, 8);
+
+/* IPv4 and IPv6 fragments: the first fragment of a datagram records its ports here, so
+ * the later ones (which carry none) are translated as their flow is. */
+struct bpx_frag_key {
+	union {
+		__u8 src[16];    /* network order; v4-mapped for IPv4 */
+		__be32 src32[4];
+	};
+	union {
+		__u8 dst[16];    /* network order; v4-mapped for IPv4 */
+		__be32 dst32[4];
+	};
+	__be32 id;     /* network order; the IP identification (IPv4: 16 bits, high half zero) */
+	__u8 proto;    /* the L4 protocol */
+	__u8 pad[3];   /* zero */
+};
+BPX_ASSERT_SIZE(struct bpx_frag_key, 40);
+
+struct bpx_frag_ports {
+	__be16 sport; /* network order */
+	__be16 dport; /* network order */
+};
+BPX_ASSERT_SIZE(struct bpx_frag_ports, 4);
+
+/* bpx_nsaddr: a network namespace's cookie (host order __u64) -> its addresses, filled by
+ * the agent: the socket hooks' client identity for a pod. */
+struct bpx_netns_addr {
+	union {
+		__u8 v4[16];    /* network order; v4-mapped; zero when none */
+		__be32 v4_32[4];
+	};
+	union {
+		__u8 v6[16];    /* network order; zero when none */
+		__be32 v6_32[4];
+	};
+};
+BPX_ASSERT_SIZE(struct bpx_netns_addr, 32);
 
 /* bpx_optout: cgroup id (host order __u64) -> this; the socket hooks leave such sockets alone. */
 struct bpx_optout {

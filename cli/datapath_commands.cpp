@@ -42,6 +42,14 @@ bool endpointMatches(const std::string& filter, const std::string& endpoint) {
          endpoint.rfind("[" + filter + "]:", 0) == 0;
 }
 
+// A sessionAffinity client: its address, or the network namespace the socket hooks keyed
+// it by before its address was known (BPX_CLIENT_NETNS_PREFIX).
+std::string affinityClient(const bpx_client_affinity_key& key) {
+  if (ntohl(key.client32[0]) == BPX_CLIENT_NETNS_PREFIX && key.client32[1] == 0)
+    return "netns:" + std::to_string((uint64_t(ntohl(key.client32[2])) << 32) | ntohl(key.client32[3]));
+  return maps::addressOf(key.client).toString();
+}
+
 std::string serviceName(uint32_t svcId, const maps::DatapathSnapshot& snapshot) {
   for (const auto& frontend : snapshot.frontends)
     if (frontend.value.svc_id == svcId && frontend.meta)
@@ -174,7 +182,7 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
     const int64_t nowNs = int64_t(monotonic.tv_sec) * 1000000000 + monotonic.tv_nsec;
     struct Row {
       std::string kind;
-      uint64_t client;
+      std::string client;  // an address for client-ip (or netns:<cookie>), a socket cookie for udp-socket
       uint32_t svcId, backendId;
       bool current;
       std::string state;
@@ -185,7 +193,7 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
           auto it = frontends.find(key.svc_id);
           int64_t timeoutNs = it == frontends.end() ? 0 : int64_t(it->second->value.affinity_timeout) * 1000000000;
           int64_t left = int64_t(value.last_used_ns) + timeoutNs - nowNs;
-          rows.push_back({"client-ip", key.netns_cookie, key.svc_id, value.backend_id, left > 0,
+          rows.push_back({"client-ip", affinityClient(key), key.svc_id, value.backend_id, left > 0,
                           left > 0 ? "expires in " + std::to_string(left / 1000000000) + "s" : "expired"});
           return true;
         });
@@ -194,7 +202,7 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
       maps::forEachStickyPeer(socket.state, [&](const bpx_sock_peer& peer) {
         auto it = frontends.find(peer.svc_id);
         bool current = it != frontends.end() && it->second->value.generation == peer.generation;
-        rows.push_back({"udp-socket", socket.cookie, peer.svc_id, peer.backend_id, current,
+        rows.push_back({"udp-socket", std::to_string(socket.cookie), peer.svc_id, peer.backend_id, current,
                         current ? "current" : "re-checked on the next send"});
       });
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
@@ -208,14 +216,15 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
       if (!affFlags->service.empty() && service != affFlags->service) continue;
       auto item = value::object(true);
       item["kind"] = jsonString(row.kind);
-      // The client: a network-namespace cookie for client-ip, a socket cookie for udp-socket.
-      item[row.kind == "client-ip" ? "netns_cookie" : "cookie"] = value::number(row.client);
+      // The client: an address (or netns:<cookie>) for client-ip, a socket cookie for udp-socket.
+      if (row.kind == "client-ip") item["client"] = jsonString(row.client);
+      else item["cookie"] = value::number(static_cast<uint64_t>(std::stoull(row.client)));
       item["service"] = jsonString(service);
       item["svc_id"] = value::number(row.svcId);
       item["backend"] = jsonString(backendAddress(row.backendId, snapshot));
       item["current"] = value::boolean(row.current);
       array[i++] = item;
-      table.addRow({row.kind, std::to_string(row.client), service, backendAddress(row.backendId, snapshot),
+      table.addRow({row.kind, row.client, service, backendAddress(row.backendId, snapshot),
                     row.state});
     }
     if (!printStructured(array, affFlags->output, std::cout)) table.print(std::cout);

@@ -53,6 +53,7 @@ std::vector<ServiceView> serviceViews(const maps::DatapathSnapshot& snapshot) {
       view.type = maps::frontendTypeName(frontend.meta->type);
     }
     view.frontend = formatEndpoint(maps::addressOf(frontend.key.addr), maps::hostPort(frontend.key.port));
+    if (frontend.key.scope == BPX_SVC_SCOPE_INTERNAL) view.frontend += " (in-cluster)";
     view.protocol = maps::protocolName(frontend.key.proto);
     for (uint32_t id : frontend.backendIds) view.backends.push_back(backendView(id, snapshot));
     views.push_back(std::move(view));

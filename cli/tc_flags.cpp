@@ -24,7 +24,10 @@ void addTcFlags(CLI::App& command, TcFlags& flags) {
   command.add_flag("--allow-external-clusterip", flags.allowExternalClusterIp,
                    "Serve ClusterIPs to clients outside the cluster");
   command.add_flag("--allow-external-ips", flags.allowExternalIps,
-                   "Honour externalIPs not assigned to this node (CVE-2020-8554: off by default)");
+                   "Serve externalIPs not assigned to this node (the default; kept for old command lines)");
+  command.add_flag("--external-ips-node-only", flags.externalIpsNodeOnly,
+                   "Serve an externalIP only where it is assigned to this node (CVE-2020-8554 guard; "
+                   "upstream's answer is the DenyServiceExternalIPs admission plugin)");
   command.add_option("--reserve-ports", flags.reservePorts,
                      "Reserve the NodePort and SNAT ranges in ip_local_reserved_ports")
       ->capture_default_str();
@@ -57,7 +60,9 @@ std::string buildTcOptions(const TcFlags& flags, const std::string& manifestsDir
   tc.settings.snatPortMin = snatPorts->first;
   tc.settings.snatPortMax = snatPorts->second;
   tc.settings.allowExternalClusterIp = flags.allowExternalClusterIp;
-  tc.settings.allowExternalIps = flags.allowExternalIps;
+  if (flags.allowExternalIps && flags.externalIpsNodeOnly)
+    return "--allow-external-ips and --external-ips-node-only contradict each other";
+  tc.settings.externalIpsNodeOnly = flags.externalIpsNodeOnly;
   tc.reservePorts = flags.reservePorts;
   // From a manifests directory the TC agent reads the Pods itself; otherwise runAgent
   // hands it what the Kubernetes API delivered.

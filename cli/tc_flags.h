@@ -15,7 +15,8 @@ struct TcFlags {
   std::string nodePortRange = "30000-32767";
   std::string snatPortRange = "61000-65535";
   bool allowExternalClusterIp = false;
-  bool allowExternalIps = false;
+  bool allowExternalIps = false;  // accepted for old command lines: now the default
+  bool externalIpsNodeOnly = false;
   bool reservePorts = true;
 };
 

@@ -12,6 +12,7 @@ bool TcMaps::open(const std::string& pinDir, std::string* error) {
   const Entry entries[] = {
       {&conntrack, kConntrackMap}, {&nodeAddrs, kNodeAddrMap}, {&lpm, kLpmMap},
       {&config, kTcConfigMap},     {&tcPods, kTcPodMap},       {&optOut, kSockOptOutMap},
+      {&netnsAddrs, kNetnsAddrMap},
   };
   for (const auto& entry : entries) {
     *entry.fd = MapFd::openPinned(mapPinPath(pinDir, entry.name), error);

@@ -14,7 +14,7 @@
 namespace bpfproxy::maps {
 
 struct TcMaps {
-  MapFd conntrack, nodeAddrs, lpm, config, tcPods, optOut;
+  MapFd conntrack, nodeAddrs, lpm, config, tcPods, optOut, netnsAddrs;
   bool open(const std::string& pinDir, std::string* error);
 };
 

@@ -33,6 +33,19 @@ static __always_inline int bpx_addr_equal(const __be32 a[4], const __be32 b[4])
 	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
+/* Whether addr lies in a prefix stored under svc_id in bpx_lpm (source ranges, or the
+ * service CIDRs under BPX_LPM_SERVICE_CIDR). */
+static __always_inline int bpx_in_lpm(__u32 svc_id, const __be32 addr[4])
+{
+	struct bpx_lpm_key key __attribute__((aligned(8))) = {
+		.prefixlen = 32 + 128,
+		.svc_id = svc_id,
+	};
+
+	__builtin_memcpy(key.addr32, addr, 16);
+	return bpf_map_lookup_elem(&BPX_MAP_LPM, &key) != 0;
+}
+
 /* An address with a wildcard entry is a ClusterIP: a port it does not define is refused
  * rather than sent towards an address nothing answers. */
 static __always_inline int bpx_is_known_vip(const struct bpx_svc_key *key)
@@ -54,28 +67,48 @@ static __always_inline struct bpx_node_addr *bpx_node_addr(const __be32 addr32[4
 	return bpf_map_lookup_elem(&BPX_MAP_NODE_ADDR, &key);
 }
 
+/* For a client inside the cluster, an externalTrafficPolicy Local frontend's internal entry
+ * (every endpoint); `matched` is the key the frontend was found under. */
+static __always_inline struct bpx_svc_value *bpx_internal_view(struct bpx_svc_value *svc,
+							       struct bpx_svc_key *matched)
+{
+	struct bpx_svc_value *view;
+
+	if (!(svc->flags & BPX_SVC_F_LOCAL))
+		return svc;
+	matched->scope = BPX_SVC_SCOPE_INTERNAL;
+	view = bpf_map_lookup_elem(&BPX_MAP_SVC, matched);
+	return view ? view : svc;
+}
+
 /*
  * The frontend a destination names: the exact (address, port, protocol) entry, else the
  * NodePort wildcard (the family's zero address) when the address is one of this node's
- * NodePort addresses. An externalIP counts only when it is this node's or the agent
- * allows all (CVE-2020-8554); *nodeport tells which entry matched.
+ * NodePort addresses. An externalIP counts wherever it is, as kube-proxy serves it,
+ * unless the agent guards against CVE-2020-8554 (only this node's then). `internal`: the
+ * client is inside the cluster (a Local frontend serves it from every endpoint);
+ * *nodeport tells which entry matched.
  */
 static __always_inline struct bpx_svc_value *bpx_lookup_frontend(const struct bpx_svc_key *key,
-								 int *nodeport)
+								 int internal, int *nodeport)
 {
-	struct bpx_svc_key wildcard __attribute__((aligned(8))) = {};
+	struct bpx_svc_key matched __attribute__((aligned(8))) = {};
 	struct bpx_svc_value *svc = bpf_map_lookup_elem(&BPX_MAP_SVC, key);
 	struct bpx_node_addr *node;
 	struct bpx_tc_config *config;
 
 	*nodeport = 0;
 	if (svc) {
-		if (!(svc->flags & BPX_SVC_F_EXTERNAL_IP))
+		if (svc->flags & BPX_SVC_F_EXTERNAL_IP) {
+			config = bpx_config();
+			if (config && (config->flags & BPX_TC_CFG_EXTERNAL_IPS_NODE_ONLY) &&
+			    !bpx_node_addr(key->addr32))
+				return 0;
+		}
+		if (!internal)
 			return svc;
-		config = bpx_config();
-		if (config && (config->flags & BPX_TC_CFG_ALLOW_EXTERNAL_IPS))
-			return svc;
-		return bpx_node_addr(key->addr32) ? svc : 0;
+		__builtin_memcpy(&matched, key, sizeof(matched));
+		return bpx_internal_view(svc, &matched);
 	}
 	if (!key->port)
 		return 0;
@@ -83,15 +116,14 @@ static __always_inline struct bpx_svc_value *bpx_lookup_frontend(const struct bp
 	if (!node || !(node->flags & BPX_NODE_ADDR_F_NODEPORT))
 		return 0;
 	if (bpx_is_v4_mapped(key->addr32))
-		wildcard.addr32[2] = bpf_htonl(0x0000ffff);
-	wildcard.port = key->port;
-	wildcard.proto = key->proto;
-	svc = bpf_map_lookup_elem(&BPX_MAP_SVC, &wildcard);
-	if (svc && (svc->flags & BPX_SVC_F_NODEPORT)) {
-		*nodeport = 1;
-		return svc;
-	}
-	return 0;
+		matched.addr32[2] = bpf_htonl(0x0000ffff);
+	matched.port = key->port;
+	matched.proto = key->proto;
+	svc = bpf_map_lookup_elem(&BPX_MAP_SVC, &matched);
+	if (!svc || !(svc->flags & BPX_SVC_F_NODEPORT))
+		return 0;
+	*nodeport = 1;
+	return internal ? bpx_internal_view(svc, &matched) : svc;
 }
 
 static __always_inline struct bpx_backend *bpx_slot_backend(const struct bpx_svc_value *svc,

@@ -122,6 +122,15 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPX_DEFAULT_TC_PODS);
+	__type(key, __u64); /* netns cookie */
+	__type(value, struct bpx_netns_addr);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_NETNS_ADDR SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPX_DEFAULT_TC_PODS);
 	__type(key, __u64); /* cgroup id */
 	__type(value, struct bpx_optout);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -136,6 +145,14 @@ struct {
 	__type(value, struct bpx_generation);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } BPX_MAP_GENERATION SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BPX_DEFAULT_FRAGMENTS);
+	__type(key, struct bpx_frag_key);
+	__type(value, struct bpx_frag_ports);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_FRAG SEC(".maps");
 
 static __always_inline struct bpx_tc_config *bpx_config(void)
 {

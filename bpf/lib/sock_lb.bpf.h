@@ -13,7 +13,7 @@
 #include <asm-generic/errno.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "lb_lookup.bpf.h"
+#include "affinity.bpf.h"
 
 #ifndef BPX_SOCK_STATE
 /* The socket's own state; create: allocate it on first use (zeroed). */
@@ -70,7 +70,9 @@ static __always_inline int bpx_opted_out(void)
 
 static __always_inline __u8 bpx_sock_proto(const struct bpf_sock_addr *ctx)
 {
-	return ctx->protocol == IPPROTO_UDP ? BPX_PROTO_UDP : BPX_PROTO_TCP;
+	if (ctx->protocol == IPPROTO_UDP)
+		return BPX_PROTO_UDP;
+	return ctx->protocol == IPPROTO_SCTP ? BPX_PROTO_SCTP : BPX_PROTO_TCP;
 }
 
 /* The peer of this socket for a frontend, or -1. */
@@ -150,38 +152,31 @@ static __always_inline struct bpx_backend *bpx_sticky_backend(const struct bpx_s
 	return bpx_random_backend(svc, backend_id);
 }
 
-/* sessionAffinity ClientIP: the client (its network namespace) keeps its backend while it
- * keeps connecting within the timeout and the Service still lists the backend. */
-static __always_inline struct bpx_backend *bpx_client_backend(const struct bpx_svc_value *svc,
-							      __u64 netns_cookie, __u32 *backend_id)
+/*
+ * The client a socket speaks for, as the TC path would see its packets' source (affinity
+ * and loadBalancerSourceRanges): the node's address in the node's own namespace (the
+ * node and host-network pods), else the address the agent found in the socket's
+ * namespace. Returns 0 with the netns-cookie stand-in when the address is not known yet.
+ */
+static __always_inline int bpx_sock_client(__u64 netns_cookie, int v4, __be32 client[4])
 {
-	struct bpx_client_affinity_key key = { .netns_cookie = netns_cookie, .svc_id = svc->svc_id };
-	struct bpx_client_affinity_value *chosen = bpf_map_lookup_elem(&BPX_MAP_CLIENT_AFFINITY, &key);
-	__u64 now = bpf_ktime_get_ns();
-	struct bpx_backend *backend = 0;
+	struct bpx_tc_config *config = bpx_config();
+	struct bpx_netns_addr *ns;
+	const __be32 *found = 0;
 
-	if (chosen && now - chosen->last_used_ns <= (__u64)svc->affinity_timeout * 1000000000ULL) {
-		if (chosen->generation == svc->generation)
-			backend = bpf_map_lookup_elem(&BPX_MAP_BACKEND, &chosen->backend_id);
-		else
-			backend = bpx_backend_if_listed(svc, chosen->backend_id);
-		if (backend) {
-			*backend_id = chosen->backend_id;
-			chosen->generation = svc->generation;
-			chosen->last_used_ns = now;
-			return backend;
-		}
+	if (config && config->node_netns_cookie && netns_cookie == config->node_netns_cookie)
+		found = v4 ? config->snat_v4_32 : config->snat_v6_32;
+	else if ((ns = bpf_map_lookup_elem(&BPX_MAP_NETNS_ADDR, &netns_cookie)))
+		found = v4 ? ns->v4_32 : ns->v6_32;
+	if (found && (found[0] | found[1] | found[2] | found[3])) {
+		__builtin_memcpy(client, found, 16);
+		return 1;
 	}
-	backend = bpx_random_backend(svc, backend_id);
-	if (backend) {
-		struct bpx_client_affinity_value value = {
-			.backend_id = *backend_id,
-			.generation = svc->generation,
-			.last_used_ns = now,
-		};
-		bpf_map_update_elem(&BPX_MAP_CLIENT_AFFINITY, &key, &value, BPF_ANY);
-	}
-	return backend;
+	client[0] = bpf_htonl(BPX_CLIENT_NETNS_PREFIX);
+	client[1] = 0;
+	client[2] = bpf_htonl((__u32)(netns_cookie >> 32));
+	client[3] = bpf_htonl((__u32)netns_cookie);
+	return 0;
 }
 
 /* Looks the frontend up and picks a backend; on success *out holds it and the socket's
@@ -194,16 +189,24 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 	struct bpx_backend *backend;
 	__u32 backend_id = 0;
 	struct bpx_svc_value *svc;
-	int nodeport, index = -1;
+	__be32 client[4] = {};
+	int nodeport, index = -1, known = 0;
 
 	if (bpx_opted_out()) {
 		bpx_count(BPX_STAT_SOCK_BYPASS);
 		return BPX_PICK_NOT_A_SERVICE;
 	}
-	svc = bpx_lookup_frontend(frontend, &nodeport);
+	/* A local socket is a pod's or the node's: inside the cluster. */
+	svc = bpx_lookup_frontend(frontend, 1, &nodeport);
 	if (!svc) {
 		if (bpx_is_known_vip(frontend)) {
 			bpx_count(BPX_STAT_DROP_NO_PORT);
+			return BPX_PICK_REFUSED;
+		}
+		/* Nothing answers there (a deleted Service, a typo): fail now, not after a
+		 * connect timeout, as the TC path does for the same address. */
+		if (bpx_in_lpm(BPX_LPM_SERVICE_CIDR, frontend->addr32)) {
+			bpx_count(BPX_STAT_DROP_UNALLOCATED);
 			return BPX_PICK_REFUSED;
 		}
 		return BPX_PICK_NOT_A_SERVICE;
@@ -211,6 +214,13 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 	/* A load-balancer address in Proxy mode must reach the load balancer. */
 	if (svc->flags & (BPX_SVC_F_WILDCARD | BPX_SVC_F_LB_PROXY))
 		return BPX_PICK_NOT_A_SERVICE;
+	if (svc->flags & (BPX_SVC_F_AFFINITY | BPX_SVC_F_SOURCE_RANGES))
+		known = bpx_sock_client(BPX_NETNS_COOKIE(ctx), bpx_is_v4_mapped(frontend->addr32), client);
+	/* An unknown client cannot be shown to be inside the ranges: refused. */
+	if ((svc->flags & BPX_SVC_F_SOURCE_RANGES) && !(known && bpx_in_lpm(svc->svc_id, client))) {
+		bpx_count(BPX_STAT_DROP_SRC_RANGE);
+		return BPX_PICK_REFUSED;
+	}
 	if (svc->backend_count == 0) {
 		bpx_count(BPX_STAT_DROP_NO_BACKEND);
 		return BPX_PICK_REFUSED;
@@ -219,7 +229,7 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 	if (state)
 		index = bpx_sock_find_peer(state, frontend, svc->svc_id);
 	if (svc->flags & BPX_SVC_F_AFFINITY)
-		backend = bpx_client_backend(svc, BPX_NETNS_COOKIE(ctx), &backend_id);
+		backend = bpx_affinity_backend(svc, client, &backend_id);
 	else if (sticky && state)
 		backend = bpx_sticky_backend(svc, state, index, &backend_id);
 	else
@@ -232,7 +242,9 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 	/* Without state (allocation failed) the socket is still translated, only not reversed. */
 	if (state)
 		bpx_sock_remember(state, index, sticky, frontend, svc, backend_id, backend);
-	bpx_count(frontend->proto == BPX_PROTO_UDP ? BPX_STAT_UDP : BPX_STAT_TCP);
+	bpx_count(frontend->proto == BPX_PROTO_UDP    ? BPX_STAT_UDP
+		  : frontend->proto == BPX_PROTO_SCTP ? BPX_STAT_SCTP
+						      : BPX_STAT_TCP);
 	return BPX_PICK_TRANSLATED;
 }
 

@@ -10,9 +10,31 @@
 #define BPFPROXY_TC_CT_BPF_H
 
 #include "tc_packet.bpf.h"
+#include "affinity.bpf.h"
 
 /* SNAT ports tried per new flow before giving up. */
 #define BPX_SNAT_PROBES 16
+
+/* Conntrack values are built here, not on the stack: one call chain of the TC programs
+ * must fit in 512 bytes. Per CPU, used within one program run. */
+struct bpx_ct_scratch {
+	struct bpx_ct_value reply;
+	struct bpx_ct_value fwd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpx_ct_scratch);
+} bpx_ct_scratch SEC(".maps");
+
+static __always_inline struct bpx_ct_scratch *bpx_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&bpx_ct_scratch, &zero);
+}
 
 struct bpx_xlate {
 	__be32 backend[4];  /* new destination */
@@ -69,8 +91,10 @@ static __always_inline void bpx_ct_keep_reply(const struct bpx_ct_key *fwd_key,
 					      const struct bpx_xlate *x)
 {
 	struct bpx_ct_key key __attribute__((aligned(8)));
-	struct bpx_ct_value reply;
+	struct bpx_ct_scratch *scratch = bpx_scratch();
 
+	if (!scratch)
+		return;
 	if (x->flags & BPX_CT_F_SNAT)
 		bpx_ct_reply_key(&key, x->backend, x->backend_port, x->snat, x->snat_port,
 				 fwd_key->proto);
@@ -79,8 +103,8 @@ static __always_inline void bpx_ct_keep_reply(const struct bpx_ct_key *fwd_key,
 				 fwd_key->proto);
 	if (bpf_map_lookup_elem(&BPX_MAP_CT, &key))
 		return;
-	bpx_ct_reply_value(&reply, fwd_key, x->flags);
-	bpf_map_update_elem(&BPX_MAP_CT, &key, &reply, BPF_ANY);
+	bpx_ct_reply_value(&scratch->reply, fwd_key, x->flags);
+	bpf_map_update_elem(&BPX_MAP_CT, &key, &scratch->reply, BPF_ANY);
 }
 
 /* Records a new flow: reply entry first (it claims the SNAT port), then forward entry. */
@@ -89,11 +113,16 @@ static __always_inline int bpx_ct_create(const struct bpx_ct_key *fwd_key, struc
 					 const struct bpx_tc_config *config)
 {
 	struct bpx_ct_key reply_key __attribute__((aligned(8)));
-	struct bpx_ct_value reply;
-	struct bpx_ct_value fwd = {};
+	struct bpx_ct_scratch *scratch = bpx_scratch();
+	struct bpx_ct_value *reply, *fwd;
 	__u32 i, range, start;
 
-	bpx_ct_reply_value(&reply, fwd_key, x->flags);
+	if (!scratch)
+		return -1;
+	reply = &scratch->reply;
+	fwd = &scratch->fwd;
+	__builtin_memset(fwd, 0, sizeof(*fwd));
+	bpx_ct_reply_value(reply, fwd_key, x->flags);
 	if (x->flags & BPX_CT_F_SNAT) {
 		if (!config || config->snat_port_max < config->snat_port_min)
 			return -1;
@@ -103,30 +132,30 @@ static __always_inline int bpx_ct_create(const struct bpx_ct_key *fwd_key, struc
 			x->snat_port = bpf_htons(config->snat_port_min + (start + i) % range);
 			bpx_ct_reply_key(&reply_key, x->backend, x->backend_port, x->snat, x->snat_port,
 					 fwd_key->proto);
-			if (!bpf_map_update_elem(&BPX_MAP_CT, &reply_key, &reply, BPF_NOEXIST))
+			if (!bpf_map_update_elem(&BPX_MAP_CT, &reply_key, reply, BPF_NOEXIST))
 				break;
 		}
 		if (i == BPX_SNAT_PROBES) {
 			bpx_count(BPX_STAT_TC_DROP_SNAT_PORTS);
 			return -1;
 		}
-		__builtin_memcpy(fwd.nat_addr32, x->snat, 16);
-		fwd.nat_port = x->snat_port;
+		__builtin_memcpy(fwd->nat_addr32, x->snat, 16);
+		fwd->nat_port = x->snat_port;
 	} else {
 		bpx_ct_reply_key(&reply_key, x->backend, x->backend_port, fwd_key->src32,
 				 fwd_key->sport, fwd_key->proto);
-		if (bpf_map_update_elem(&BPX_MAP_CT, &reply_key, &reply, BPF_ANY))
+		if (bpf_map_update_elem(&BPX_MAP_CT, &reply_key, reply, BPF_ANY))
 			return -1;
 	}
 	/* The forward entry keeps the backend's address in orig_*: a re-pick must find and
 	 * remove the old reply entry even when the backend is gone from bpx_be. */
-	__builtin_memcpy(fwd.orig_addr32, x->backend, 16);
-	fwd.orig_port = x->backend_port;
-	fwd.backend_id = backend_id;
-	fwd.svc_id = svc->svc_id;
-	fwd.generation = svc->generation;
-	fwd.flags = x->flags;
-	return bpf_map_update_elem(&BPX_MAP_CT, fwd_key, &fwd, BPF_ANY) ? -1 : 0;
+	__builtin_memcpy(fwd->orig_addr32, x->backend, 16);
+	fwd->orig_port = x->backend_port;
+	fwd->backend_id = backend_id;
+	fwd->svc_id = svc->svc_id;
+	fwd->generation = svc->generation;
+	fwd->flags = x->flags;
+	return bpf_map_update_elem(&BPX_MAP_CT, fwd_key, fwd, BPF_ANY) ? -1 : 0;
 }
 
 static __always_inline void bpx_ct_delete_reply(const struct bpx_ct_key *fwd_key,
@@ -188,7 +217,17 @@ static __always_inline int bpx_ct_forward(const struct bpx_pkt *pkt, const struc
 		bpx_count(BPX_STAT_TC_REPICK);
 		x->repicked = 1;
 	}
-	backend = bpx_random_backend(svc, &backend_id);
+	/* A later fragment never starts a flow: its first fragment did, or was refused. */
+	if (pkt->fragment) {
+		bpx_count(BPX_STAT_TC_FRAG_MISS);
+		return -1;
+	}
+	/* A new flow: with sessionAffinity ClientIP the client is the packet's source, the
+	 * same identity the socket hooks use for a pod. */
+	if (svc->flags & BPX_SVC_F_AFFINITY)
+		backend = bpx_affinity_backend(svc, pkt->tuple.src32, &backend_id);
+	else
+		backend = bpx_random_backend(svc, &backend_id);
 	if (!backend) {
 		bpx_count(BPX_STAT_DROP_STALE);
 		return -1;

@@ -19,16 +19,9 @@
 #define BPX_SCOPE_NODE 0
 #define BPX_SCOPE_POD 1
 
-static __always_inline int bpx_in_lpm(__u32 svc_id, const __be32 addr[4])
-{
-	struct bpx_lpm_key key __attribute__((aligned(8))) = {
-		.prefixlen = 32 + 128,
-		.svc_id = svc_id,
-	};
-
-	__builtin_memcpy(key.addr32, addr, 16);
-	return bpf_map_lookup_elem(&BPX_MAP_LPM, &key) != 0;
-}
+/* bpx_tc_forward asks its caller to reject the packet, counted under the stat added:
+ * building the answer in the caller keeps the stack of one call chain under 512 bytes. */
+#define BPX_TC_REJECT 0x10000
 
 /* Applies a translation to the packet: destination to the backend, source to the SNAT
  * address when the flow has one. */
@@ -210,13 +203,16 @@ static __always_inline int bpx_icmp_revnat(struct __sk_buff *skb, const struct b
 
 /* Replies and ICMP errors, on any program. Returns -1 when the packet is none of ours,
  * else the verdict. Ingress forwards translated replies by FIB (their new source may be
- * this node's address); egress lets them continue. */
-static __always_inline int bpx_tc_reverse(struct __sk_buff *skb, const struct bpx_pkt *pkt,
-					  int ingress)
+ * this node's address); egress lets them continue. A global function, as is
+ * bpx_tc_forward: each is verified once, so their paths do not multiply. */
+__attribute__((noinline)) int bpx_tc_reverse(struct __sk_buff *skb, const struct bpx_pkt *pkt,
+					     int ingress)
 {
 	__be32 new_src[4], new_dst[4];
 	int rc;
 
+	if (!pkt)
+		return -1;
 	if (pkt->tuple.proto == IPPROTO_ICMP || pkt->tuple.proto == BPX_IPPROTO_ICMPV6) {
 		if (!bpx_icmp_is_error(pkt))
 			return -1;
@@ -232,20 +228,22 @@ static __always_inline int bpx_tc_reverse(struct __sk_buff *skb, const struct bp
 }
 
 /* A destination no frontend matched: inside the service CIDR it is refused. */
-static __always_inline int bpx_tc_unmatched(struct __sk_buff *skb, const struct bpx_pkt *pkt)
+static __always_inline int bpx_tc_unmatched(const struct bpx_pkt *pkt)
 {
 	struct bpx_svc_key vip __attribute__((aligned(8))) = {};
 
 	if (!bpx_in_lpm(BPX_LPM_SERVICE_CIDR, pkt->tuple.dst32))
 		return TC_ACT_OK;
+	if (pkt->fragment)
+		return TC_ACT_SHOT; /* its first fragment was refused */
 	__builtin_memcpy(vip.addr32, pkt->tuple.dst32, 16);
 	if (bpx_is_known_vip(&vip))
-		return bpx_reject(skb, pkt, BPX_STAT_TC_REJECT_NO_PORT);
-	return bpx_reject(skb, pkt, BPX_STAT_TC_REJECT_UNALLOCATED);
+		return BPX_TC_REJECT + BPX_STAT_TC_REJECT_NO_PORT;
+	return BPX_TC_REJECT + BPX_STAT_TC_REJECT_UNALLOCATED;
 }
 
 /* New and forward packets towards a frontend. */
-static __always_inline int bpx_tc_forward(struct __sk_buff *skb, const struct bpx_pkt *pkt, int scope)
+__attribute__((noinline)) int bpx_tc_forward(struct __sk_buff *skb, const struct bpx_pkt *pkt, int scope)
 {
 	struct bpx_svc_key frontend __attribute__((aligned(8))) = {};
 	struct bpx_tc_config *config = bpx_config();
@@ -255,18 +253,19 @@ static __always_inline int bpx_tc_forward(struct __sk_buff *skb, const struct bp
 	int nodeport = 0;
 	int snat_remote;
 
+	if (!pkt)
+		return TC_ACT_OK;
 	__builtin_memcpy(frontend.addr32, pkt->tuple.dst32, 16);
 	frontend.port = pkt->tuple.dport;
 	frontend.proto = pkt->tuple.proto;
-	svc = bpx_lookup_frontend(&frontend, &nodeport);
+	/* A pod's packets (the pod-facing devices) are inside the cluster: Local does not
+	 * restrict them. What arrives on a node device is outside traffic, as bpfproxy tells
+	 * pod traffic by where a connection starts (there is no cluster CIDR). */
+	svc = bpx_lookup_frontend(&frontend, scope == BPX_SCOPE_POD, &nodeport);
 	if (!svc)
-		return bpx_tc_unmatched(skb, pkt);
+		return bpx_tc_unmatched(pkt);
 	if (svc->flags & (BPX_SVC_F_WILDCARD | BPX_SVC_F_LB_PROXY))
 		return TC_ACT_OK;
-	if (pkt->fragment) {
-		bpx_count(BPX_STAT_TC_DROP_UNSUPPORTED);
-		return TC_ACT_SHOT;
-	}
 	if (scope == BPX_SCOPE_NODE && (svc->flags & BPX_SVC_F_CLUSTER_IP) &&
 	    !(config && (config->flags & BPX_TC_CFG_ALLOW_EXTERNAL_CLUSTER_IP))) {
 		bpx_count(BPX_STAT_TC_DROP_EXT_CLUSTER_IP);
@@ -281,7 +280,7 @@ static __always_inline int bpx_tc_forward(struct __sk_buff *skb, const struct bp
 			bpx_count(BPX_STAT_TC_DROP_NO_LOCAL);
 			return TC_ACT_SHOT;
 		}
-		return bpx_reject(skb, pkt, BPX_STAT_TC_REJECT_NO_BACKEND);
+		return BPX_TC_REJECT + BPX_STAT_TC_REJECT_NO_BACKEND;
 	}
 	/* Cluster policy from outside: a remote backend answers through this node. The
 	 * source becomes the address the client used when it is this node's (NodePort),
@@ -321,7 +320,7 @@ static __always_inline int bpx_tc_ingress(struct __sk_buff *skb, int scope)
 	struct bpx_pkt pkt;
 	int rc;
 
-	if (bpx_parse(skb, &pkt))
+	if (bpx_parse(skb, &pkt) || (pkt.fragment && !pkt.frag_ports))
 		return TC_ACT_OK;
 	rc = bpx_tc_reverse(skb, &pkt, 1);
 	if (rc >= 0)
@@ -335,7 +334,10 @@ static __always_inline int bpx_tc_ingress(struct __sk_buff *skb, int scope)
 		if (!bpf_map_lookup_elem(&BPX_MAP_TC_POD, &pod))
 			return TC_ACT_OK;
 	}
-	return bpx_tc_forward(skb, &pkt, scope);
+	rc = bpx_tc_forward(skb, &pkt, scope);
+	if (rc >= BPX_TC_REJECT)
+		return bpx_reject(skb, &pkt, rc - BPX_TC_REJECT);
+	return rc;
 }
 
 /* Egress: replies of DNAT-only flows leaving through this device. */
@@ -344,7 +346,7 @@ static __always_inline int bpx_tc_egress(struct __sk_buff *skb)
 	struct bpx_pkt pkt;
 	int rc;
 
-	if (bpx_parse(skb, &pkt))
+	if (bpx_parse(skb, &pkt) || (pkt.fragment && !pkt.frag_ports))
 		return TC_ACT_OK;
 	rc = bpx_tc_reverse(skb, &pkt, 0);
 	return rc >= 0 ? rc : TC_ACT_OK;

@@ -19,6 +19,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "lb_lookup.bpf.h"
+#include "sctp_crc.bpf.h"
 
 #ifndef offsetof
 #define offsetof(type, member) __builtin_offsetof(type, member)
@@ -56,10 +57,95 @@ struct bpx_pkt {
 	__u16 l3_proto; /* ETH_P_IP or ETH_P_IPV6, host order */
 	__u8 v6;
 	__u8 tcp_flags; /* byte 13 of the TCP header */
-	__u8 fragment;  /* a later fragment: no ports */
+	__u8 fragment;  /* a later fragment: ports only from its first (frag_ports) */
 	__u8 icmp_type;
+	__u16 l4_len;   /* bytes from the L4 header to the end of the IP payload */
+	__u8 first_fragment; /* offset 0, more fragments follow: ports, but not all the data */
+	__u8 frag_ports;     /* a later fragment whose ports were found */
 	__u8 pad[2];
+	__be32 frag_id;      /* IP identification of a fragment */
 };
+
+/* IPv6 extension headers walked to the transport header. */
+#define BPX_IPV6_EXT_MAX 6
+#define BPX_NEXTHDR_HOP 0
+#define BPX_NEXTHDR_ROUTING 43
+#define BPX_NEXTHDR_FRAGMENT 44
+#define BPX_NEXTHDR_AUTH 51
+#define BPX_NEXTHDR_DEST 60
+
+/* Walks IPv6 extension headers from pkt->l4_off to the transport header (*proto is
+ * the first next-header, then the transport protocol). A fragment header fills in the
+ * fragment fields. 0, or -1 when there are more than BPX_IPV6_EXT_MAX or one cannot be
+ * read (the packet then passes untranslated). A global function: verified once. */
+__attribute__((noinline)) int bpx_ipv6_skip_ext(struct __sk_buff *skb, struct bpx_pkt *pkt, __u8 *proto)
+{
+	__u32 start;
+	int i;
+
+	if (!pkt || !proto)
+		return -1;
+	start = pkt->l4_off;
+	for (i = 0; i < BPX_IPV6_EXT_MAX; i++) {
+		__u8 next = *proto;
+		__u8 hdr[8];
+
+		if (next == BPX_NEXTHDR_HOP || next == BPX_NEXTHDR_ROUTING || next == BPX_NEXTHDR_DEST) {
+			if (bpf_skb_load_bytes(skb, pkt->l4_off, hdr, 2))
+				return -1;
+			*proto = hdr[0];
+			pkt->l4_off += ((__u32)hdr[1] + 1) * 8;
+		} else if (next == BPX_NEXTHDR_AUTH) {
+			if (bpf_skb_load_bytes(skb, pkt->l4_off, hdr, 2))
+				return -1;
+			*proto = hdr[0];
+			pkt->l4_off += ((__u32)hdr[1] + 2) * 4;
+		} else if (next == BPX_NEXTHDR_FRAGMENT) {
+			__be16 frag_off;
+
+			if (bpf_skb_load_bytes(skb, pkt->l4_off, hdr, 8))
+				return -1;
+			*proto = hdr[0];
+			__builtin_memcpy(&frag_off, &hdr[2], 2);
+			__builtin_memcpy(&pkt->frag_id, &hdr[4], 4);
+			pkt->fragment = (frag_off & bpf_htons(0xfff8)) != 0;
+			pkt->first_fragment = !pkt->fragment && (frag_off & bpf_htons(1));
+			pkt->l4_off += 8;
+		} else {
+			pkt->l4_len -= pkt->l4_off - start;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The first fragment of a datagram records its ports; a later one takes them (counted),
+ * or stays without (counted: it passes as it is). */
+static __always_inline void bpx_fragment_ports(struct bpx_pkt *pkt)
+{
+	struct bpx_frag_key key __attribute__((aligned(8))) = {};
+	struct bpx_frag_ports *found;
+
+	__builtin_memcpy(key.src32, pkt->tuple.src32, 16);
+	__builtin_memcpy(key.dst32, pkt->tuple.dst32, 16);
+	key.id = pkt->frag_id;
+	key.proto = pkt->tuple.proto;
+	if (pkt->first_fragment) {
+		struct bpx_frag_ports ports = { .sport = pkt->tuple.sport, .dport = pkt->tuple.dport };
+
+		bpf_map_update_elem(&BPX_MAP_FRAG, &key, &ports, BPF_ANY);
+		return;
+	}
+	found = bpf_map_lookup_elem(&BPX_MAP_FRAG, &key);
+	if (!found) {
+		bpx_count(BPX_STAT_TC_FRAG_MISS);
+		return;
+	}
+	pkt->tuple.sport = found->sport;
+	pkt->tuple.dport = found->dport;
+	pkt->frag_ports = 1;
+	bpx_count(BPX_STAT_TC_FRAGMENT);
+}
 
 #define BPX_TCP_FIN 0x01
 #define BPX_TCP_SYN 0x02
@@ -86,7 +172,10 @@ static __always_inline int bpx_parse(struct __sk_buff *skb, struct bpx_pkt *pkt)
 		bpx_v4_mapped(pkt->tuple.dst32, ip.daddr);
 		proto = ip.protocol;
 		pkt->l4_off = ETH_HLEN + ip.ihl * 4;
+		pkt->l4_len = bpf_ntohs(ip.tot_len) - ip.ihl * 4;
 		pkt->fragment = (ip.frag_off & bpf_htons(0x1fff)) != 0;
+		pkt->first_fragment = !pkt->fragment && (ip.frag_off & bpf_htons(0x2000));
+		pkt->frag_id = (__be32)ip.id;
 	} else if (pkt->l3_proto == ETH_P_IPV6) {
 		struct ipv6hdr ip6;
 
@@ -94,15 +183,22 @@ static __always_inline int bpx_parse(struct __sk_buff *skb, struct bpx_pkt *pkt)
 			return -1;
 		__builtin_memcpy(pkt->tuple.src, &ip6.saddr, 16);
 		__builtin_memcpy(pkt->tuple.dst, &ip6.daddr, 16);
-		proto = ip6.nexthdr; /* extension headers are not walked: such packets pass */
+		proto = ip6.nexthdr;
 		pkt->l4_off = ETH_HLEN + sizeof(ip6);
+		pkt->l4_len = bpf_ntohs(ip6.payload_len);
 		pkt->v6 = 1;
+		if (bpx_ipv6_skip_ext(skb, pkt, &proto))
+			return -1;
 	} else {
 		return -1;
 	}
 	pkt->tuple.proto = proto;
-	if (pkt->fragment)
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP && pkt->fragment)
 		return 0;
+	if (pkt->fragment) {
+		bpx_fragment_ports(pkt);
+		return 0;
+	}
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) {
 		__be16 ports[2];
 
@@ -110,6 +206,8 @@ static __always_inline int bpx_parse(struct __sk_buff *skb, struct bpx_pkt *pkt)
 			return -1;
 		pkt->tuple.sport = ports[0];
 		pkt->tuple.dport = ports[1];
+		if (pkt->first_fragment)
+			bpx_fragment_ports(pkt);
 		if (proto == IPPROTO_TCP &&
 		    bpf_skb_load_bytes(skb, pkt->l4_off + 13, &pkt->tcp_flags, 1))
 			return -1;
@@ -183,6 +281,33 @@ static __always_inline int bpx_rewrite_addr(struct __sk_buff *skb, const struct 
 	}
 }
 
+/*
+ * SCTP: the port and the CRC32c, patched by its delta (sctp_crc.bpf.h). A zero CRC field
+ * is one the sender left to checksum offload (CHECKSUM_PARTIAL: the SCTP stack zeroes it
+ * and it is computed over the packet as it leaves), so it stays zero; a real CRC of 0 has
+ * a chance of 2^-32. A fragmented datagram cannot be patched: the CRC covers all of it,
+ * and its first fragment holds only part (it is dropped, counted TC_DROP_UNSUPPORTED).
+ */
+static __always_inline int bpx_sctp_rewrite_port(struct __sk_buff *skb, const struct bpx_pkt *pkt,
+						 int which, __be16 old, __be16 new_port)
+{
+	/* The flipped bytes in packet order, the first in the low byte (BPF is little-endian
+	 * here, so a __be16's first byte is its low byte). */
+	__u32 flip = (__u32)(__u16)(old ^ new_port) << (which * 16);
+	__u32 crc;
+
+	if (pkt->first_fragment)
+		return -1;
+	if (bpf_skb_load_bytes(skb, pkt->l4_off + 8, &crc, 4))
+		return -1;
+	if (crc) {
+		crc ^= bpx_sctp_crc_delta(flip, pkt->l4_len);
+		if (bpf_skb_store_bytes(skb, pkt->l4_off + 8, &crc, 4, 0))
+			return -1;
+	}
+	return bpf_skb_store_bytes(skb, pkt->l4_off + (which ? 2 : 0), &new_port, 2, 0);
+}
+
 /* Rewrites the source (which = 0) or destination (which = 1) port. */
 static __always_inline int bpx_rewrite_port(struct __sk_buff *skb, const struct bpx_pkt *pkt,
 					    int which, __be16 new_port)
@@ -190,10 +315,10 @@ static __always_inline int bpx_rewrite_port(struct __sk_buff *skb, const struct 
 	__be16 old = which ? pkt->tuple.dport : pkt->tuple.sport;
 	__u32 csum_off = bpx_l4_csum_off(pkt->tuple.proto);
 
-	if (old == new_port)
-		return 0;
+	if (old == new_port || pkt->fragment)
+		return 0; /* a later fragment has no L4 header: its first carried the ports */
 	if (pkt->tuple.proto == IPPROTO_SCTP)
-		return -1; /* the CRC32c would have to be recomputed over the whole packet */
+		return bpx_sctp_rewrite_port(skb, pkt, which, old, new_port);
 	if (csum_off && bpf_l4_csum_replace(skb, pkt->l4_off + csum_off, old, new_port,
 					    bpx_l4_csum_flags(pkt->tuple.proto) | 2))
 		return -1;

@@ -229,11 +229,14 @@ static __always_inline int bpx_build_unreachable(struct __sk_buff *skb, const st
 }
 
 /* Rejects the packet, counted under `stat`: a TCP segment gets a RST, anything else an
- * ICMP port unreachable; the answer leaves by the device the packet came in on. */
-static __always_inline int bpx_reject(struct __sk_buff *skb, const struct bpx_pkt *pkt, __u32 stat)
+ * ICMP port unreachable; the answer leaves by the device the packet came in on. A global
+ * function: its large frame is not added to the caller's. */
+__attribute__((noinline)) int bpx_reject(struct __sk_buff *skb, const struct bpx_pkt *pkt, __u32 stat)
 {
 	int rc;
 
+	if (!pkt)
+		return TC_ACT_SHOT;
 	bpx_count(stat);
 	if (pkt->tuple.proto == IPPROTO_TCP)
 		rc = bpx_build_rst(skb, pkt);

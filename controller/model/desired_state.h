@@ -15,6 +15,7 @@ struct FrontendKey {
   IpAddress address;
   uint16_t port = 0;   // host order; 0 in a wildcard (address-only) entry
   uint8_t proto = 0;   // BPX_PROTO_*; BPX_PROTO_ANY in a wildcard entry
+  uint8_t scope = BPX_SVC_SCOPE_ALL;  // BPX_SVC_SCOPE_INTERNAL: a Local frontend's in-cluster view
   auto operator<=>(const FrontendKey&) const = default;
 };
 

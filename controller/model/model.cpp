@@ -114,6 +114,7 @@ public:
             BPX_SVC_F_NODEPORT | externalFlags(), port.name, externalBackends(v4, port));
       }
     }
+    addInternalViews();
     for (auto& [key, frontend] : frontends_) result_.frontends.push_back(std::move(frontend));
     return std::move(result_);
   }
@@ -175,6 +176,30 @@ private:
     backends.erase(std::unique(backends.begin(), backends.end()), backends.end());
     frontend.backends = std::move(backends);
     frontends_.emplace(key, std::move(frontend));
+  }
+
+  // externalTrafficPolicy Local restricts only clients outside the cluster: pods and the
+  // node reaching a Local frontend get every endpoint (kube-proxy's short-circuit to the
+  // cluster chain), through a twin entry of scope INTERNAL.
+  void addInternalViews() {
+    std::vector<FrontendSpec> views;
+    for (const auto& [key, frontend] : frontends_) {
+      if (!(frontend.flags & BPX_SVC_F_LOCAL) || (frontend.flags & BPX_SVC_F_LB_PROXY)) continue;
+      FrontendSpec view = frontend;
+      view.key.scope = BPX_SVC_SCOPE_INTERNAL;
+      view.flags &= ~BPX_SVC_F_LOCAL;
+      auto* port = servicePort(key.proto, frontend.portName);
+      view.backends = port ? clusterBackends(key.address.isV4(), *port) : std::vector<BackendSpec>{};
+      std::sort(view.backends.begin(), view.backends.end());
+      views.push_back(std::move(view));
+    }
+    for (auto& view : views) frontends_.emplace(view.key, std::move(view));
+  }
+
+  const ServicePort* servicePort(uint8_t proto, const std::string& name) const {
+    for (const auto& port : service_.ports)
+      if (static_cast<uint8_t>(port.protocol) == proto && port.name == name) return &port;
+    return nullptr;
   }
 
   uint16_t affinityFlag() const {

@@ -1,7 +1,6 @@
 #include "controller/node/tc_agent.h"
 
 #include <fnmatch.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
@@ -13,46 +12,12 @@
 #include <sstream>
 
 #include "controller/source/bypass_pods.h"
-#include "controller/sync/reconciler.h"
 
 namespace bpfproxy::controller {
 
 namespace {
 
 constexpr const char* kReservedPorts = "/proc/sys/net/ipv4/ip_local_reserved_ports";
-
-bool isLinkLocal(const IpAddress& address) {
-  const auto& b = address.bytes();
-  return !address.isV4() && b[0] == 0xfe && (b[1] & 0xc0) == 0x80;
-}
-
-std::vector<NodeAddress> deviceAddresses(const std::vector<std::string>& devices,
-                                         const std::vector<Cidr>& nodePortAddresses) {
-  std::vector<NodeAddress> result;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return result;
-  for (const auto& device : devices) {
-    for (ifaddrs* entry = list; entry; entry = entry->ifa_next) {
-      if (!entry->ifa_addr || device != entry->ifa_name) continue;
-      std::array<uint8_t, 16> bytes{};
-      if (entry->ifa_addr->sa_family == AF_INET) {
-        bytes[10] = bytes[11] = 0xff;
-        std::memcpy(&bytes[12], &reinterpret_cast<sockaddr_in*>(entry->ifa_addr)->sin_addr, 4);
-      } else if (entry->ifa_addr->sa_family == AF_INET6) {
-        std::memcpy(bytes.data(), &reinterpret_cast<sockaddr_in6*>(entry->ifa_addr)->sin6_addr, 16);
-      } else {
-        continue;
-      }
-      IpAddress address(bytes);
-      if (isLinkLocal(address)) continue;
-      bool nodePort = nodePortAddresses.empty();
-      for (const auto& cidr : nodePortAddresses) nodePort = nodePort || cidr.contains(address);
-      result.push_back({address, static_cast<int>(if_nametoindex(entry->ifa_name)), nodePort});
-    }
-  }
-  freeifaddrs(list);
-  return result;
-}
 
 std::vector<std::string> matchingDevices(const std::vector<std::string>& globs) {
   std::vector<std::string> names;
@@ -67,20 +32,6 @@ std::vector<std::string> matchingDevices(const std::vector<std::string>& globs) 
     if_freenameindex(list);
   }
   return names;
-}
-
-// This process's network namespace cookie (kernel 5.14+), 0 when unknown.
-uint64_t netnsCookie() {
-  uint64_t cookie = 0;
-  socklen_t length = sizeof(cookie);
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-  if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) != 0) cookie = 0;
-  close(fd);
-  return cookie;
 }
 
 }  // namespace
@@ -128,18 +79,9 @@ std::string mergeReservedPorts(const std::string& current,
 }
 
 TcAgent::TcAgent(const TcAgentOptions& options, const std::string& pinDir,
-                 const loader::MapSizes& sizes, const Reconciler& reconciler)
-    : options_(options), pinDir_(pinDir), reconciler_(reconciler) {
+                 const loader::MapSizes& sizes, NodeState& node)
+    : options_(options), pinDir_(pinDir), node_(node) {
   datapath_ = std::make_unique<loader::TcDatapath>(pinDir, sizes);
-  std::string error;
-  if (!maps_.open(pinDir, &error)) throw std::runtime_error(error);
-  state_ = std::make_unique<TcMapState>(maps_);
-  options_.settings.nodeNetnsCookie = netnsCookie();
-  auto addresses = deviceAddresses(options.devices, options.nodePortAddresses);
-  if (auto failed = state_->setNode(options_.settings, addresses, options.serviceCidrs); !failed.empty())
-    throw std::runtime_error(failed);
-  for (const auto& node : addresses)
-    spdlog::info("node address {}{}", node.address.toString(), node.nodePort ? " (NodePorts)" : "");
   for (const auto& device : options.devices)
     for (const auto& attached : datapath_->attachNodeDevice(device))
       spdlog::info("{} {} on {} {} ({})", attached.updated ? "updated" : "attached", attached.program,
@@ -211,8 +153,7 @@ void TcAgent::rescan() {
   }
   if (signature == bypassSignature_) return;
   for (const auto& error : errors) spdlog::warn("bypassing pods: {}", error);
-  std::lock_guard lock(stateMutex_);
-  if (auto failed = state_->setBypass(workloads); !failed.empty()) {
+  if (auto failed = node_.setBypass(workloads); !failed.empty()) {
     spdlog::error("{}", failed);
     return;
   }
@@ -224,22 +165,6 @@ void TcAgent::rescan() {
 
 void TcAgent::serviceSynced(const ServiceKey& key, const Service* service,
                             const std::vector<FrontendSpec>& frontends) {
-  {
-    std::lock_guard lock(stateMutex_);
-    std::set<uint32_t> withRanges;
-    for (const auto& frontend : frontends) {
-      if (!(frontend.flags & BPX_SVC_F_SOURCE_RANGES)) continue;
-      if (auto svcId = reconciler_.serviceId(frontend.key)) {
-        withRanges.insert(*svcId);
-        if (auto error = state_->setSourceRanges(*svcId, frontend.sourceRanges); !error.empty())
-          spdlog::error("{}: {}", key.toString(), error);
-      }
-    }
-    // Ids that lost their ranges (or their frontend): a reused id must start clean.
-    for (uint32_t svcId : rangesByService_[key])
-      if (!withRanges.count(svcId)) state_->setSourceRanges(svcId, {});
-    rangesByService_[key] = withRanges;
-  }
   if (!service || service->externalTrafficPolicy != "Local" || service->healthCheckNodePort == 0) {
     health_.remove(key.namespace_, key.name);
     return;

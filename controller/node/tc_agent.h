@@ -1,8 +1,8 @@
 #pragma once
 // The agent's per-packet side: loads the TC programs, attaches them to the node devices
-// and the pod-facing devices (rescanned, for pods that come and go), keeps this node's
-// addresses, flags, source ranges and bypassing workloads in the maps, reserves the
-// NodePort and SNAT port ranges, and runs the health-check node ports.
+// and the pod-facing devices (rescanned, for pods that come and go), hands the bypassing
+// workloads to NodeState, reserves the NodePort and SNAT port ranges, and runs the
+// health-check node ports.
 #include <atomic>
 #include <functional>
 #include <map>
@@ -17,7 +17,7 @@
 #include "controller/model/desired_state.h"
 #include "controller/node/health_check_servers.h"
 #include "controller/model/kube_objects.h"
-#include "controller/node/tc_state.h"
+#include "controller/node/node_state.h"
 #include "loader/socket_lb_loader.h"
 #include "loader/tc_loader.h"
 
@@ -33,7 +33,7 @@ using BypassPodProvider = std::function<std::vector<BypassPod>(std::vector<std::
 struct TcAgentOptions {
   std::vector<std::string> devices;         // node devices; empty: no per-packet datapath
   std::vector<std::string> podDeviceGlobs;  // pod-facing devices, shell globs ("veth*")
-  std::vector<Cidr> nodePortAddresses;      // empty: every address of the devices
+  std::vector<Cidr> nodePortAddresses;      // empty: every local address
   TcSettings settings;
   bool reservePorts = true;  // ip_local_reserved_ports of the agent's network namespace
   BypassPodProvider bypassPods;  // empty: set by runAgent from the source's store
@@ -57,10 +57,11 @@ class TcAgent {
 public:
   // Throws loader::LoaderError or std::runtime_error naming what failed.
   TcAgent(const TcAgentOptions& options, const std::string& pinDir, const loader::MapSizes& sizes,
-          const Reconciler& reconciler);
+          NodeState& node);
   ~TcAgent();
 
-  // After the reconciler applied a Service's frontends (service null: deleted).
+  // After the reconciler applied a Service's frontends (service null: deleted): its
+  // health-check node port.
   void serviceSynced(const ServiceKey& key, const Service* service,
                      const std::vector<FrontendSpec>& frontends);
 
@@ -70,13 +71,9 @@ private:
 
   TcAgentOptions options_;
   std::string pinDir_;
-  const Reconciler& reconciler_;
+  NodeState& node_;
   std::unique_ptr<loader::TcDatapath> datapath_;
-  maps::TcMaps maps_;
-  std::mutex stateMutex_;  // TcMapState is written from the loop and the rescan thread
-  std::unique_ptr<TcMapState> state_;
   HealthCheckServers health_;
-  std::map<ServiceKey, std::set<uint32_t>> rangesByService_;  // svc_ids given source ranges
   std::set<std::string> podDevices_;  // attached
   std::string bypassSignature_;       // what was last written, to log changes only
   std::atomic<bool> stopping_{false};

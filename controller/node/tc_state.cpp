@@ -16,7 +16,7 @@ std::string TcMapState::writeConfig() {
   bpx_tc_config config{};
   config.flags = BPX_TC_CFG_LOADED |
                  (settings_.allowExternalClusterIp ? BPX_TC_CFG_ALLOW_EXTERNAL_CLUSTER_IP : 0) |
-                 (settings_.allowExternalIps ? BPX_TC_CFG_ALLOW_EXTERNAL_IPS : 0);
+                 (settings_.externalIpsNodeOnly ? BPX_TC_CFG_EXTERNAL_IPS_NODE_ONLY : 0);
   config.nodeport_min = settings_.nodePortMin;
   config.nodeport_max = settings_.nodePortMax;
   config.snat_port_min = settings_.snatPortMin;

@@ -16,7 +16,7 @@ struct TcSettings {
   uint16_t nodePortMin = 30000, nodePortMax = 32767;
   uint16_t snatPortMin = 61000, snatPortMax = 65535;
   bool allowExternalClusterIp = false;
-  bool allowExternalIps = false;
+  bool externalIpsNodeOnly = false;  // CVE-2020-8554 guard: serve only this node's externalIPs
   uint64_t nodeNetnsCookie = 0;  // the agent's network namespace (SO_NETNS_COOKIE)
 };
 

@@ -68,11 +68,14 @@ constexpr StatName kHookStats[] = {
     {BPX_STAT_RECVMSG4, "recvmsg4"},       {BPX_STAT_RECVMSG6, "recvmsg6"},
     {BPX_STAT_GETPEERNAME4, "getpeername4"}, {BPX_STAT_GETPEERNAME6, "getpeername6"},
 };
-constexpr StatName kProtocolStats[] = {{BPX_STAT_TCP, "TCP"}, {BPX_STAT_UDP, "UDP"}};
+constexpr StatName kProtocolStats[] = {
+    {BPX_STAT_TCP, "TCP"}, {BPX_STAT_UDP, "UDP"}, {BPX_STAT_SCTP, "SCTP"}};
 constexpr StatName kDropStats[] = {
     {BPX_STAT_DROP_NO_BACKEND, "no_backend"},
     {BPX_STAT_DROP_NO_PORT, "no_port"},
     {BPX_STAT_DROP_STALE, "stale"},
+    {BPX_STAT_DROP_UNALLOCATED, "unallocated"},
+    {BPX_STAT_DROP_SRC_RANGE, "source_range"},
 };
 
 }  // namespace

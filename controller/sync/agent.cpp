@@ -90,13 +90,25 @@ int runAgent(const AgentOptions& options, std::shared_ptr<Source> source,
                reconciler.backendCount(), options.pinDir);
   // Before the TC agent, which may read bypassing Pods from it (and is destroyed first).
   ClusterStore store(options.nodeName);
+  // The node's addresses, flags, service CIDRs and source ranges serve both paths: kept
+  // whether or not the per-packet programs run.
+  std::unique_ptr<NodeState> node;
+  try {
+    node = std::make_unique<NodeState>(NodeStateOptions{options.tc.devices, options.tc.nodePortAddresses,
+                                                        options.tc.settings, options.model.serviceCidrs},
+                                       options.pinDir);
+  } catch (const std::exception& failure) {
+    spdlog::critical("node state: {}", failure.what());
+    return 1;
+  }
+  auto lastNodeRefresh = Clock::now();
   std::unique_ptr<TcAgent> tc;
   if (options.tc.enabled()) {
     TcAgentOptions tcOptions = options.tc;
     if (!tcOptions.bypassPods)  // not from a manifests directory: from the source, via the store
       tcOptions.bypassPods = [&store](std::vector<std::string>&) { return store.bypassPods(); };
     try {
-      tc = std::make_unique<TcAgent>(tcOptions, options.pinDir, options.mapSizes, reconciler);
+      tc = std::make_unique<TcAgent>(tcOptions, options.pinDir, options.mapSizes, *node);
     } catch (const std::exception& failure) {
       spdlog::critical("per-packet datapath: {}", failure.what());
       return 1;
@@ -113,6 +125,10 @@ int runAgent(const AgentOptions& options, std::shared_ptr<Source> source,
   ChangeCounters queued;  // the change totals last reported as queued
   while (!stop.load()) {
     bool changed = store.waitForChange(std::chrono::milliseconds(200));
+    if (Clock::now() - lastNodeRefresh >= std::chrono::seconds(1)) {
+      if (auto error = node->refresh(); !error.empty()) spdlog::error("node addresses: {}", error);
+      lastNodeRefresh = Clock::now();
+    }
     for (const auto& message : store.takeErrors()) {
       spdlog::warn("skipped: {}", message);
       observer->onSourceError(message);
@@ -165,6 +181,7 @@ int runAgent(const AgentOptions& options, std::shared_ptr<Source> source,
         continue;
       }
       auto result = reconciler.apply(key, frontends);
+      node->serviceSynced(key, frontends, reconciler);
       if (tc) tc->serviceSynced(key, service ? &*service : nullptr, frontends);
       report.servicesSynced++;
       report.frontendsChanged += result.frontendsChanged;

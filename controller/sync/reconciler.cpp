@@ -34,11 +34,12 @@ bpx_svc_key toServiceKey(const FrontendKey& key) {
   std::memcpy(out.addr, key.address.bytes().data(), 16);
   out.port = htons(key.port);
   out.proto = key.proto;
+  out.scope = key.scope;
   return out;
 }
 
 FrontendKey toFrontendKey(const bpx_svc_key& key) {
-  return {maps::addressOf(key.addr), ntohs(key.port), key.proto};
+  return {maps::addressOf(key.addr), ntohs(key.port), key.proto, key.scope};
 }
 
 bpx_svc_meta toServiceMeta(const FrontendSpec& spec) {
@@ -51,7 +52,8 @@ bpx_svc_meta toServiceMeta(const FrontendSpec& spec) {
 }
 
 std::string describe(const FrontendKey& key) {
-  return formatEndpoint(key.address, key.port) + "/" + maps::protocolName(key.proto);
+  return formatEndpoint(key.address, key.port) + "/" + maps::protocolName(key.proto) +
+         (key.scope == BPX_SVC_SCOPE_INTERNAL ? " (in-cluster)" : "");
 }
 
 Reconciler::Reconciler(maps::DatapathWriter& writer, uint32_t maxServices, uint32_t maxBackends)

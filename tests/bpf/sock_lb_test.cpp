@@ -12,10 +12,12 @@
 #include <set>
 
 #include "controller/sync/reconciler.h"
+#include "controller/node/tc_state.h"
 #include "maps/datapath_maps.h"
 #include "maps/bpf_datapath_writer.h"
 #include "maps/snapshot_reader.h"
 #include "maps/map_names.h"
+#include "maps/tc_maps.h"
 #include "sock_lb_harness.skel.h"
 #include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/frontend_specs.h"
@@ -61,6 +63,22 @@ struct Harness {
     reconciler = std::make_unique<controller::Reconciler>(*writer, 1024, 4096);
   }
   ~Harness() { sock_lb_harness::destroy(skeleton); }
+
+  // What the agent writes for the node: the service CIDRs (and flags, addresses).
+  maps::TcMaps nodeMaps;
+  std::unique_ptr<controller::TcMapState> node;
+  void setNode(const std::vector<const char*>& serviceCidrs, controller::TcSettings settings = {},
+               std::vector<controller::NodeAddress> addresses = {}) {
+    std::string error;
+    if (!node) {
+      REQUIRE_MESSAGE(nodeMaps.open(pins.path(), &error), error);
+      node = std::make_unique<controller::TcMapState>(nodeMaps);
+    }
+    std::vector<Cidr> cidrs;
+    for (const char* text : serviceCidrs) cidrs.push_back(*Cidr::parse(text));
+    error = node->setNode(settings, addresses, cidrs);
+    REQUIRE_MESSAGE(error.empty(), error);
+  }
 
   void program(const controller::ServiceKey& key, std::vector<FrontendSpec> frontends) {
     auto result = reconciler->apply(key, frontends);
@@ -239,14 +257,73 @@ TEST_CASE("an unconnected UDP socket keeps its backend while the Service lists i
 
 TEST_CASE("a removed backend is never picked after the reconciler returns" * doctest::skip(skipBpf())) {
   Harness h;
+  h.setNode({"10.32.0.0/24"});
   h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}, {"10.200.128.1", 80}})});
   h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.128.1", 80}})});
   for (int i = 0; i < 100; ++i)
     CHECK(endpoint4(h.run(call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 80, IPPROTO_TCP, i))) == "10.200.128.1:80");
   h.program(kNginx, {});
+  // No longer a Service at all: refused from the moment its entry went.
   auto out = h.run(call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 80, IPPROTO_TCP, 1));
-  CHECK(out.verdict == kAllow);  // no longer a Service at all
-  CHECK(endpoint4(out) == "10.32.0.140:80");
+  CHECK(out.verdict == kReject);
+  CHECK(out.retval == -ECONNREFUSED);
+  CHECK(h.maps.readCounter(BPX_STAT_DROP_UNALLOCATED) == 1);
+}
+
+TEST_CASE("service CIDRs: an address no Service has is refused at once, by reason" * doctest::skip(skipBpf())) {
+  Harness h;
+  h.setNode({"10.32.0.0/24", "fd00:32::/108"});
+  h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}}), wildcard("10.32.0.140")});
+  struct Case {
+    const char* description;
+    bpx_harness_case in;
+    int verdict;
+    uint32_t counter;  // the reason counted, or BPX_STAT_COUNT for a translation/pass
+  };
+  const Case cases[] = {
+      {"TCP connect to an unallocated ClusterIP", call4(BPX_HARNESS_CONNECT4, "10.32.0.99", 80, IPPROTO_TCP, 1),
+       kReject, BPX_STAT_DROP_UNALLOCATED},
+      {"UDP sendmsg to an unallocated ClusterIP", call4(BPX_HARNESS_SENDMSG4, "10.32.0.99", 53, IPPROTO_UDP, 2),
+       kReject, BPX_STAT_DROP_UNALLOCATED},
+      {"IPv6 connect to an unallocated ClusterIP", call6(BPX_HARNESS_CONNECT6, "fd00:32::99", 80, IPPROTO_TCP, 3),
+       kReject, BPX_STAT_DROP_UNALLOCATED},
+      {"v4-mapped on an IPv6 socket", call6(BPX_HARNESS_CONNECT6, "::ffff:10.32.0.98", 80, IPPROTO_TCP, 4),
+       kReject, BPX_STAT_DROP_UNALLOCATED},
+      {"an undefined port of a ClusterIP is counted apart", call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 81, IPPROTO_TCP, 5),
+       kReject, BPX_STAT_DROP_NO_PORT},
+      {"outside the service CIDRs passes", call4(BPX_HARNESS_CONNECT4, "10.33.0.99", 80, IPPROTO_TCP, 6), kAllow,
+       BPX_STAT_COUNT},
+      {"a ClusterIP is translated", call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 80, IPPROTO_TCP, 7), kAllow,
+       BPX_STAT_COUNT},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    auto before = h.maps.readCounters();
+    auto out = h.run(c.in);
+    auto after = h.maps.readCounters();
+    CHECK(out.verdict == c.verdict);
+    CHECK(out.retval == (c.verdict == kReject ? -ECONNREFUSED : 0));
+    for (uint32_t reason : {BPX_STAT_DROP_UNALLOCATED, BPX_STAT_DROP_NO_PORT})
+      CHECK(after[reason] - before[reason] == (reason == c.counter ? 1u : 0u));
+  }
+}
+
+TEST_CASE("SCTP sockets reach SCTP frontends, not the TCP ones" * doctest::skip(skipBpf())) {
+  Harness h;
+  h.setNode({"10.32.0.0/24"});
+  h.program({"default", "sig"}, {frontend("10.32.0.150", 3868, BPX_PROTO_SCTP, {{"10.200.0.8", 3869}}),
+                                 frontend("10.32.0.150", 80, BPX_PROTO_TCP, {{"10.200.0.8", 8080}}),
+                                 wildcard("10.32.0.150")});
+  auto sctp = h.run(call4(BPX_HARNESS_CONNECT4, "10.32.0.150", 3868, IPPROTO_SCTP, 1));
+  CHECK(sctp.verdict == kAllow);
+  CHECK(endpoint4(sctp) == "10.200.0.8:3869");
+  auto peer = h.run(call4(BPX_HARNESS_GETPEERNAME4, "10.200.0.8", 3869, IPPROTO_SCTP, 1));
+  CHECK(endpoint4(peer) == "10.32.0.150:3868");
+  // The TCP port is no SCTP port: refused like any undefined port.
+  auto other = h.run(call4(BPX_HARNESS_CONNECT4, "10.32.0.150", 80, IPPROTO_SCTP, 2));
+  CHECK(other.verdict == kReject);
+  CHECK(h.maps.readCounter(BPX_STAT_SCTP) == 1);
+  CHECK(h.maps.readCounter(BPX_STAT_TCP) == 0);
 }
 
 TEST_CASE("counters count translations and refusals" * doctest::skip(skipBpf())) {
@@ -393,4 +470,111 @@ TEST_CASE("a UDP socket keeps its last four Services; a fifth reuses the oldest"
   // Sending again to a known Service reuses its peer: the others stay.
   REQUIRE(h.run(call4(BPX_HARNESS_SENDMSG4, vips[2], 53, IPPROTO_UDP, kSocket)).verdict == kAllow);
   CHECK(endpoint4(h.run(call4(BPX_HARNESS_RECVMSG4, "10.200.1.2", 5353, IPPROTO_UDP, kSocket))) == "10.32.0.22:53");
+
+namespace {
+
+bpx_netns_addr netnsAddresses(const char* v4, const char* v6 = nullptr) {
+  bpx_netns_addr value{};
+  if (v4) std::memcpy(value.v4, ip(v4).bytes().data(), 16);
+  if (v6) std::memcpy(value.v6, ip(v6).bytes().data(), 16);
+  return value;
+}
+
+// The affinity table's clients, as the CLI prints them.
+std::set<std::string> affinityClients(Harness& h) {
+  std::set<std::string> clients;
+  h.maps.clientAffinity.forEach<bpx_client_affinity_key, bpx_client_affinity_value>(
+      [&](const bpx_client_affinity_key& key, const bpx_client_affinity_value&) {
+        if (ntohl(key.client32[0]) == BPX_CLIENT_NETNS_PREFIX)
+          clients.insert("netns:" + std::to_string(ntohl(key.client32[3])));
+        else
+          clients.insert(maps::addressOf(key.client).toString());
+        return true;
+      });
+  return clients;
+}
+
+constexpr uint64_t kNodeNetns = 77;
+
+}  // namespace
+
+TEST_CASE("client identity: a pod is its address, the node its own, an unknown namespace its cookie" *
+          doctest::skip(skipBpf())) {
+  Harness h;
+  controller::TcSettings settings;
+  settings.nodeNetnsCookie = kNodeNetns;
+  h.setNode({"10.32.0.0/24"}, settings, {{ip("192.168.1.1"), 2, true}});
+  REQUIRE(h.nodeMaps.netnsAddrs.update(uint64_t{1001}, netnsAddresses("10.200.0.5", "fd00:200::5")) == 0);
+  auto sticky = frontend("10.32.0.141", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}, {"10.200.0.3", 80}});
+  sticky.flags |= BPX_SVC_F_AFFINITY;
+  sticky.affinityTimeoutSeconds = 60;
+  h.program(kNginx, {sticky});
+  for (uint64_t netns : {uint64_t{1001}, kNodeNetns, uint64_t{1002}}) {
+    auto call = call4(BPX_HARNESS_CONNECT4, "10.32.0.141", 80, IPPROTO_TCP, netns * 10);
+    call.netns_cookie = netns;
+    CHECK(h.run(call).verdict == kAllow);
+  }
+  CHECK(affinityClients(h) == std::set<std::string>{"10.200.0.5", "192.168.1.1", "netns:1002"});
+}
+
+TEST_CASE("loadBalancerSourceRanges on the socket path: the client's address decides" * doctest::skip(skipBpf())) {
+  Harness h;
+  controller::TcSettings settings;
+  settings.nodeNetnsCookie = kNodeNetns;
+  h.setNode({"10.32.0.0/24"}, settings, {{ip("192.168.1.1"), 2, true}});
+  REQUIRE(h.nodeMaps.netnsAddrs.update(uint64_t{1001}, netnsAddresses("10.200.0.5")) == 0);
+  REQUIRE(h.nodeMaps.netnsAddrs.update(uint64_t{1002}, netnsAddresses("10.200.1.5")) == 0);
+  auto lb = testing::frontendSpec("198.51.100.10", 443, BPX_PROTO_TCP,
+                                  BPX_SVC_F_LOADBALANCER | BPX_SVC_F_SOURCE_RANGES,
+                                  {testing::backendSpec("10.200.0.2", 8443, BPX_PROTO_TCP)});
+  h.program({"default", "lb"}, {lb});
+  auto svcId = h.reconciler->serviceId(lb.key);
+  REQUIRE(svcId);
+  REQUIRE(h.node->setSourceRanges(*svcId, {*Cidr::parse("10.200.0.0/24"), *Cidr::parse("192.168.1.0/24")}).empty());
+  struct Case {
+    const char* description;
+    uint64_t netns;
+    int verdict;
+  };
+  const Case cases[] = {
+      {"a pod inside the ranges", 1001, kAllow},
+      {"a pod outside them", 1002, kReject},
+      {"the node, by its own address", kNodeNetns, kAllow},
+      {"a namespace whose address is not known yet", 1003, kReject},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    auto call = call4(BPX_HARNESS_CONNECT4, "198.51.100.10", 443, IPPROTO_TCP, c.netns);
+    call.netns_cookie = c.netns;
+    auto out = h.run(call);
+    CHECK(out.verdict == c.verdict);
+    CHECK(endpoint4(out) == (c.verdict == kAllow ? "10.200.0.2:8443" : "198.51.100.10:443"));
+    if (c.verdict == kReject) CHECK(out.retval == -ECONNREFUSED);
+  }
+  CHECK(h.maps.readCounter(BPX_STAT_DROP_SRC_RANGE) == 2);
+}
+
+TEST_CASE("a pod reaching a Local NodePort or externalIP is served by every endpoint" * doctest::skip(skipBpf())) {
+  Harness h;
+  h.setNode({"10.32.0.0/24"}, {}, {{ip("192.168.1.1"), 2, true}});
+  auto local = [](const char* vip, uint16_t port, uint16_t flags, uint8_t scope) {
+    std::vector<BackendSpec> backends{testing::backendSpec("10.200.0.2", 8080, BPX_PROTO_TCP, true)};
+    if (scope == BPX_SVC_SCOPE_INTERNAL) backends.push_back(testing::backendSpec("10.200.128.1", 8080, BPX_PROTO_TCP));
+    auto spec = testing::frontendSpec(vip, port, BPX_PROTO_TCP,
+                                      flags | (scope == BPX_SVC_SCOPE_ALL ? BPX_SVC_F_LOCAL : 0), backends);
+    spec.key.scope = scope;
+    return spec;
+  };
+  h.program({"default", "local"},
+            {local("0.0.0.0", 30181, BPX_SVC_F_NODEPORT, BPX_SVC_SCOPE_ALL),
+             local("0.0.0.0", 30181, BPX_SVC_F_NODEPORT, BPX_SVC_SCOPE_INTERNAL),
+             local("203.0.113.7", 80, BPX_SVC_F_EXTERNAL_IP, BPX_SVC_SCOPE_ALL),
+             local("203.0.113.7", 80, BPX_SVC_F_EXTERNAL_IP, BPX_SVC_SCOPE_INTERNAL)});
+  for (auto [address, port] : {std::pair{"192.168.1.1", 30181}, std::pair{"203.0.113.7", 80}}) {
+    CAPTURE(address);
+    std::set<std::string> seen;
+    for (uint64_t cookie = 1; cookie <= 40; ++cookie)
+      seen.insert(endpoint4(h.run(call4(BPX_HARNESS_CONNECT4, address, static_cast<uint16_t>(port), IPPROTO_TCP, cookie))));
+    CHECK(seen == std::set<std::string>{"10.200.0.2:8080", "10.200.128.1:8080"});
+  }
 }

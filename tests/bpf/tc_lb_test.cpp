@@ -18,11 +18,14 @@
 
 #include "controller/sync/reconciler.h"
 #include "controller/node/tc_state.h"
+#include "loader/socket_lb_loader.h"
 #include "loader/tc_loader.h"
 #include "maps/datapath_maps.h"
 #include "maps/bpf_datapath_writer.h"
 #include "maps/map_names.h"
 #include "maps/tc_maps.h"
+#include "sock_lb_harness.skel.h"
+#include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/packet_builder.h"
 #include "tests/support/frontend_specs.h"
 #include "tests/support/test_bpffs.h"
@@ -33,6 +36,8 @@ using controller::FrontendSpec;
 using testing::buildPacket;
 using testing::decodePacket;
 using testing::PacketSpec;
+using testing::fragmentFrame;
+using testing::reassembleFrames;
 
 namespace {
 
@@ -311,10 +316,10 @@ TEST_CASE("refusals from outside, by reason" * doctest::skip(skipTc())) {
     CHECK(out.packet.checksumsValid);
     CHECK(out.packet.tcpFlags == (testing::kTcpRst | testing::kTcpAck));
   }
-  SUBCASE("an externalIP not on this node is left alone (CVE-2020-8554)") {
+  SUBCASE("an externalIP not assigned to this node is served, as kube-proxy serves it") {
     auto out = h.fromDevice(packet("192.168.1.100", 40000, "203.0.113.7", 80, BPX_PROTO_TCP));
     CHECK(out.verdictName() == "TC_ACT_OK");
-    CHECK(out.packet.endpointDst() == "203.0.113.7:80");
+    CHECK(out.packet.endpointDst() == "10.200.0.2:80");
   }
   SUBCASE("an address outside the service CIDR passes") {
     auto out = h.fromDevice(packet("192.168.1.100", 40000, "192.168.1.1", 22, BPX_PROTO_TCP));
@@ -323,18 +328,25 @@ TEST_CASE("refusals from outside, by reason" * doctest::skip(skipTc())) {
   }
 }
 
-TEST_CASE("flags: external ClusterIP access and externalIPs allowed" * doctest::skip(skipTc())) {
+TEST_CASE("flags: external ClusterIP access; externalIPs only on this node (CVE-2020-8554)" *
+          doctest::skip(skipTc())) {
   controller::TcSettings settings;
   settings.allowExternalClusterIp = true;
-  settings.allowExternalIps = true;
+  settings.externalIpsNodeOnly = true;
   Harness h(settings);
   h.program("nginx", {frontend("10.32.0.140", 80, BPX_PROTO_TCP, BPX_SVC_F_CLUSTER_IP,
                                {backend("10.200.0.2", 80, BPX_PROTO_TCP, true)})});
   h.program("ext", {frontend("203.0.113.7", 80, BPX_PROTO_TCP, BPX_SVC_F_EXTERNAL_IP,
+                             {backend("10.200.0.2", 80, BPX_PROTO_TCP, true)}),
+                    frontend("192.168.1.1", 8080, BPX_PROTO_TCP, BPX_SVC_F_EXTERNAL_IP,
                              {backend("10.200.0.2", 80, BPX_PROTO_TCP, true)})});
   CHECK(h.fromDevice(packet("192.168.1.100", 40000, "10.32.0.140", 80, BPX_PROTO_TCP)).packet.endpointDst() ==
         "10.200.0.2:80");
+  // Not this node's: left alone.
   CHECK(h.fromDevice(packet("192.168.1.100", 40000, "203.0.113.7", 80, BPX_PROTO_TCP)).packet.endpointDst() ==
+        "203.0.113.7:80");
+  // This node's address as an externalIP: served.
+  CHECK(h.fromDevice(packet("192.168.1.100", 40000, "192.168.1.1", 8080, BPX_PROTO_TCP)).packet.endpointDst() ==
         "10.200.0.2:80");
 }
 
@@ -486,5 +498,248 @@ TEST_CASE("pods that bypass the socket hooks: ClusterIP per packet, hairpin" * d
     CHECK(back.packet.endpointSrc() == "10.32.0.141:80");
     CHECK(back.packet.endpointDst() == "10.200.0.2:40000");
     CHECK(h.counter(BPX_STAT_TC_HAIRPIN) == 1);
+  }
+}
+
+TEST_CASE("SCTP: ports translated with the CRC32c patched, both ways" * doctest::skip(skipTc())) {
+  Harness h;
+  h.program("sig", {frontend("0.0.0.0", 30868, BPX_PROTO_SCTP, kNodePortFlags,
+                             {backend("10.200.128.1", 3868, BPX_PROTO_SCTP, false)}),
+                    frontend("::", 30868, BPX_PROTO_SCTP, kNodePortFlags,
+                             {backend("fd00:200:2::5", 3868, BPX_PROTO_SCTP, false)})});
+  struct Case {
+    const char* description;
+    PacketSpec in;
+  };
+  auto sctp = [](const char* src, const char* dst, size_t payload) {
+    auto spec = packet(src, 40000, dst, 30868, BPX_PROTO_SCTP);
+    spec.seq = 0x5ca1ab1e;
+    for (size_t i = 0; i < payload; ++i) spec.payload.push_back(static_cast<char>('a' + i % 26));
+    return spec;
+  };
+  const Case cases[] = {
+      {"IPv4, a short packet", sctp("192.168.1.100", "192.168.1.1", 16)},
+      {"IPv4, a long packet (the shift covers more bits)", sctp("192.168.1.100", "192.168.1.1", 1400)},
+      {"IPv6", sctp("fd00:1::100", "fd00:1::1", 300)},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    auto out = h.fromDevice(c.in);
+    REQUIRE(out.verdictName() == "TC_ACT_REDIRECT");
+    CHECK(out.packet.sctpChecksum != 0);
+    CHECK(out.packet.checksumError == "");  // the CRC32c recomputed by the decoder matches
+    CHECK(out.packet.dport == 3868);
+    CHECK(out.packet.sport >= 61000);  // SNAT: the source port changed too
+    PacketSpec reply = c.in;
+    reply.src = out.packet.dst;
+    reply.sport = out.packet.dport;
+    reply.dst = out.packet.src;
+    reply.dport = out.packet.sport;
+    auto back = h.fromDevice(reply);
+    CHECK(back.verdictName() == "TC_ACT_REDIRECT");
+    CHECK(back.packet.checksumError == "");
+    CHECK(back.packet.endpointSrc() == formatEndpoint(c.in.dst, c.in.dport));
+    CHECK(back.packet.endpointDst() == formatEndpoint(c.in.src, c.in.sport));
+  }
+  SUBCASE("a CRC left to offload stays zero, to be computed as the packet leaves") {
+    auto spec = sctp("192.168.1.100", "192.168.1.1", 40);
+    spec.sport = 40100;
+    spec.sctpChecksumOffloaded = true;
+    auto out = h.fromDevice(spec);
+    CHECK(out.verdictName() == "TC_ACT_REDIRECT");
+    CHECK(out.packet.sctpChecksum == 0);
+    CHECK(out.packet.dport == 3868);
+  }
+  CHECK(h.counter(BPX_STAT_TC_DROP_UNSUPPORTED) == 0);
+}
+
+TEST_CASE("sessionAffinity ClientIP per packet, and one client identity across both paths" *
+          doctest::skip(skipTc())) {
+  Harness h;
+  std::vector<BackendSpec> three = {backend("10.200.0.2", 8080, BPX_PROTO_TCP, true),
+                                    backend("10.200.0.3", 8080, BPX_PROTO_TCP, true),
+                                    backend("10.200.0.4", 8080, BPX_PROTO_TCP, true)};
+  auto sticky = frontend("10.32.0.142", 80, BPX_PROTO_TCP, BPX_SVC_F_CLUSTER_IP | BPX_SVC_F_AFFINITY, three);
+  sticky.affinityTimeoutSeconds = 60;
+  auto nodePort = frontend("0.0.0.0", 30142, BPX_PROTO_TCP, kNodePortFlags | BPX_SVC_F_AFFINITY, three);
+  nodePort.affinityTimeoutSeconds = 60;
+  h.program("sticky", {sticky, nodePort, wildcard("10.32.0.142")});
+
+  SUBCASE("an outside client keeps its backend over new flows; clients spread") {
+    std::set<std::string> perClient, acrossClients;
+    for (uint16_t port = 40000; port < 40020; ++port)
+      perClient.insert(h.fromDevice(packet("192.168.1.100", port, "192.168.1.1", 30142, BPX_PROTO_TCP))
+                           .packet.endpointDst());
+    CHECK(perClient.size() == 1);
+    for (int client = 1; client <= 40; ++client) {
+      std::string source = "192.168.1." + std::to_string(100 + client);
+      acrossClients.insert(h.fromDevice(packet(source.c_str(), 40000, "192.168.1.1", 30142, BPX_PROTO_TCP))
+                               .packet.endpointDst());
+    }
+    CHECK(acrossClients.size() == 3);
+  }
+  SUBCASE("a pod keeps its backend whether the socket hooks or the TC programs carry the flow") {
+    // The socket-hook logic on the same maps (the harness program, pinned maps reused).
+    std::string pinRoot = maps::mapsDir(h.pins.path());
+    LIBBPF_OPTS(bpf_object_open_opts, options, .pin_root_path = pinRoot.c_str());
+    auto* sock = sock_lb_harness::open(&options);
+    REQUIRE(sock);
+    loader::MapSizes sizes;  // the Harness's, or the pinned maps cannot be reused
+    sizes.revNat = sizes.udpAffinity = sizes.conntrack = 1024;
+    loader::applyMapSizes(sock->obj, sizes);
+    REQUIRE(sock_lb_harness::load(sock) == 0);
+    std::unique_ptr<sock_lb_harness, void (*)(sock_lb_harness*)> guard(sock, sock_lb_harness::destroy);
+    auto connectFromPod = [&](uint64_t netns, uint64_t cookie) {
+      bpx_harness_case in{};
+      in.hook = BPX_HARNESS_CONNECT4;
+      in.protocol = IPPROTO_TCP;
+      in.cookie = cookie;
+      in.netns_cookie = netns;
+      in.ip4 = ip("10.32.0.142").v4NetworkOrder();
+      in.port = htons(80);
+      bpx_harness_case out{};
+      LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = &in, .data_out = &out, .data_size_in = sizeof(in),
+                  .data_size_out = sizeof(out));
+      REQUIRE(bpf_prog_test_run_opts(bpf_program__fd(sock->progs.sock_lb_harness), &run) == 0);
+      REQUIRE(out.verdict == 1);
+      return formatEndpoint(IpAddress::fromV4(out.ip4), ntohs(static_cast<uint16_t>(out.port)));
+    };
+    // Pods 10.200.0.10..29 in namespaces 1010..1029, as the agent records them.
+    for (int pod = 10; pod < 30; ++pod) {
+      bpx_netns_addr addresses{};
+      std::memcpy(addresses.v4, ip(("10.200.0." + std::to_string(pod)).c_str()).bytes().data(), 16);
+      REQUIRE(h.tcMaps.netnsAddrs.update(uint64_t(1000 + pod), addresses) == 0);
+    }
+    std::vector<controller::BypassWorkload> bypass;
+    for (int pod = 10; pod < 30; ++pod)
+      bypass.push_back({"pod" + std::to_string(pod), {ip(("10.200.0." + std::to_string(pod)).c_str())}, 0});
+    REQUIRE(h.state->setBypass(bypass).empty());
+    std::set<std::string> acrossPods;
+    for (int pod = 10; pod < 30; ++pod) {
+      CAPTURE(pod);
+      std::string address = "10.200.0." + std::to_string(pod);
+      // Even pods start on the socket path, odd ones on the TC path; then the other path.
+      std::string first = pod % 2 ? h.fromPod(packet(address.c_str(), 40000, "10.32.0.142", 80, BPX_PROTO_TCP))
+                                        .packet.endpointDst()
+                                  : connectFromPod(1000 + pod, 1);
+      std::string second = pod % 2 ? connectFromPod(1000 + pod, 2)
+                                   : h.fromPod(packet(address.c_str(), 40001, "10.32.0.142", 80, BPX_PROTO_TCP))
+                                         .packet.endpointDst();
+      CHECK(first == second);
+      acrossPods.insert(first);
+    }
+    CHECK(acrossPods.size() == 3);
+  }
+}
+
+TEST_CASE("externalTrafficPolicy Local restricts only clients outside the cluster" * doctest::skip(skipTc())) {
+  Harness h;
+  // What the model writes for a Local NodePort whose endpoints are one here, one on node2.
+  auto local = frontend("0.0.0.0", 30181, BPX_PROTO_TCP, kNodePortFlags | kLocal,
+                        {backend("10.200.0.2", 8080, BPX_PROTO_TCP, true)});
+  auto internal = frontend("0.0.0.0", 30181, BPX_PROTO_TCP, kNodePortFlags,
+                           {backend("10.200.0.2", 8080, BPX_PROTO_TCP, true),
+                            backend("10.200.128.1", 8080, BPX_PROTO_TCP, false)});
+  internal.key.scope = BPX_SVC_SCOPE_INTERNAL;
+  h.program("local", {local, internal});
+  REQUIRE(h.state->setBypass({{"default/mesh", {ip("10.200.0.9")}, 0}}).empty());
+
+  auto backendsSeen = [&](auto send) {
+    std::set<std::string> seen;
+    for (uint16_t port = 40000; port < 40040; ++port) seen.insert(send(port));
+    return seen;
+  };
+  SUBCASE("an outside client gets this node's endpoint only") {
+    CHECK(backendsSeen([&](uint16_t port) {
+            return h.fromDevice(packet("192.168.1.100", port, "192.168.1.1", 30181, BPX_PROTO_TCP)).packet.endpointDst();
+          }) == std::set<std::string>{"10.200.0.2:8080"});
+  }
+  SUBCASE("what arrives on a node device is outside traffic, whatever its source") {
+    CHECK(backendsSeen([&](uint16_t port) {
+            return h.fromDevice(packet("10.200.128.7", port, "192.168.1.1", 30181, BPX_PROTO_TCP)).packet.endpointDst();
+          }) == std::set<std::string>{"10.200.0.2:8080"});
+  }
+  SUBCASE("a pod on the per-packet path gets every endpoint") {
+    CHECK(backendsSeen([&](uint16_t port) {
+            return h.fromPod(packet("10.200.0.9", port, "192.168.1.1", 30181, BPX_PROTO_TCP)).packet.endpointDst();
+          }) == std::set<std::string>{"10.200.0.2:8080", "10.200.128.1:8080"});
+  }
+}
+
+TEST_CASE("fragments of a translated flow are translated; IPv6 extension headers are walked" *
+          doctest::skip(skipTc())) {
+  Harness h;
+  h.program("dns", {frontend("0.0.0.0", 30053, BPX_PROTO_UDP, kNodePortFlags,
+                             {backend("10.200.128.1", 53, BPX_PROTO_UDP, false)}),
+                    frontend("::", 30053, BPX_PROTO_UDP, kNodePortFlags,
+                             {backend("fd00:200:2::5", 53, BPX_PROTO_UDP, false)}),
+                    frontend("0.0.0.0", 30868, BPX_PROTO_SCTP, kNodePortFlags,
+                             {backend("10.200.128.1", 3868, BPX_PROTO_SCTP, false)})});
+  auto big = [](PacketSpec spec) {
+    spec.payload.clear();
+    for (int i = 0; i < 3000; ++i) spec.payload.push_back(static_cast<char>('A' + i % 23));
+    return spec;
+  };
+  // Runs each fragment through a program; all must be redirected; returns the datagram.
+  auto throughAll = [&](const std::vector<std::vector<uint8_t>>& fragments) {
+    std::vector<std::vector<uint8_t>> out;
+    for (const auto& fragment : fragments) {
+      auto result = h.run(loader::TcProgram::kFromDevice, fragment);
+      CHECK(result.verdictName() == "TC_ACT_REDIRECT");
+      out.push_back(result.frame);
+    }
+    return out;
+  };
+  struct Case {
+    const char* description;
+    const char* client;
+    const char* node;
+  };
+  const Case cases[] = {{"IPv4", "192.168.1.100", "192.168.1.1"}, {"IPv6", "fd00:1::100", "fd00:1::1"}};
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    uint64_t laterBefore = h.counter(BPX_STAT_TC_FRAGMENT);
+    // A large request, fragmented by the client: every fragment goes to the backend.
+    auto request = big(packet(c.client, 40000, c.node, 30053, BPX_PROTO_UDP));
+    auto out = decodePacket(reassembleFrames(throughAll(fragmentFrame(buildPacket(request), 1400, 7))));
+    REQUIRE(out);
+    CHECK(out->checksumsValid);
+    CHECK(out->checksumError == "");
+    CHECK(out->dport == 53);
+    // A large answer (DNS with EDNS), fragmented by the backend: every fragment back.
+    PacketSpec answer = big(request);
+    answer.src = out->dst;
+    answer.sport = out->dport;
+    answer.dst = out->src;
+    answer.dport = out->sport;
+    auto back = decodePacket(reassembleFrames(throughAll(fragmentFrame(buildPacket(answer), 1400, 8))));
+    REQUIRE(back);
+    CHECK(back->checksumsValid);
+    CHECK(back->checksumError == "");
+    CHECK(back->endpointSrc() == formatEndpoint(request.dst, request.dport));
+    CHECK(back->endpointDst() == formatEndpoint(request.src, request.sport));
+    CHECK(h.counter(BPX_STAT_TC_FRAGMENT) - laterBefore == 4);  // two later fragments each way
+  }
+  SUBCASE("a later fragment seen before its first passes as it is, counted") {
+    auto fragments = fragmentFrame(buildPacket(big(packet("192.168.1.100", 40100, "192.168.1.1", 30053, BPX_PROTO_UDP))),
+                                   1400, 9);
+    auto early = h.run(loader::TcProgram::kFromDevice, fragments.back());
+    CHECK(early.verdictName() == "TC_ACT_OK");
+    CHECK(early.packet.dst.toString() == "192.168.1.1");
+    CHECK(h.counter(BPX_STAT_TC_FRAG_MISS) == 1);
+  }
+  SUBCASE("IPv6 with a hop-by-hop header: translated past it") {
+    auto spec = packet("fd00:1::100", 40200, "fd00:1::1", 30053, BPX_PROTO_UDP);
+    auto out = h.run(loader::TcProgram::kFromDevice, testing::withHopByHop(buildPacket(spec)));
+    CHECK(out.verdictName() == "TC_ACT_REDIRECT");
+    CHECK(out.packet.checksumsValid);
+    CHECK(out.packet.endpointDst() == "[fd00:200:2::5]:53");
+  }
+  SUBCASE("a fragmented SCTP datagram whose port changes is refused, counted") {
+    auto spec = big(packet("192.168.1.100", 40300, "192.168.1.1", 30868, BPX_PROTO_SCTP));
+    auto fragments = fragmentFrame(buildPacket(spec), 1400, 10);
+    auto out = h.run(loader::TcProgram::kFromDevice, fragments.front());
+    CHECK(out.verdictName() == "TC_ACT_SHOT");
+    CHECK(h.counter(BPX_STAT_TC_DROP_UNSUPPORTED) == 1);
   }
 }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace bpfproxy::testing {
@@ -30,6 +31,32 @@ void put32(std::vector<uint8_t>& out, size_t at, uint32_t value) {
 }
 
 uint16_t get16(const std::vector<uint8_t>& in, size_t at) { return (in[at] << 8) | in[at + 1]; }
+
+// SCTP's CRC32c (RFC 9260 appendix A), bit by bit: slow and obviously right.
+uint32_t crc32c(const uint8_t* data, size_t length) {
+  uint32_t crc = 0xffffffff;
+  for (size_t i = 0; i < length; ++i) {
+    crc ^= data[i];
+    for (int bit = 0; bit < 8; ++bit) crc = (crc & 1) ? (crc >> 1) ^ 0x82f63b78 : crc >> 1;
+  }
+  return ~crc;
+}
+
+// The CRC32c of an SCTP packet, computed with its checksum field zero.
+uint32_t sctpChecksum(std::vector<uint8_t> sctp) {
+  std::fill(sctp.begin() + 8, sctp.begin() + 12, 0);
+  return crc32c(sctp.data(), sctp.size());
+}
+
+// SCTP stores the CRC little-endian.
+void putLe32(std::vector<uint8_t>& out, size_t at, uint32_t value) {
+  for (int i = 0; i < 4; ++i) out[at + i] = static_cast<uint8_t>(value >> (8 * i));
+}
+uint32_t getLe32(const std::vector<uint8_t>& in, size_t at) {
+  uint32_t value = 0;
+  for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(in[at + i]) << (8 * i);
+  return value;
+}
 uint32_t get32(const std::vector<uint8_t>& in, size_t at) {
   return (static_cast<uint32_t>(get16(in, at)) << 16) | get16(in, at + 2);
 }
@@ -107,13 +134,138 @@ std::vector<uint8_t> buildPacket(const PacketSpec& spec) {
     put16(l4, 4, static_cast<uint16_t>(8 + spec.payload.size()));
     csumAt = 6;
   } else {
-    l4.assign(12, 0);  // SCTP common header; the CRC32c is not modelled
+    l4.assign(12, 0);  // SCTP common header; the CRC32c below
+    put32(l4, 4, spec.seq);  // verification tag
   }
   put16(l4, 0, spec.sport);
   put16(l4, 2, spec.dport);
   l4.insert(l4.end(), spec.payload.begin(), spec.payload.end());
+  if (spec.proto == 132 && !spec.sctpChecksumOffloaded) putLe32(l4, 8, sctpChecksum(l4));
   auto ip = ipPacket(spec.src, spec.dst, spec.proto, l4, csumAt, true);
   return ethernet(spec.dstMac, spec.srcMac, spec.src.isV4(), ip);
+}
+
+namespace {
+
+// Where an IPv6 packet's L4 header starts, past hop-by-hop, routing, destination options
+// and fragment headers; fills proto and, for a fragment header, its offset and M bit.
+size_t ipv6L4(const std::vector<uint8_t>& p, uint8_t& proto, int& fragOffset, bool& more) {
+  size_t off = 40;
+  proto = p[6];
+  fragOffset = -1;
+  while (off + 8 <= p.size()) {
+    if (proto == 0 || proto == 43 || proto == 60) {
+      uint8_t next = p[off];
+      off += (p[off + 1] + 1) * 8;
+      proto = next;
+    } else if (proto == 44) {
+      uint16_t field = get16(p, off + 2);
+      fragOffset = field & 0xfff8;
+      more = field & 1;
+      proto = p[off];
+      off += 8;
+    } else {
+      break;
+    }
+  }
+  return off;
+}
+
+}  // namespace
+
+std::vector<std::vector<uint8_t>> fragmentFrame(const std::vector<uint8_t>& frame, size_t chunk, uint32_t id) {
+  std::vector<uint8_t> eth(frame.begin(), frame.begin() + 14);
+  std::vector<uint8_t> ip(frame.begin() + 14, frame.end());
+  bool v4 = (ip[0] >> 4) == 4;
+  size_t header = v4 ? (ip[0] & 0xf) * 4 : 40;
+  std::vector<uint8_t> payload(ip.begin() + header, ip.end());
+  std::vector<std::vector<uint8_t>> out;
+  for (size_t at = 0; at < payload.size(); at += chunk) {
+    size_t length = std::min(chunk, payload.size() - at);
+    bool more = at + length < payload.size();
+    std::vector<uint8_t> part(ip.begin(), ip.begin() + header);
+    if (v4) {
+      put16(part, 2, static_cast<uint16_t>(header + length));
+      put16(part, 4, static_cast<uint16_t>(id));
+      put16(part, 6, static_cast<uint16_t>((at / 8) | (more ? 0x2000 : 0)));
+      put16(part, 10, 0);
+      put16(part, 10, fold(sum16(part.data(), header)));
+    } else {
+      std::vector<uint8_t> fragmentHeader(8, 0);
+      fragmentHeader[0] = part[6];
+      put16(fragmentHeader, 2, static_cast<uint16_t>(at | (more ? 1 : 0)));
+      put32(fragmentHeader, 4, id);
+      part[6] = 44;
+      put16(part, 4, static_cast<uint16_t>(8 + length));
+      part.insert(part.end(), fragmentHeader.begin(), fragmentHeader.end());
+    }
+    part.insert(part.end(), payload.begin() + at, payload.begin() + at + length);
+    std::vector<uint8_t> whole = eth;
+    whole.insert(whole.end(), part.begin(), part.end());
+    out.push_back(std::move(whole));
+  }
+  return out;
+}
+
+std::vector<uint8_t> reassembleFrames(const std::vector<std::vector<uint8_t>>& fragments) {
+  std::vector<std::pair<size_t, std::vector<uint8_t>>> pieces;
+  std::vector<uint8_t> first;
+  for (const auto& frame : fragments) {
+    std::vector<uint8_t> ip(frame.begin() + 14, frame.end());
+    bool v4 = (ip[0] >> 4) == 4;
+    size_t offset, start;
+    if (v4) {
+      offset = (get16(ip, 6) & 0x1fff) * 8;
+      start = (ip[0] & 0xf) * 4;
+      ip.resize(std::min<size_t>(ip.size(), get16(ip, 2)));
+    } else {
+      uint8_t proto;
+      int fragOffset;
+      bool more;
+      start = ipv6L4(ip, proto, fragOffset, more);
+      offset = fragOffset < 0 ? 0 : fragOffset;
+      ip.resize(std::min<size_t>(ip.size(), 40 + get16(ip, 4)));
+    }
+    if (offset == 0) first = frame;
+    pieces.push_back({offset, std::vector<uint8_t>(ip.begin() + start, ip.end())});
+  }
+  std::sort(pieces.begin(), pieces.end());
+  std::vector<uint8_t> payload;
+  for (const auto& [offset, bytes] : pieces) payload.insert(payload.end(), bytes.begin(), bytes.end());
+  std::vector<uint8_t> eth(first.begin(), first.begin() + 14);
+  std::vector<uint8_t> ip(first.begin() + 14, first.end());
+  if ((ip[0] >> 4) == 4) {
+    size_t header = (ip[0] & 0xf) * 4;
+    ip.resize(header);
+    put16(ip, 2, static_cast<uint16_t>(header + payload.size()));
+    put16(ip, 6, 0);
+    put16(ip, 10, 0);
+    put16(ip, 10, fold(sum16(ip.data(), header)));
+  } else {
+    uint8_t proto;
+    int fragOffset;
+    bool more;
+    ipv6L4(ip, proto, fragOffset, more);
+    ip.resize(40);
+    ip[6] = proto;  // the fragment header (and anything before it) dropped
+    put16(ip, 4, static_cast<uint16_t>(payload.size()));
+  }
+  ip.insert(ip.end(), payload.begin(), payload.end());
+  eth.insert(eth.end(), ip.begin(), ip.end());
+  return eth;
+}
+
+std::vector<uint8_t> withHopByHop(const std::vector<uint8_t>& frame) {
+  std::vector<uint8_t> out(frame.begin(), frame.begin() + 14 + 40);
+  std::vector<uint8_t> hop(8, 0);
+  hop[0] = out[14 + 6];  // next header: what followed the IPv6 header
+  hop[2] = 1;            // PadN option filling the 6 bytes
+  hop[3] = 4;
+  out[14 + 6] = 0;
+  put16(out, 14 + 4, static_cast<uint16_t>(get16(out, 14 + 4) + 8));
+  out.insert(out.end(), hop.begin(), hop.end());
+  out.insert(out.end(), frame.begin() + 14 + 40, frame.end());
+  return out;
 }
 
 std::vector<uint8_t> buildIcmpError(const IpAddress& from, const IpAddress& to,
@@ -148,19 +300,24 @@ std::optional<DecodedPacket> decodeIpPacket(const std::vector<uint8_t>& p, bool 
         d.checksumError = "IPv4 header";
       }
     }
+    if (get16(p, 6) & 0x3fff) d.fragment = true;
   } else if ((p[0] >> 4) == 6) {
     if (p.size() < 40) return std::nullopt;
     d.v6 = true;
-    d.proto = p[6];
     std::memcpy(src.data(), &p[8], 16);
     std::memcpy(dst.data(), &p[24], 16);
-    l4 = 40;
+    int fragOffset = -1;
+    bool more = false;
+    l4 = ipv6L4(p, d.proto, fragOffset, more);
+    d.fragment = fragOffset >= 0;
+    if (fragOffset > 0) l4 = p.size();  // no L4 header in a later fragment
     if (checkL4) end = std::min<size_t>(p.size(), 40 + get16(p, 4));
   } else {
     return std::nullopt;
   }
   d.src = IpAddress(src);
   d.dst = IpAddress(dst);
+  if (!d.v6 && (get16(p, 6) & 0x1fff)) return d;  // a later IPv4 fragment: no L4 header
   if (l4 + 4 > p.size()) return d;
   if (d.proto == 6 || d.proto == 17 || d.proto == 132) {
     d.sport = get16(p, l4);
@@ -176,11 +333,19 @@ std::optional<DecodedPacket> decodeIpPacket(const std::vector<uint8_t>& p, bool 
   }
   if ((d.proto == 1 || d.proto == 58) && (d.sport == 3 || d.sport == 11 || (d.v6 && d.sport <= 4)))
     d.quoted = std::vector<uint8_t>(p.begin() + l4 + 8, p.begin() + end);
-  if (!checkL4) return d;
+  if (!checkL4 || d.fragment) return d;
   const uint8_t* seg = p.data() + l4;
   size_t length = end - l4;
   bool pseudo = d.proto != 1;
   bool check = d.proto == 6 || d.proto == 1 || d.proto == 58 || (d.proto == 17 && get16(p, l4 + 6) != 0);
+  if (d.proto == 132 && length >= 12) {
+    std::vector<uint8_t> sctp(seg, seg + length);
+    d.sctpChecksum = getLe32(sctp, 8);
+    if (d.sctpChecksum != 0 && d.sctpChecksum != sctpChecksum(sctp)) {
+      d.checksumsValid = false;
+      d.checksumError += (d.checksumError.empty() ? "" : ", ") + std::string("SCTP CRC32c");
+    }
+  }
   if (check) {
     uint32_t sum = pseudo ? pseudoSum(d.src, d.dst, d.proto, length) : 0;
     if (fold(sum16(seg, length, sum)) != 0) {

@@ -22,6 +22,7 @@ struct PacketSpec {
   uint8_t tcpFlags = kTcpSyn;
   uint32_t seq = 1000;
   std::string payload;
+  bool sctpChecksumOffloaded = false;  // SCTP: leave the CRC field 0, as for CHECKSUM_PARTIAL
   std::array<uint8_t, 6> srcMac{0x02, 0, 0, 0, 0, 0x01};
   std::array<uint8_t, 6> dstMac{0x02, 0, 0, 0, 0, 0x02};
 };
@@ -42,12 +43,22 @@ struct DecodedPacket {
   uint8_t tcpFlags = 0;
   uint32_t seq = 0, ack = 0;
   std::array<uint8_t, 6> srcMac{}, dstMac{};
-  bool checksumsValid = false;  // IPv4 header, L4 (with pseudo-header), ICMP
+  bool checksumsValid = false;  // IPv4 header, L4 (with pseudo-header), ICMP, SCTP CRC32c
+  uint32_t sctpChecksum = 0;    // SCTP: the CRC field (0: left to offload, not checked)
   std::string checksumError;
   std::optional<std::vector<uint8_t>> quoted;  // ICMP error: the quoted IP packet
+  bool fragment = false;                        // part of a fragmented datagram (L4 not checked)
   std::string endpointSrc() const { return formatEndpoint(src, sport); }
   std::string endpointDst() const { return formatEndpoint(dst, dport); }
 };
+
+// The frame's IP datagram cut into fragments of at most `chunk` payload bytes (a multiple
+// of 8): IPv4 by its offset and MF bits, IPv6 with a fragment header. `id` identifies them.
+std::vector<std::vector<uint8_t>> fragmentFrame(const std::vector<uint8_t>& frame, size_t chunk, uint32_t id);
+// The datagram back from its fragments (in any order), as one frame.
+std::vector<uint8_t> reassembleFrames(const std::vector<std::vector<uint8_t>>& fragments);
+// The frame with an IPv6 hop-by-hop options header (8 bytes of padding) before the L4 header.
+std::vector<uint8_t> withHopByHop(const std::vector<uint8_t>& frame);
 
 // Decodes an Ethernet frame; nullopt when it is not IPv4/IPv6.
 std::optional<DecodedPacket> decodePacket(const std::vector<uint8_t>& frame);

@@ -208,7 +208,7 @@ TEST_CASE("golden: status") {
   }
   input.programs.back().attached = false;
   input.programs.back().detail = "link detached: its cgroup is gone or it was detached";
-  input.maps = {{"bpx_svc_v1", "hash", 5, 65536, 6815744}, {"bpx_stats_v1", "percpu_array", std::nullopt, 32, 1280}};
+  input.maps = {{"bpx_svc_v2", "hash", 5, 65536, 6815744}, {"bpx_stats_v1", "percpu_array", std::nullopt, 32, 1280}};
   input.counters.assign(BPX_STAT_COUNT, 0);
   input.counters[BPX_STAT_CONNECT4] = 41;
   input.counters[BPX_STAT_DROP_NO_BACKEND] = 2;

@@ -104,7 +104,8 @@ std::vector<std::string> summary(const ModelResult& result) {
   std::vector<std::string> lines;
   for (const auto& frontend : result.frontends) {
     std::string line = formatEndpoint(frontend.key.address, frontend.key.port) + "/" +
-                       protoName(frontend.key.proto) + " ->";
+                       protoName(frontend.key.proto) +
+                       (frontend.key.scope == BPX_SVC_SCOPE_INTERNAL ? " (in-cluster)" : "") + " ->";
     for (const auto& backend : frontend.backends)
       line += " " + formatEndpoint(backend.address, backend.port) +
               (backend.state == BPX_BACKEND_TERMINATING ? "~" : "");
@@ -394,12 +395,17 @@ TEST_CASE("model: externalTrafficPolicy Local") {
       "web-1", "IPv4", {slicePort("http", 8080)},
       {EndpointBuilder("10.244.1.5", "node-a").zone("zone-1"), EndpointBuilder("10.244.2.5", "node-b")})};
   ModelResult result = build(service, slices);
+  // Each external frontend has an in-cluster twin with every endpoint: Local restricts
+  // only clients from outside the cluster.
   CHECK(summary(result) == std::vector<std::string>{
                                "0.0.0.0:30080/tcp -> 10.244.1.5:8080",
+                               "0.0.0.0:30080/tcp (in-cluster) -> 10.244.1.5:8080 10.244.2.5:8080",
                                "10.96.0.10:0/any ->",
                                "10.96.0.10:80/tcp -> 10.244.1.5:8080 10.244.2.5:8080",
                                "192.0.2.10:80/tcp -> 10.244.1.5:8080",
+                               "192.0.2.10:80/tcp (in-cluster) -> 10.244.1.5:8080 10.244.2.5:8080",
                                "203.0.113.7:80/tcp -> 10.244.1.5:8080",
+                               "203.0.113.7:80/tcp (in-cluster) -> 10.244.1.5:8080 10.244.2.5:8080",
                            });
   struct Case {
     const char* description;
@@ -418,6 +424,8 @@ TEST_CASE("model: externalTrafficPolicy Local") {
     REQUIRE(find(result, c.address, c.port) != nullptr);
     CHECK(find(result, c.address, c.port)->flags == c.flags);
   }
+  for (const auto& frontend : result.frontends)
+    if (frontend.key.scope == BPX_SVC_SCOPE_INTERNAL) CHECK((frontend.flags & BPX_SVC_F_LOCAL) == 0);
   const auto& local = find(result, "192.0.2.10", 80)->backends.at(0);
   CHECK(local.local);
   CHECK(local.nodeName == "node-a");

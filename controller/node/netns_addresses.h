@@ -1,0 +1,39 @@
+#pragma once
+// The addresses of this node's network namespaces, by netns cookie, in bpx_nsaddr: the
+// socket hooks' client identity for a pod (its sockets speak for its address, as its
+// packets do on the TC path). Namespaces are found through /proc/*/ns/net (those with
+// processes) and /run/netns/* (named ones); a short-lived thread enters each new one to
+// read its cookie and addresses. One with no address yet is read again on the next pass.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "bpf/maps_abi.h"
+#include "maps/map_fd.h"
+
+namespace bpfproxy::controller {
+
+class NetnsAddresses {
+public:
+  NetnsAddresses(const maps::MapFd& map, uint64_t ownCookie) : map_(map), ownCookie_(ownCookie) {}
+
+  // One pass: new namespaces written, vanished ones removed. Returns "" or the first error.
+  std::string refresh();
+  size_t known() const { return known_.size(); }
+
+private:
+  struct Entry {
+    uint64_t cookie = 0;
+    bpx_netns_addr addresses{};
+    bool hasAddress = false;
+  };
+  const maps::MapFd& map_;
+  uint64_t ownCookie_;
+  std::map<std::pair<dev_t, ino_t>, Entry> known_;
+  bool firstPass_ = true;
+};
+
+}  // namespace bpfproxy::controller
