@@ -6,6 +6,7 @@
 // frontend, and the workloads that bypass the socket hooks. refresh() re-reads the
 // addresses; the agent calls it every second, so the set follows address changes.
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>

@@ -9,6 +9,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/sim_cluster.sh"
 source "$here/check.sh"
+source "$here/datapath_helpers.sh"
 trap sim_cleanup EXIT
 
 manifests=$(sim_manifests "$here/manifests" "$here/manifests_nodeport" "$here/manifests_semantics")
@@ -29,14 +30,6 @@ for node in node1 node2; do
 done
 
 pin1=$(sim_pin_dir node1)
-programmed() { "$SIM_BPFPROXY" service list --pin-dir "$1" -o json 2>/dev/null | grep -q "\"$2\""; }
-counter() {  # PIN NAME: a BPX_STAT_* counter summed over CPUs (index from bpf/maps_abi.h)
-  local index
-  index=$(awk -v n="BPX_STAT_$2" '$1 == "#define" && $2 == n { print $3 }' "$here/../../bpf/maps_abi.h")
-  bpftool -j map lookup pinned "$1/maps/bpx_stats_v1" key "$index" 0 0 0 |
-    python3 -c 'import json,sys; v=json.load(sys.stdin); print(sum(int.from_bytes(bytes(int(b,16) for b in c["value"]),"little") for c in v["values"]))' 2>/dev/null ||
-    echo 0
-}
 pod_curl_exit() { sim_exec busybox curl -s -o /dev/null --max-time "${2:-3}" "$1"; echo $?; }
 pod_answer() { sim_exec busybox curl -s --max-time 3 "$1" | grep -o 'pod nginx-[0-9]'; }
 ext_answer() { sim_ext client curl -s --max-time 3 "$1" | grep -o 'pod nginx-[0-9]'; }
