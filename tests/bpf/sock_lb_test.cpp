@@ -470,6 +470,7 @@ TEST_CASE("a UDP socket keeps its last four Services; a fifth reuses the oldest"
   // Sending again to a known Service reuses its peer: the others stay.
   REQUIRE(h.run(call4(BPX_HARNESS_SENDMSG4, vips[2], 53, IPPROTO_UDP, kSocket)).verdict == kAllow);
   CHECK(endpoint4(h.run(call4(BPX_HARNESS_RECVMSG4, "10.200.1.2", 5353, IPPROTO_UDP, kSocket))) == "10.32.0.22:53");
+}
 
 namespace {
 

@@ -585,7 +585,7 @@ TEST_CASE("sessionAffinity ClientIP per packet, and one client identity across b
     auto* sock = sock_lb_harness::open(&options);
     REQUIRE(sock);
     loader::MapSizes sizes;  // the Harness's, or the pinned maps cannot be reused
-    sizes.revNat = sizes.udpAffinity = sizes.conntrack = 1024;
+    sizes.clientAffinity = sizes.conntrack = 1024;
     loader::applyMapSizes(sock->obj, sizes);
     REQUIRE(sock_lb_harness::load(sock) == 0);
     std::unique_ptr<sock_lb_harness, void (*)(sock_lb_harness*)> guard(sock, sock_lb_harness::destroy);
