@@ -41,11 +41,13 @@ WHY = {
     "rss": "Before commit 1523b5e the whole 13 MB manifests List was one cpprest JSON DOM (134 MB heap "
            "peak, kept by glibc as RSS); it is now decoded item by item and memory is returned after a "
            "load (malloc_trim).",
-    "ratio": "The hooks run once per connection or datagram, not per packet: connect4 costs 1-2 µs and "
-             "sendmsg4 1.5-3 µs (see BPF run time per call; most of it the per-socket LRU writes of the "
-             "reverse-NAT and UDP-affinity entries) against a 20-40 µs transaction. Compare the shortfall with "
-             "the min-max spread of the per-round ratios: on this shared two-core machine a round's ratio "
-             "moves by more than the gap.",
+    "ratio": "The hooks run once per connection or datagram, not per packet, against a 20-40 µs transaction. "
+             "Under BPF_PROG_TEST_RUN connect4 costs about 350 ns and sendmsg4 on a socket that keeps its "
+             "backend about 110 ns (bench/results/prog_bench.md); bpf_stats reads 1.5-2.8 µs for the real "
+             "hooks on this shared machine, which includes preemption of the running program and, for every "
+             "new socket, the allocation of its socket-local storage. Compare the shortfall with the min-max "
+             "spread of the per-round ratios: on this shared two-core machine a round's ratio moves by more "
+             "than the gap.",
     "nodeport": "See the NodePort table: the TC rows' p99 shows connections that needed a SYN retransmission.",
     "kmem": "Hash maps without preallocation still allocate their bucket arrays up front (16 bytes per "
             "bucket, the capacity rounded up to a power of two): the backend and slot maps at the default "

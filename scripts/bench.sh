@@ -37,6 +37,8 @@ if [ $build = 1 ]; then
     { echo "bench: build failed" >&2; exit 1; }
 fi
 
+[ -x "$BENCH_BIN/bpfproxy" ] && [ -x "$BENCH_TOOLS/bpx_loadgen" ] ||
+  { echo "bench: no bpfproxy or bench tools under $BENCH_BIN (drop --no-build, or set BENCH_BIN)" >&2; exit 1; }
 SIM_BPFPROXY="$BENCH_BIN/bpfproxy"
 SIM_TAG="bxb$$"
 source "$root/scripts/lib/sim_cluster.sh"
