@@ -14,6 +14,7 @@
 #include "cli/table.h"
 #include "maps/map_fd.h"
 #include "maps/map_names.h"
+#include "maps/map_table.h"
 #include "maps/map_usage.h"
 
 namespace bpfproxy::cli {
@@ -30,13 +31,15 @@ std::string kib(uint64_t bytes) {
 }  // namespace
 
 std::vector<MapShape> serviceMapShapes(uint32_t maxServices, uint32_t maxBackends) {
-  return {
-      {maps::kServiceMap, BPF_MAP_TYPE_HASH, sizeof(bpx_svc_key), sizeof(bpx_svc_value), maxServices},
-      {maps::kServiceMetaMap, BPF_MAP_TYPE_HASH, sizeof(uint32_t), sizeof(bpx_svc_meta), maxServices},
-      {maps::kBackendMap, BPF_MAP_TYPE_HASH, sizeof(uint32_t), sizeof(bpx_backend), maxBackends},
-      {maps::kSlotMap, BPF_MAP_TYPE_HASH, sizeof(bpx_slot_key), sizeof(bpx_slot_value),
-       uint64_t{maxBackends} * BPX_SLOTS_PER_BACKEND},
-  };
+  maps::MapSizes sizes;
+  sizes.servicePorts = maxServices;
+  sizes.backends = maxBackends;
+  std::vector<MapShape> shapes;
+  for (const char* name : {maps::kServiceMap, maps::kServiceMetaMap, maps::kBackendMap, maps::kSlotMap}) {
+    const auto& spec = *maps::findMapSpec(name);
+    shapes.push_back({spec.name, spec.type, spec.keySize, spec.valueSize, maps::maxEntries(spec, sizes)});
+  }
+  return shapes;
 }
 
 CapacityPlan planCapacity(const CapacityRequest& request, const std::vector<MapShape>& shapes, unsigned cpus) {
@@ -63,7 +66,8 @@ CapacityPlan planCapacity(const CapacityRequest& request, const std::vector<MapS
     plan.fits = plan.fits && row.fits;
     plan.bytesNeeded += row.bytesNeeded;
     plan.bytesWhenFull += row.bytesWhenFull;
-    std::string flag = shape.name == maps::kBackendMap || shape.name == maps::kSlotMap ? "--max-backends" : "--max-services";
+    const auto* spec = maps::findMapSpec(shape.name);
+    std::string flag = spec && spec->flag ? spec->flag : "--max-services";
     if (!row.fits)
       plan.notes.push_back("map " + row.map + " full (" + std::to_string(row.needed) + "/" +
                            std::to_string(row.capacity) + "): raise " + flag + " (bpfproxy.mapSizes in --config)");

@@ -12,11 +12,6 @@
 
 namespace bpfproxy::loader {
 
-struct MapResize {
-  bpf_map* map;
-  uint32_t maxEntries;
-};
-
 class MapMigration {
 public:
   explicit MapMigration(std::string pinRoot) : pinRoot_(std::move(pinRoot)) {}

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "base/unique_fd.h"
 #include "loader/map_migration.h"
 #include "loader/system_paths.h"
 #include "loader/tc_loader.h"
@@ -30,13 +31,6 @@ struct SkeletonDeleter {
   void operator()(sock_lb* skeleton) const { sock_lb::destroy(skeleton); }
 };
 using SkeletonPtr = std::unique_ptr<sock_lb, SkeletonDeleter>;
-
-struct FdCloser {
-  int fd;
-  ~FdCloser() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 // Refuses pins of a layout this build does not understand, before anything is touched.
 void checkLayout(const std::string& pinDir, LoadReport& report) {
@@ -128,30 +122,21 @@ LoadReport loadSocketLb(const SocketLbOptions& options) {
   if (auto error = preparePinDir(options.pinDir); !error.empty()) throw LoaderError(error);
   checkLayout(options.pinDir, report);
 
-  int cgroupFd = open(options.cgroupPath.c_str(), O_RDONLY | O_DIRECTORY);
-  if (cgroupFd < 0)
+  UniqueFd cgroup(open(options.cgroupPath.c_str(), O_RDONLY | O_DIRECTORY));
+  if (!cgroup)
     throw LoaderError("cannot open cgroup " + options.cgroupPath + ": " + errnoText(errno) +
                       " (give a cgroup v2 directory with --cgroup)");
-  FdCloser cgroupCloser{cgroupFd};
 
   std::string pinRoot = maps::mapsDir(options.pinDir);
   LIBBPF_OPTS(bpf_object_open_opts, openOptions, .pin_root_path = pinRoot.c_str());
   SkeletonPtr skeleton(sock_lb::open(&openOptions));
   if (!skeleton) throw LoaderError("cannot open the socket programs: " + errnoText(errno));
 
-  const std::vector<MapResize> sizes = {
-      {skeleton->maps.BPX_MAP_SVC, options.mapSizes.servicePorts},
-      {skeleton->maps.BPX_MAP_SVC_META, options.mapSizes.servicePorts},
-      {skeleton->maps.BPX_MAP_BACKEND, options.mapSizes.backends},
-      {skeleton->maps.BPX_MAP_SLOT, options.mapSizes.backends * BPX_SLOTS_PER_BACKEND},
-      {skeleton->maps.BPX_MAP_CLIENT_AFFINITY, options.mapSizes.clientAffinity},
-      {skeleton->maps.BPX_MAP_CT, options.mapSizes.conntrack * 2},
-  };
   MapMigration migration(pinRoot);
-  for (const auto& resize : sizes) {
-    bpf_map__set_max_entries(resize.map, resize.maxEntries);
-    migration.prepare(resize.map, report.notes);  // moves aside a pin of another size
-  }
+  applyMapSizes(skeleton->obj, options.mapSizes);
+  for (const auto& spec : maps::mapTable())  // moves aside a pin of another size
+    if (bpf_map* map = bpf_object__find_map_by_name(skeleton->obj, spec.name); map && spec.sizedBy)
+      migration.prepare(map, report.notes);
 
   if (int rc = sock_lb::load(skeleton.get()); rc != 0)
     throw LoaderError("cannot load the socket programs: " + errnoText(rc) +
@@ -166,7 +151,7 @@ LoadReport loadSocketLb(const SocketLbOptions& options) {
   uint64_t wantedCgroup = cgroupId(options.cgroupPath);
   bpf_program* program;
   bpf_object__for_each_program(program, skeleton->obj) {
-    report.programs.push_back(attachProgram(program, cgroupFd, wantedCgroup, options.pinDir));
+    report.programs.push_back(attachProgram(program, cgroup.get(), wantedCgroup, options.pinDir));
   }
   migration.finish(report.notes);  // programs now use the new maps: drop the old pins
   for (const char* retired : maps::kRetiredMaps) {
@@ -177,16 +162,9 @@ LoadReport loadSocketLb(const SocketLbOptions& options) {
 }
 
 void applyMapSizes(bpf_object* object, const MapSizes& sizes) {
-  const std::pair<const char*, uint32_t> entries[] = {
-      {maps::kServiceMap, sizes.servicePorts},
-      {maps::kServiceMetaMap, sizes.servicePorts},
-      {maps::kBackendMap, sizes.backends},
-      {maps::kSlotMap, sizes.backends * BPX_SLOTS_PER_BACKEND},
-      {maps::kClientAffinityMap, sizes.clientAffinity},
-      {maps::kConntrackMap, sizes.conntrack * 2},
-  };
-  for (const auto& [name, size] : entries)
-    if (bpf_map* map = bpf_object__find_map_by_name(object, name)) bpf_map__set_max_entries(map, size);
+  for (const auto& spec : maps::mapTable())
+    if (bpf_map* map = bpf_object__find_map_by_name(object, spec.name); map && spec.sizedBy)
+      bpf_map__set_max_entries(map, static_cast<uint32_t>(maps::maxEntries(spec, sizes)));
 }
 
 std::vector<std::string> cleanupPins(const std::string& pinDir) {

@@ -7,21 +7,17 @@
 #include <string>
 #include <vector>
 
-#include "bpf/maps_abi.h"
+#include "maps/map_table.h"
 
 namespace bpfproxy::loader {
 
-struct MapSizes {
-  uint32_t servicePorts = BPX_DEFAULT_SERVICE_PORTS;
-  uint32_t backends = BPX_DEFAULT_BACKENDS;
-  uint32_t clientAffinity = BPX_DEFAULT_CLIENT_AFFINITY;  // sessionAffinity ClientIP (pod, Service) entries
-  uint32_t conntrack = BPX_DEFAULT_CONNTRACK;  // flows of the TC datapath (two entries each)
-};
+// What the agent's flags size; the table in maps/map_table.h says which map each sizes.
+using MapSizes = maps::MapSizes;
 
 }  // namespace bpfproxy::loader
 struct bpf_object;
 namespace bpfproxy::loader {
-// Sets the sizes of the maps every bpfproxy object shares, before load.
+// Sets the sizes of every sized map of the object (maps/map_table.h), before load.
 void applyMapSizes(bpf_object* object, const MapSizes& sizes);
 
 struct SocketLbOptions {

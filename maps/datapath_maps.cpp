@@ -4,25 +4,22 @@
 
 #include "bpf/maps_abi.h"
 #include "maps/map_names.h"
+#include "maps/map_open.h"
 
 namespace bpfproxy::maps {
 
 bool DatapathMaps::open(const std::string& pinDir, std::string* error) {
-  struct Entry {
-    MapFd* fd;
-    const char* name;
-  };
-  const Entry entries[] = {
-      {&layout, kLayoutMap},   {&services, kServiceMap},        {&slots, kSlotMap},
-      {&backends, kBackendMap}, {&sockets, kSockMap},
-      {&clientAffinity, kClientAffinityMap},
-      {&serviceMeta, kServiceMetaMap}, {&stats, kStatsMap}, {&generation, kGenerationMap},
-  };
-  for (const auto& entry : entries) {
-    *entry.fd = MapFd::openPinned(mapPinPath(pinDir, entry.name), error);
-    if (!entry.fd->valid()) return false;
-  }
-  return true;
+  auto opened = openMaps(pinDir, {{&layout, kLayoutMap},
+                                  {&services, kServiceMap},
+                                  {&slots, kSlotMap},
+                                  {&backends, kBackendMap},
+                                  {&sockets, kSockMap},
+                                  {&clientAffinity, kClientAffinityMap},
+                                  {&serviceMeta, kServiceMetaMap},
+                                  {&stats, kStatsMap},
+                                  {&generation, kGenerationMap}});
+  if (!opened && error) *error = opened.error().message;
+  return opened.ok();
 }
 
 std::vector<uint64_t> DatapathMaps::readCounters() const {

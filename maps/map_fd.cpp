@@ -12,15 +12,10 @@ MapFd MapFd::openPinned(const std::string& path, std::string* error) {
   return MapFd(fd);
 }
 
-void MapFd::reset(int fd) {
-  if (fd_ >= 0) close(fd_);
-  fd_ = fd;
-}
-
 int MapFd::info(Info& out) const {
   bpf_map_info info{};
   __u32 length = sizeof(info);
-  if (bpf_map_get_info_by_fd(fd_, &info, &length) != 0) return -errno;
+  if (bpf_map_get_info_by_fd(fd(), &info, &length) != 0) return -errno;
   out = {info.type, info.key_size, info.value_size, info.max_entries, info.map_flags, info.name};
   return 0;
 }

@@ -1,6 +1,6 @@
 #pragma once
-// An owned BPF map file descriptor with typed element access. Errors come back as a
-// negative errno so callers can count and report them; nothing here throws.
+// An owned BPF map file descriptor (a UniqueFd) with typed element access. Errors come back
+// as a negative errno so callers can count and report them; nothing here throws.
 #include <bpf/bpf.h>
 
 #include <cerrno>
@@ -8,27 +8,21 @@
 #include <string>
 #include <utility>
 
+#include "base/unique_fd.h"
+
 namespace bpfproxy::maps {
 
 class MapFd {
 public:
   MapFd() = default;
-  explicit MapFd(int fd) : fd_(fd) {}
-  MapFd(MapFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  MapFd& operator=(MapFd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  MapFd(const MapFd&) = delete;
-  MapFd& operator=(const MapFd&) = delete;
-  ~MapFd() { reset(); }
+  explicit MapFd(int fd) : owned_(fd) {}
 
   // Opens a pinned map; on failure the result is invalid and *error says why.
   static MapFd openPinned(const std::string& path, std::string* error = nullptr);
 
-  bool valid() const { return fd_ >= 0; }
-  int fd() const { return fd_; }
-  void reset(int fd = -1);
+  bool valid() const { return owned_.valid(); }
+  int fd() const { return owned_.get(); }
+  void reset(int fd = -1) { owned_.reset(fd); }
 
   struct Info {
     unsigned type = 0, keySize = 0, valueSize = 0, maxEntries = 0, flags = 0;
@@ -38,15 +32,15 @@ public:
 
   template <typename K, typename V>
   int lookup(const K& key, V& value) const {
-    return bpf_map_lookup_elem(fd_, &key, &value) == 0 ? 0 : -errno;
+    return bpf_map_lookup_elem(fd(), &key, &value) == 0 ? 0 : -errno;
   }
   template <typename K, typename V>
   int update(const K& key, const V& value, unsigned long long flags = BPF_ANY) const {
-    return bpf_map_update_elem(fd_, &key, &value, flags) == 0 ? 0 : -errno;
+    return bpf_map_update_elem(fd(), &key, &value, flags) == 0 ? 0 : -errno;
   }
   template <typename K>
   int erase(const K& key) const {
-    int rc = bpf_map_delete_elem(fd_, &key);
+    int rc = bpf_map_delete_elem(fd(), &key);
     return rc == 0 || errno == ENOENT ? 0 : -errno;
   }
   // Visits every element; the visitor returns false to stop. Entries may change meanwhile.
@@ -55,17 +49,17 @@ public:
     K key{}, next{};
     V value{};
     const K* previous = nullptr;
-    while (bpf_map_get_next_key(fd_, previous, &next) == 0) {
+    while (bpf_map_get_next_key(fd(), previous, &next) == 0) {
       key = next;
       previous = &key;
-      if (bpf_map_lookup_elem(fd_, &key, &value) != 0) continue;  // deleted meanwhile
+      if (bpf_map_lookup_elem(fd(), &key, &value) != 0) continue;  // deleted meanwhile
       if (!visit(key, value)) return 0;
     }
     return errno == ENOENT ? 0 : -errno;
   }
 
 private:
-  int fd_ = -1;
+  UniqueFd owned_;
 };
 
 }  // namespace bpfproxy::maps

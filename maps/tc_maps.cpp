@@ -1,24 +1,20 @@
 #include "maps/tc_maps.h"
 
 #include "maps/map_names.h"
+#include "maps/map_open.h"
 
 namespace bpfproxy::maps {
 
 bool TcMaps::open(const std::string& pinDir, std::string* error) {
-  struct Entry {
-    MapFd* fd;
-    const char* name;
-  };
-  const Entry entries[] = {
-      {&conntrack, kConntrackMap}, {&nodeAddrs, kNodeAddrMap}, {&lpm, kLpmMap},
-      {&config, kTcConfigMap},     {&tcPods, kTcPodMap},       {&optOut, kSockOptOutMap},
-      {&netnsAddrs, kNetnsAddrMap},
-  };
-  for (const auto& entry : entries) {
-    *entry.fd = MapFd::openPinned(mapPinPath(pinDir, entry.name), error);
-    if (!entry.fd->valid()) return false;
-  }
-  return true;
+  auto opened = openMaps(pinDir, {{&conntrack, kConntrackMap},
+                                  {&nodeAddrs, kNodeAddrMap},
+                                  {&lpm, kLpmMap},
+                                  {&config, kTcConfigMap},
+                                  {&tcPods, kTcPodMap},
+                                  {&optOut, kSockOptOutMap},
+                                  {&netnsAddrs, kNetnsAddrMap}});
+  if (!opened && error) *error = opened.error().message;
+  return opened.ok();
 }
 
 bpx_svc_key addressKey(const IpAddress& address) {

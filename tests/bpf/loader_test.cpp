@@ -7,8 +7,11 @@
 #include <filesystem>
 
 #include "loader/socket_lb_loader.h"
+#include "loader/tc_loader.h"
 #include "maps/datapath_maps.h"
 #include "maps/map_names.h"
+#include "maps/map_open.h"
+#include "maps/map_table.h"
 #include "tests/support/test_bpffs.h"
 #include "tests/support/test_cgroup.h"
 
@@ -131,4 +134,50 @@ TEST_CASE("loader: cleanup detaches every program and removes the pins" * doctes
   CHECK(cgroup.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 0);
   CHECK(cgroup.attachedPrograms(BPF_CGROUP_UDP4_RECVMSG) == 0);
   CHECK_FALSE(std::filesystem::exists(pins.path()));
+}
+
+TEST_CASE("loader: both objects size every map from one table, so the TC programs reuse the pins" *
+          doctest::skip(skipBpf())) {
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  auto o = options(pins.path(), cgroup.path());
+  o.mapSizes.clientAffinity = 2048;  // the TC object has the affinity map too
+  o.mapSizes.conntrack = 512;
+  loader::loadSocketLb(o);
+  // A map the TC object sized otherwise would not match its pin, and the load would fail.
+  std::unique_ptr<loader::TcDatapath> tc;
+  CHECK_NOTHROW(tc = std::make_unique<loader::TcDatapath>(pins.path(), o.mapSizes));
+  for (const auto& spec : maps::mapTable()) {
+    if (!spec.sizedBy) continue;
+    CAPTURE(spec.name);
+    auto map = maps::MapFd::openPinned(maps::mapPinPath(pins.path(), spec.name));
+    maps::MapFd::Info info;
+    REQUIRE(map.info(info) == 0);
+    CHECK(info.maxEntries == maps::maxEntries(spec, o.mapSizes));
+  }
+}
+
+TEST_CASE("maps: a pin whose key or value size is not this build's is refused when opened" *
+          doctest::skip(skipBpf())) {
+  testing::TestBpffsDir pins;
+  std::filesystem::create_directories(maps::mapsDir(pins.path()));
+  auto pin = [&](const char* name, unsigned keySize, unsigned valueSize) {
+    maps::MapFd map(bpf_map_create(BPF_MAP_TYPE_HASH, name, keySize, valueSize, 16, nullptr));
+    REQUIRE(map.valid());
+    REQUIRE(bpf_obj_pin(map.fd(), maps::mapPinPath(pins.path(), name).c_str()) == 0);
+  };
+  pin(maps::kServiceMap, sizeof(bpx_svc_key), sizeof(bpx_svc_value) + 8);  // an older layout
+  pin(maps::kBackendMap, sizeof(uint32_t), sizeof(bpx_backend));
+  pin(maps::kLayoutMap, sizeof(uint32_t), sizeof(bpx_layout));  // opened before the services
+
+  auto wrong = maps::openMap(pins.path(), maps::kServiceMap);
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().message.find("values of " + std::to_string(sizeof(bpx_svc_value) + 8)) !=
+        std::string::npos);
+  CHECK(wrong.error().message.find("bpfproxy cleanup") != std::string::npos);
+  CHECK(maps::openMap(pins.path(), maps::kBackendMap).ok());
+  maps::DatapathMaps all;
+  std::string error;
+  CHECK_FALSE(all.open(pins.path(), &error));
+  CHECK(error.find(maps::kServiceMap) != std::string::npos);
 }

@@ -1,0 +1,22 @@
+#pragma once
+// Opens a pinned map and checks it is the map this build reads: its key and value sizes
+// against the table (maps/map_table.h). A pin of another layout, left by another bpfproxy
+// version, is refused here with what to do, instead of being read as garbage.
+#include <initializer_list>
+#include <string>
+
+#include "base/result.h"
+#include "maps/map_fd.h"
+
+namespace bpfproxy::maps {
+
+Result<MapFd> openMap(const std::string& pinDir, const std::string& name);
+
+// Opens each named map into its MapFd; stops at the first that fails.
+struct NamedMap {
+  MapFd* fd;
+  const char* name;
+};
+Status openMaps(const std::string& pinDir, std::initializer_list<NamedMap> maps);
+
+}  // namespace bpfproxy::maps
