@@ -70,7 +70,7 @@ std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& opti
   options.mapSizes.backends = flags.maxBackends;
   options.mapSizes.conntrack = flags.maxConntrack;
   options.mapSizes.clientAffinity = flags.maxAffinity;
-  return buildTcOptions(flags.tc, flags.source.manifests, options);
+  return buildTcOptions(flags.tc, options);
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ void addTcFlags(CLI::App& command, TcFlags& flags) {
       ->capture_default_str();
 }
 
-std::string buildTcOptions(const TcFlags& flags, const std::string& manifestsDir,
+std::string buildTcOptions(const TcFlags& flags,
                            controller::AgentOptions& options) {
   auto& tc = options.tc;
   if (flags.devices == "auto") {
@@ -64,13 +64,8 @@ std::string buildTcOptions(const TcFlags& flags, const std::string& manifestsDir
     return "--allow-external-ips and --external-ips-node-only contradict each other";
   tc.settings.externalIpsNodeOnly = flags.externalIpsNodeOnly;
   tc.reservePorts = flags.reservePorts;
-  // From a manifests directory the TC agent reads the Pods itself; otherwise runAgent
-  // hands it what the Kubernetes API delivered.
-  if (!manifestsDir.empty()) {
-    tc.bypassPods = [manifestsDir, nodeName = options.nodeName](std::vector<std::string>& errors) {
-      return controller::readBypassPods(manifestsDir, nodeName, errors);
-    };
-  }
+  // Bypassing Pods come from the source (manifests or the API), through the store: runAgent
+  // hands them to the TC agent.
   tc.cgroupRoot = options.cgroupPath;
   tc.nodeName = options.nodeName;
   tc.serviceCidrs = options.model.serviceCidrs;

@@ -23,7 +23,7 @@ struct TcFlags {
 void addTcFlags(CLI::App& command, TcFlags& flags);
 
 // Fills options.tc from the flags (after the rest of options is set); "" or the error.
-std::string buildTcOptions(const TcFlags& flags, const std::string& manifestsDir,
+std::string buildTcOptions(const TcFlags& flags,
                            controller::AgentOptions& options);
 
 }  // namespace bpfproxy::cli

@@ -1,10 +1,5 @@
 #include "controller/source/bypass_pods.h"
 
-#include <fstream>
-#include <sstream>
-
-#include "controller/source/manifests_source.h"
-
 namespace bpfproxy::controller {
 
 namespace {
@@ -49,31 +44,6 @@ std::optional<BypassPod> decodeBypassPod(const value& json) {
     }
   }
   return pod;
-}
-
-std::vector<BypassPod> readBypassPods(const std::filesystem::path& directory,
-                                      const std::string& nodeName, std::vector<std::string>& errors) {
-  std::vector<BypassPod> pods;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
-    auto extension = entry.path().extension().string();
-    if (extension != ".yaml" && extension != ".yml" && extension != ".json") continue;
-    std::ifstream in(entry.path());
-    std::stringstream content;
-    content << in.rdbuf();
-    // Most files hold Services and slices by the thousand: parse only those that can
-    // hold a bypassing Pod.
-    if (content.str().find(kSocketLbKey) == std::string::npos) continue;
-    try {
-      for (const auto& document : parseYamlDocuments(content.str())) {
-        auto pod = decodeBypassPod(document);
-        if (pod && pod->nodeName == nodeName) pods.push_back(std::move(*pod));
-      }
-    } catch (const std::exception& error) {
-      errors.push_back(entry.path().string() + ": " + error.what());
-    }
-  }
-  return pods;
 }
 
 }  // namespace bpfproxy::controller

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include "controller/source/bypass_pods.h"
 #include "controller/source/json_list_scanner.h"
 #include "controller/source/kube_decode.h"
 
@@ -116,6 +117,8 @@ struct Delivery {
     } else if (kind == "Node" && apiVersion == "v1") {
       deliver(decodeNode(json), json, kind, where,
               [&](Node node) { sink.upsertNode(std::move(node)); });
+    } else if (auto pod = kind == "Pod" ? decodeBypassPod(json) : std::nullopt) {
+      sink.upsertPod(*pod);  // the store keeps this node's; other Pods are not ours
     } else {
       spdlog::debug("{}: {}: ignoring {} {}", file, where, apiVersion, kind);
     }

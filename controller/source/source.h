@@ -18,9 +18,8 @@ public:
   virtual void deleteEndpointSlice(const std::string& namespace_, const std::string& name) = 0;
   virtual void upsertNode(Node node) = 0;
   virtual void deleteNode(const std::string& name) = 0;
-  // This node's Pods that bypass the socket hooks, keyed by namespace/name. No-ops by
-  // default: only the Kubernetes API source delivers them (the manifests source leaves them
-  // to the TC agent, which reads the directory itself).
+  // Pods that bypass the socket hooks, keyed by namespace/name (the store keeps this
+  // node's; the TC agent reads them from it). No-ops by default, for sinks that ignore them.
   virtual void upsertPod(const BypassPod& pod) { (void)pod; }
   virtual void deletePod(const std::string& key) { (void)key; }
   // A complete view has been delivered (the first full list, or a relist): objects not

@@ -257,3 +257,39 @@ TEST_CASE("manifests: inotify delivers a change without waiting for the poll") {
   CHECK(eventually([&] { return store.service({"default", "bravo"}).has_value(); }));
   source.stop();
 }
+
+TEST_CASE("manifests: this node's bypassing Pods reach the store, and go with their file") {
+  TempDir dir;
+  dir.write("pods.yaml", R"(apiVersion: v1
+kind: Pod
+metadata: {name: mesh, labels: {bpfproxy.io/socket-lb: bypass}}
+spec: {nodeName: node-a}
+status: {podIP: 10.200.0.9}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: elsewhere, labels: {bpfproxy.io/socket-lb: bypass}}
+spec: {nodeName: node-b}
+status: {podIP: 10.200.128.9}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: plain}
+spec: {nodeName: node-a}
+status: {podIP: 10.200.0.10}
+)");
+  ClusterStore store("node-a");
+  ManifestsSource source(dir.path, std::chrono::milliseconds(10));
+  source.start(store);
+  REQUIRE(eventually([&] { return store.hasSynced() && !store.bypassPods().empty(); }));
+  auto pods = store.bypassPods();
+  REQUIRE(pods.size() == 1);
+  CHECK(pods[0].key == "default/mesh");
+  REQUIRE(pods[0].addresses.size() == 1);
+  CHECK(pods[0].addresses[0].toString() == "10.200.0.9");
+
+  fs::remove(dir.path / "pods.yaml");
+  CHECK(eventually([&] { return store.bypassPods().empty(); }));
+  source.stop();
+  CHECK(store.takeErrors().empty());
+}
