@@ -112,14 +112,15 @@ std::vector<NodeAddress> NodeState::addresses() const {
 }
 
 void NodeState::serviceSynced(const ServiceKey& key, const std::vector<FrontendSpec>& frontends,
-                              const Reconciler& reconciler) {
+                              const std::map<FrontendKey, uint32_t>& serviceIds) {
   std::lock_guard lock(mutex_);
   std::set<uint32_t> withRanges;
   for (const auto& frontend : frontends) {
     if (!(frontend.flags & BPX_SVC_F_SOURCE_RANGES)) continue;
-    if (auto svcId = reconciler.serviceId(frontend.key)) {
-      withRanges.insert(*svcId);
-      if (auto error = state_->setSourceRanges(*svcId, frontend.sourceRanges); !error.empty())
+    if (auto id = serviceIds.find(frontend.key); id != serviceIds.end()) {
+      const uint32_t svcId = id->second;
+      withRanges.insert(svcId);
+      if (auto error = state_->setSourceRanges(svcId, frontend.sourceRanges); !error.empty())
         spdlog::error("{}: {}", key.toString(), error);
     }
   }

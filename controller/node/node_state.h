@@ -46,9 +46,10 @@ public:
   std::string refresh(bool* changed = nullptr);
   std::vector<NodeAddress> addresses() const;
 
-  // After the reconciler applied a Service's frontends: their source ranges, by svc_id.
+  // After the reconciler applied a Service's frontends: their source ranges, by the svc_ids
+  // the reconciler gave them (ReconcileResult::serviceIds).
   void serviceSynced(const ServiceKey& key, const std::vector<FrontendSpec>& frontends,
-                     const Reconciler& reconciler);
+                     const std::map<FrontendKey, uint32_t>& serviceIds);
   std::string setBypass(const std::vector<BypassWorkload>& workloads);
 
 private:

@@ -5,13 +5,13 @@
 #include <map>
 #include <thread>
 
-#include "controller/sync/agent_observer.h"
 #include "controller/state/cluster_store.h"
+#include "controller/sync/agent_observer.h"
 #include "controller/sync/reconciler.h"
 #include "loader/kernel_features.h"
+#include "maps/bpf_datapath_writer.h"
 #include "maps/datapath_maps.h"
 #include "maps/snapshot_reader.h"
-#include "maps/bpf_datapath_writer.h"
 
 namespace bpfproxy::controller {
 
@@ -44,180 +44,222 @@ bool anyBackends(const std::vector<FrontendSpec>& frontends) {
   return false;
 }
 
+std::string joined(const std::vector<std::string>& errors) {
+  std::string text;
+  for (const auto& error : errors) text += (text.empty() ? "" : "; ") + error;
+  return text;
+}
+
+// runAgent's steps, in the order they run: probe, load, adopt, start the node's TC side,
+// watch the source, then loop: wait for changes and converge the maps to them.
+class Agent {
+public:
+  Agent(const AgentOptions& options, std::shared_ptr<Source> source, AgentObserver& observer)
+      : options_(options), source_(std::move(source)), observer_(observer),
+        store_(options.nodeName), model_(options.model) {}
+
+  int run(const std::atomic<bool>& stop) {
+    if (!probe() || !load() || !adopt() || !startNode()) return 1;
+    spdlog::info("watching {}", source_->describe());
+    source_->start(store_);
+    loop(stop);
+    source_->stop();
+    spdlog::info("stopped; the datapath stays programmed in {}", options_.pinDir);
+    return 0;
+  }
+
+private:
+  // The kernel has what the programs need.
+  bool probe() {
+    auto missing = loader::probeKernelFeatures().missingRequired();
+    for (const auto& line : missing) spdlog::critical("kernel feature missing: {}", line);
+    return missing.empty();
+  }
+
+  // The socket programs loaded and attached; their maps pinned, or adopted from the pins.
+  bool load() {
+    // Conntrack belongs to the per-packet datapath, and an LRU map is preallocated: without
+    // that datapath it takes the least room (a restart with --devices resizes it).
+    loader::MapSizes sizes = options_.mapSizes;
+    if (!options_.tc.enabled()) sizes.conntrack = 1;
+    loader::LoadReport loaded;
+    try {
+      loaded = loader::loadSocketLb({options_.pinDir, options_.cgroupPath, sizes});
+    } catch (const loader::LoaderError& error) {
+      spdlog::critical("{}", error.what());
+      return false;
+    }
+    for (const auto& note : loaded.notes) spdlog::info("{}", note);
+    for (const auto& program : loaded.programs)
+      spdlog::info("{} {} on {} ({})", program.updated ? "updated" : "attached", program.name,
+                   options_.cgroupPath, program.linkPin);
+    observer_.onDatapathLoaded(loaded);
+    return true;
+  }
+
+  // The reconciler takes what the maps hold as programmed, so a restart rewrites nothing.
+  bool adopt() {
+    std::string error;
+    if (!maps_.open(options_.pinDir, &error)) {
+      spdlog::critical("{}", error);
+      return false;
+    }
+    reconciler_.adopt(maps::readSnapshot(maps_));
+    spdlog::info("adopted {} frontends and {} backends from {}", reconciler_.frontendCount(),
+                 reconciler_.backendCount(), options_.pinDir);
+    return true;
+  }
+
+  // This node's addresses, flags, service CIDRs and source ranges (both paths use them), and
+  // the per-packet datapath when devices are given.
+  bool startNode() {
+    try {
+      node_ = std::make_unique<NodeState>(NodeStateOptions{options_.tc.devices, options_.tc.nodePortAddresses,
+                                                           options_.tc.settings, options_.model.serviceCidrs},
+                                          options_.pinDir);
+    } catch (const std::exception& failure) {
+      spdlog::critical("node state: {}", failure.what());
+      return false;
+    }
+    if (!options_.tc.enabled()) return true;
+    TcAgentOptions tcOptions = options_.tc;
+    if (!tcOptions.bypassPods)  // from the source, via the store
+      tcOptions.bypassPods = [this](std::vector<std::string>&) { return store_.bypassPods(); };
+    try {
+      tc_ = std::make_unique<TcAgent>(tcOptions, options_.pinDir, options_.mapSizes, *node_);
+    } catch (const std::exception& failure) {
+      spdlog::critical("per-packet datapath: {}", failure.what());
+      return false;
+    }
+    return true;
+  }
+
+  void loop(const std::atomic<bool>& stop) {
+    auto lastSync = Clock::now() - options_.minSyncPeriod;
+    auto lastNodeRefresh = Clock::now();
+    ChangeCounters queued;  // the change totals last reported as queued
+    while (!stop.load()) {
+      bool changed = store_.waitForChange(std::chrono::milliseconds(200));
+      if (Clock::now() - lastNodeRefresh >= std::chrono::seconds(1)) {
+        if (auto error = node_->refresh(); !error.empty()) spdlog::error("node addresses: {}", error);
+        lastNodeRefresh = Clock::now();
+      }
+      for (const auto& message : store_.takeErrors()) {
+        spdlog::warn("skipped: {}", message);
+        observer_.onSourceError(message);
+      }
+      // A change that made a Service dirty queues a sync (kube-proxy's QueuedUpdate).
+      if (auto counters = store_.counters();
+          changed && (counters.serviceChanges != queued.serviceChanges ||
+                      counters.endpointChanges != queued.endpointChanges)) {
+        queued = counters;
+        observer_.onSyncQueued(std::chrono::system_clock::now(), counters);
+      }
+      if (!store_.hasSynced()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the first list is arriving
+        continue;
+      }
+      auto sinceSync = Clock::now() - lastSync;
+      if (sinceSync < options_.minSyncPeriod) {  // batch changes, as kube-proxy's minSyncPeriod
+        std::this_thread::sleep_for(std::min<Clock::duration>(options_.minSyncPeriod - sinceSync,
+                                                              std::chrono::milliseconds(200)));
+        continue;
+      }
+      if (converge()) lastSync = Clock::now();
+    }
+  }
+
+  // Rebuilds the dirty Services (and those due a retry) and applies them; after the first
+  // complete list, also removes what no Service wants. False when there was nothing to do.
+  bool converge() {
+    auto changes = store_.counters();
+    auto dirty = store_.takeDirty();
+    for (const auto& key : retries_.due()) dirty.push_back({key, std::chrono::system_clock::now()});
+    if (dirty.empty() && fullySynced_) return false;
+
+    SyncReport report;
+    report.startedAt = std::chrono::system_clock::now();
+    report.fullSync = !fullySynced_;
+    report.changesApplied = changes;
+    auto started = Clock::now();
+    model_.nodeZone = store_.nodeZone();
+    for (const auto& [key, triggeredAt] : dirty) syncService(key, triggeredAt, report);
+    if (!fullySynced_) {
+      // Only a complete list may remove what an earlier agent programmed.
+      auto live = store_.serviceKeys();
+      report.frontendsRemoved += reconciler_.removeAllExcept({live.begin(), live.end()}).frontendsRemoved;
+      fullySynced_ = true;
+    }
+    report.duration = Clock::now() - started;
+    report.frontendsProgrammed = reconciler_.frontendCount();
+    report.backendsProgrammed = reconciler_.backendCount();
+    if (report.frontendsChanged + report.frontendsRemoved + report.errors > 0 || report.fullSync)
+      spdlog::info("sync: {} services, {} frontends written, {} removed, {} errors in {:.1f} ms; "
+                   "{} frontends, {} backends programmed",
+                   report.servicesSynced, report.frontendsChanged, report.frontendsRemoved,
+                   report.errors, std::chrono::duration<double, std::milli>(report.duration).count(),
+                   report.frontendsProgrammed, report.backendsProgrammed);
+    observer_.onSyncApplied(report);
+    return true;
+  }
+
+  void syncService(const ServiceKey& key, std::chrono::system_clock::time_point triggeredAt,
+                   SyncReport& report) {
+    retries_.entries.erase(key);
+    std::vector<FrontendSpec> frontends;
+    auto service = store_.service(key);
+    std::vector<EndpointSlice> slices;
+    if (service) {
+      slices = store_.slicesFor(key);
+      std::vector<const EndpointSlice*> slicePointers;
+      for (const auto& slice : slices) slicePointers.push_back(&slice);
+      auto built = buildServiceFrontends(*service, slicePointers, model_);
+      for (const auto& warning : built.warnings) spdlog::warn("{}", warning);
+      frontends = std::move(built.frontends);
+    }
+    observer_.onServiceBuilt(key, service ? &*service : nullptr, slices, frontends);
+    if (options_.protectedService == key && !anyBackends(frontends) && reconciler_.hasBackends(key)) {
+      spdlog::warn("{} has no endpoints now; keeping its last backends, since this agent reaches "
+                   "the API server through it", key.toString());
+      return;
+    }
+    auto result = reconciler_.apply(key, frontends);
+    node_->serviceSynced(key, frontends, result.serviceIds);
+    if (tc_) tc_->serviceSynced(key, service ? &*service : nullptr, frontends);
+    report.servicesSynced++;
+    report.frontendsChanged += result.frontendsChanged;
+    report.frontendsRemoved += result.frontendsRemoved;
+    report.errors += result.errors.size();
+    if (!result.errors.empty()) retries_.failed(key, joined(result.errors), options_.retryPeriod);
+    if (result.frontendsChanged + result.frontendsRemoved > 0 && triggeredAt >= started_)
+      report.programmingLatencies.push_back(std::chrono::system_clock::now() - triggeredAt);
+  }
+
+  const AgentOptions& options_;
+  // kube-proxy's network-programming latency leaves out changes made before it started:
+  // after a restart they would measure the downtime, not the programming.
+  const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+  std::shared_ptr<Source> source_;
+  AgentObserver& observer_;
+  maps::DatapathMaps maps_;
+  maps::BpfDatapathWriter writer_{maps_};
+  Reconciler reconciler_{writer_, options_.mapSizes.servicePorts, options_.mapSizes.backends};
+  // Before the TC agent, which may read bypassing Pods from it (and is destroyed first).
+  ClusterStore store_;
+  std::unique_ptr<NodeState> node_;  // before the TC agent, which writes through it
+  std::unique_ptr<TcAgent> tc_;
+  ModelConfig model_;
+  RetryQueue retries_;
+  bool fullySynced_ = false;
+};
+
 }  // namespace
 
 int runAgent(const AgentOptions& options, std::shared_ptr<Source> source,
              const std::atomic<bool>& stop, AgentObserver* observer) {
   NullObserver nullObserver;
-  if (!observer) observer = &nullObserver;
-  // kube-proxy's network-programming latency leaves out changes made before it started:
-  // after a restart they would measure the downtime, not the programming.
-  const auto agentStarted = std::chrono::system_clock::now();
-
-  auto features = loader::probeKernelFeatures();
-  if (auto missing = features.missingRequired(); !missing.empty()) {
-    for (const auto& line : missing) spdlog::critical("kernel feature missing: {}", line);
-    return 1;
-  }
-
-  // Conntrack belongs to the per-packet datapath, and an LRU map is preallocated: without
-  // that datapath it takes the least room (a restart with --devices resizes it).
-  loader::MapSizes sizes = options.mapSizes;
-  if (!options.tc.enabled()) sizes.conntrack = 1;
-  loader::LoadReport loaded;
-  try {
-    loaded = loader::loadSocketLb({options.pinDir, options.cgroupPath, sizes});
-  } catch (const loader::LoaderError& error) {
-    spdlog::critical("{}", error.what());
-    return 1;
-  }
-  for (const auto& note : loaded.notes) spdlog::info("{}", note);
-  for (const auto& program : loaded.programs)
-    spdlog::info("{} {} on {} ({})", program.updated ? "updated" : "attached", program.name,
-                 options.cgroupPath, program.linkPin);
-  observer->onDatapathLoaded(loaded);
-
-  maps::DatapathMaps datapath;
-  std::string error;
-  if (!datapath.open(options.pinDir, &error)) {
-    spdlog::critical("{}", error);
-    return 1;
-  }
-  maps::BpfDatapathWriter writer(datapath);
-  Reconciler reconciler(writer, options.mapSizes.servicePorts, options.mapSizes.backends);
-  reconciler.adopt(maps::readSnapshot(datapath));
-  spdlog::info("adopted {} frontends and {} backends from {}", reconciler.frontendCount(),
-               reconciler.backendCount(), options.pinDir);
-  // Before the TC agent, which may read bypassing Pods from it (and is destroyed first).
-  ClusterStore store(options.nodeName);
-  // The node's addresses, flags, service CIDRs and source ranges serve both paths: kept
-  // whether or not the per-packet programs run.
-  std::unique_ptr<NodeState> node;
-  try {
-    node = std::make_unique<NodeState>(NodeStateOptions{options.tc.devices, options.tc.nodePortAddresses,
-                                                        options.tc.settings, options.model.serviceCidrs},
-                                       options.pinDir);
-  } catch (const std::exception& failure) {
-    spdlog::critical("node state: {}", failure.what());
-    return 1;
-  }
-  auto lastNodeRefresh = Clock::now();
-  std::unique_ptr<TcAgent> tc;
-  if (options.tc.enabled()) {
-    TcAgentOptions tcOptions = options.tc;
-    if (!tcOptions.bypassPods)  // not from a manifests directory: from the source, via the store
-      tcOptions.bypassPods = [&store](std::vector<std::string>&) { return store.bypassPods(); };
-    try {
-      tc = std::make_unique<TcAgent>(tcOptions, options.pinDir, options.mapSizes, *node);
-    } catch (const std::exception& failure) {
-      spdlog::critical("per-packet datapath: {}", failure.what());
-      return 1;
-    }
-  }
-
-  spdlog::info("watching {}", source->describe());
-  source->start(store);
-
-  ModelConfig model = options.model;
-  RetryQueue retries;
-  bool fullySynced = false;
-  auto lastSync = Clock::now() - options.minSyncPeriod;
-  ChangeCounters queued;  // the change totals last reported as queued
-  while (!stop.load()) {
-    bool changed = store.waitForChange(std::chrono::milliseconds(200));
-    if (Clock::now() - lastNodeRefresh >= std::chrono::seconds(1)) {
-      if (auto error = node->refresh(); !error.empty()) spdlog::error("node addresses: {}", error);
-      lastNodeRefresh = Clock::now();
-    }
-    for (const auto& message : store.takeErrors()) {
-      spdlog::warn("skipped: {}", message);
-      observer->onSourceError(message);
-    }
-    // A change that made a Service dirty queues a sync (kube-proxy's QueuedUpdate).
-    if (auto counters = store.counters(); changed && (counters.serviceChanges != queued.serviceChanges ||
-                                                      counters.endpointChanges != queued.endpointChanges)) {
-      queued = counters;
-      observer->onSyncQueued(std::chrono::system_clock::now(), counters);
-    }
-    if (!store.hasSynced()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the first list is arriving
-      continue;
-    }
-    auto sinceSync = Clock::now() - lastSync;
-    if (sinceSync < options.minSyncPeriod) {  // batch changes, as kube-proxy's minSyncPeriod
-      std::this_thread::sleep_for(
-          std::min<Clock::duration>(options.minSyncPeriod - sinceSync, std::chrono::milliseconds(200)));
-      continue;
-    }
-
-    auto changes = store.counters();
-    auto dirty = store.takeDirty();
-    for (const auto& key : retries.due()) dirty.push_back({key, std::chrono::system_clock::now()});
-    if (dirty.empty() && fullySynced) continue;
-
-    SyncReport report;
-    report.startedAt = std::chrono::system_clock::now();
-    report.fullSync = !fullySynced;
-    report.changesApplied = changes;
-    auto started = Clock::now();
-    model.nodeZone = store.nodeZone();
-    for (const auto& [key, triggeredAt] : dirty) {
-      retries.entries.erase(key);
-      std::vector<FrontendSpec> frontends;
-      auto service = store.service(key);
-      std::vector<EndpointSlice> slices;
-      if (service) {
-        slices = store.slicesFor(key);
-        std::vector<const EndpointSlice*> slicePointers;
-        for (const auto& slice : slices) slicePointers.push_back(&slice);
-        auto built = buildServiceFrontends(*service, slicePointers, model);
-        for (const auto& warning : built.warnings) spdlog::warn("{}", warning);
-        frontends = std::move(built.frontends);
-      }
-      observer->onServiceBuilt(key, service ? &*service : nullptr, slices, frontends);
-      if (options.protectedService == key && !anyBackends(frontends) && reconciler.hasBackends(key)) {
-        spdlog::warn("{} has no endpoints now; keeping its last backends, since this agent reaches "
-                     "the API server through it", key.toString());
-        continue;
-      }
-      auto result = reconciler.apply(key, frontends);
-      node->serviceSynced(key, frontends, reconciler);
-      if (tc) tc->serviceSynced(key, service ? &*service : nullptr, frontends);
-      report.servicesSynced++;
-      report.frontendsChanged += result.frontendsChanged;
-      report.frontendsRemoved += result.frontendsRemoved;
-      report.errors += result.errors.size();
-      if (!result.errors.empty()) {
-        std::string joined;
-        for (const auto& e : result.errors) joined += (joined.empty() ? "" : "; ") + e;
-        retries.failed(key, joined, options.retryPeriod);
-      }
-      if (result.frontendsChanged + result.frontendsRemoved > 0 && triggeredAt >= agentStarted)
-        report.programmingLatencies.push_back(std::chrono::system_clock::now() - triggeredAt);
-    }
-    if (!fullySynced) {
-      // Only a complete list may remove what an earlier agent programmed.
-      auto live = store.serviceKeys();
-      auto removed = reconciler.removeAllExcept({live.begin(), live.end()});
-      report.frontendsRemoved += removed.frontendsRemoved;
-      fullySynced = true;
-    }
-    report.duration = Clock::now() - started;
-    report.frontendsProgrammed = reconciler.frontendCount();
-    report.backendsProgrammed = reconciler.backendCount();
-    lastSync = Clock::now();
-    if (report.frontendsChanged + report.frontendsRemoved + report.errors > 0 || report.fullSync)
-      spdlog::info("sync: {} services, {} frontends written, {} removed, {} errors in {:.1f} ms; "
-                   "{} frontends, {} backends programmed",
-                   report.servicesSynced, report.frontendsChanged, report.frontendsRemoved,
-                   report.errors,
-                   std::chrono::duration<double, std::milli>(report.duration).count(),
-                   report.frontendsProgrammed, report.backendsProgrammed);
-    observer->onSyncApplied(report);
-  }
-  source->stop();
-  spdlog::info("stopped; the datapath stays programmed in {}", options.pinDir);
-  return 0;
+  Agent agent(options, std::move(source), observer ? *observer : nullObserver);
+  return agent.run(stop);
 }
 
 }  // namespace bpfproxy::controller

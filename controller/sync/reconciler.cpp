@@ -115,6 +115,8 @@ ReconcileResult Reconciler::apply(const ServiceKey& service,
       if (!wanted.count(key)) gone.push_back(key);
     for (const auto& key : gone) removeFrontend(key, result);
   }
+  if (auto now = byService_.find(service); now != byService_.end())
+    for (const auto& key : now->second) result.serviceIds[key] = frontends_.at(key).svcId;
   return result;
 }
 

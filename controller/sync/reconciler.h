@@ -23,6 +23,9 @@ struct ReconcileResult {
   size_t frontendsChanged = 0;
   size_t frontendsRemoved = 0;
   std::vector<std::string> errors;  // each names the frontend and the cause
+  // apply(): the svc_id of each frontend the Service has programmed now (it keys the
+  // per-service entries other maps hold, e.g. the source ranges NodeState writes).
+  std::map<FrontendKey, uint32_t> serviceIds;
 };
 
 class Reconciler {

@@ -111,6 +111,24 @@ TEST_CASE("reconciler: applying what is programmed writes nothing") {
   CHECK(datapath.log.empty());
 }
 
+TEST_CASE("reconciler: apply names the svc_id each frontend of the Service has in the map") {
+  testing::MemoryDatapath datapath;
+  Reconciler reconciler(datapath, 100, 100);
+  auto both = std::vector<FrontendSpec>{frontend("10.32.0.140", 80, {"10.200.0.2"}),
+                                        frontend("10.32.0.140", 53, {"10.200.0.2"}, BPX_PROTO_UDP)};
+  auto result = reconciler.apply(kNginx, both);
+  REQUIRE(result.serviceIds.size() == 2);
+  for (const auto& spec : both)
+    CHECK(result.serviceIds.at(spec.key) ==
+          datapath.services.at(controller::toServiceKey(spec.key)).svc_id);
+  CHECK(result.serviceIds.at(both[0].key) != result.serviceIds.at(both[1].key));
+  // A frontend the Service no longer has is no longer named.
+  result = reconciler.apply(kNginx, {both[0]});
+  CHECK(result.serviceIds.size() == 1);
+  CHECK(result.serviceIds.count(both[0].key) == 1);
+  CHECK(reconciler.apply(kNginx, {}).serviceIds.empty());
+}
+
 TEST_CASE("reconciler: a restarted agent adopts the maps and rewrites nothing") {
   testing::MemoryDatapath datapath;
   auto desired = std::vector<FrontendSpec>{frontend("10.32.0.140", 80, {"10.200.0.2", "10.200.128.1"}),
