@@ -202,7 +202,9 @@ static __always_inline int bpx_ct_forward(const struct bpx_pkt *pkt, const struc
 					ct->generation = svc->generation;
 			}
 		}
-		if (backend && backend->state != BPX_BACKEND_QUARANTINED) {
+		/* Backend ids are reused: the id must still name the backend the flow went to. */
+		if (backend && backend->state != BPX_BACKEND_QUARANTINED && backend->port == ct->orig_port &&
+		    bpx_addr_equal(backend->addr32, ct->orig_addr32)) {
 			__builtin_memcpy(x->backend, ct->orig_addr32, 16);
 			x->backend_port = ct->orig_port;
 			__builtin_memcpy(x->snat, ct->nat_addr32, 16);

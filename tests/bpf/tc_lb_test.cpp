@@ -1,18 +1,14 @@
 // The TC programs under BPF_PROG_TEST_RUN: crafted IPv4/IPv6 TCP, UDP and ICMP frames
 // in, the rewritten frames and verdicts out, checksums verified by recomputing them. Maps
-// are filled by the production reconciler and TcMapState. The test process moves into a
-// network namespace of its own with two veth pairs, so the FIB lookups behind redirects
-// see a routing table the test controls (and nothing touches the host's).
+// are filled by the production reconciler and TcMapState, in the namespace of
+// tests/support/tc_test_namespace.h.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <doctest/doctest.h>
 #include <linux/pkt_cls.h>
 #include <net/if.h>
-#include <sched.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <set>
 
@@ -28,6 +24,7 @@
 #include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/packet_builder.h"
 #include "tests/support/frontend_specs.h"
+#include "tests/support/tc_test_namespace.h"
 #include "tests/support/test_bpffs.h"
 
 using namespace bpfproxy;
@@ -43,55 +40,11 @@ namespace {
 
 using testing::ip;
 
-// The node: eth0 192.168.1.1 / fd00:1::1 towards the client (.100) and node2 (.2, which
-// routes 10.200.128.0/17 and fd00:200:2::/64); br0 10.200.0.1 / fd00:200:1::1 to local pods.
-const std::array<uint8_t, 6> kNode2Mac{0x02, 0, 0, 0, 0x01, 0x02};
-const std::array<uint8_t, 6> kClientMac{0x02, 0, 0, 0, 0x01, 0x64};
-const std::array<uint8_t, 6> kPodMac{0x02, 0, 0, 0, 0x02, 0x02};
+using testing::kClientMac;
+using testing::kNode2Mac;
+using testing::kPodMac;
 
-bool setUpNamespace(std::string* why) {
-  static int state = 0;  // 0 not tried, 1 ready, -1 failed
-  if (state) return state > 0;
-  state = -1;
-  if (unshare(CLONE_NEWNET) != 0) {
-    *why = "unshare(CLONE_NEWNET) failed";
-    return false;
-  }
-  const char* commands[] = {
-      "ip link set lo up",
-      "ip link add eth0 type veth peer name eth0p",
-      "ip link add br0 type veth peer name br0p",
-      "ip link set eth0 up", "ip link set eth0p up", "ip link set br0 up", "ip link set br0p up",
-      "ip addr add 192.168.1.1/24 dev eth0", "ip -6 addr add fd00:1::1/64 dev eth0 nodad",
-      "ip addr add 10.200.0.1/17 dev br0", "ip -6 addr add fd00:200:1::1/64 dev br0 nodad",
-      "ip neigh add 192.168.1.2 lladdr 02:00:00:00:01:02 dev eth0 nud permanent",
-      "ip neigh add 192.168.1.100 lladdr 02:00:00:00:01:64 dev eth0 nud permanent",
-      "ip neigh add fd00:1::2 lladdr 02:00:00:00:01:02 dev eth0 nud permanent",
-      "ip neigh add fd00:1::100 lladdr 02:00:00:00:01:64 dev eth0 nud permanent",
-      "ip neigh add 10.200.0.2 lladdr 02:00:00:00:02:02 dev br0 nud permanent",
-      "ip route add 10.200.128.0/17 via 192.168.1.2",
-      "ip -6 route add fd00:200:2::/64 via fd00:1::2",
-  };
-  for (const char* command : commands) {
-    std::string quiet = std::string(command) + " >/dev/null 2>&1";
-    if (std::system(quiet.c_str()) != 0) {
-      *why = std::string("namespace setup failed: ") + command;
-      return false;
-    }
-  }
-  // This namespace's own forwarding switches (the FIB helper checks them).
-  std::ofstream("/proc/sys/net/ipv4/ip_forward") << "1";
-  std::ofstream("/proc/sys/net/ipv6/conf/all/forwarding") << "1";
-  state = 1;
-  return true;
-}
-
-bool skipTc() {
-  std::string why;
-  bool possible = testing::bpfTestsPossible(&why) && setUpNamespace(&why);
-  if (!possible) MESSAGE("TC tests skipped: " << why);
-  return !possible;
-}
+bool skipTc() { return testing::skipTcTests(); }
 
 std::string verdictName(int verdict) {
   switch (verdict) {
