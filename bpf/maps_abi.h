@@ -5,7 +5,9 @@
  *  - fixed-width kernel types only, padding written out, sizes pinned by static asserts;
  *  - every address is 16 bytes: IPv4 is stored v4-mapped (::ffff:a.b.c.d), which makes
  *    one map serve both families and makes connect6 with a v4-mapped address free;
- *  - change a field's meaning or layout: bump BPX_LAYOUT_VERSION and the _vN map names.
+ *  - change a field's meaning or layout: bump BPX_LAYOUT_VERSION and the _vN map names,
+ *    and add a converter from the old name in loader/map_converters.cpp: an agent upgrades
+ *    the pinned maps in place with it, and refuses an older pin it cannot convert.
  */
 #ifndef BPFPROXY_MAPS_ABI_H
 #define BPFPROXY_MAPS_ABI_H

@@ -136,7 +136,12 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
       exitCode = kExitUsage;
       return;
     }
-    exitCode = controller::runAgent(options, source, stopRequested, &ops);
+    try {  // caught here so the stack unwinds: the agent's guards stop the source first
+      exitCode = controller::runAgent(options, source, stopRequested, &ops);
+    } catch (const std::exception& failure) {
+      spdlog::critical("agent stopped: {}", failure.what());
+      exitCode = 1;
+    }
   });
 }
 

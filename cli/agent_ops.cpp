@@ -1,12 +1,12 @@
 #include "cli/agent_ops.h"
 
-#include <prometheus/exposer.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 
 #include "cli/duration.h"
 #include "controller/serve/health_server.h"
+#include "controller/serve/http_server.h"
 #include "controller/source/kube/kube_source.h"
 #include "loader/attach_check.h"
 
@@ -36,7 +36,8 @@ std::function<std::optional<controller::SourceCounters>()> sourceCountersOf(
   if (!kube) return {};
   return [kube]() -> std::optional<controller::SourceCounters> {
     auto stats = kube->stats();
-    return controller::SourceCounters{stats.watchRestarts, stats.relists, stats.errors};
+    return controller::SourceCounters{stats.watchRestarts, stats.relists, stats.errors, stats.errorsByReason,
+                                      std::chrono::duration<double>(stats.backoff).count()};
   };
 }
 
@@ -58,6 +59,7 @@ AgentOps::~AgentOps() {
   stopping_ = true;
   if (retry_.joinable()) retry_.join();
   if (healthServer_) healthServer_->stop();
+  metricsServer_.reset();  // its handler reads metrics_
 }
 
 std::string AgentOps::start(const std::function<std::optional<controller::SourceCounters>()>& sourceCounters) {
@@ -104,15 +106,20 @@ std::string AgentOps::start(const std::function<std::optional<controller::Source
 // Starts whichever server is not running yet; true when both run (or are disabled).
 bool AgentOps::tryStart() {
   bool ok = true;
-  if (!exposer_ && !flags_.metricsBindAddress.empty()) {
-    try {
-      auto exposer = std::make_unique<prometheus::Exposer>(flags_.metricsBindAddress, 2);
-      exposer->RegisterCollectable(metrics_->registry());
-      exposer->RegisterCollectable(metrics_->collector());
-      exposer_ = std::move(exposer);
+  if (!metricsServer_ && !flags_.metricsBindAddress.empty()) {
+    std::string error;
+    int fd = controller::listenTcp(flags_.metricsBindAddress, &error);
+    if (fd >= 0) {
+      metricsServer_ = std::make_unique<controller::HttpServer>(
+          [this](const controller::HttpRequest& request, const std::string&) {
+            if (request.path != "/metrics")
+              return controller::HttpResponse{404, "text/plain; charset=utf-8", "404 page not found\n", {}};
+            return controller::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_->render(), {}};
+          });
+      metricsServer_->addListener(flags_.metricsBindAddress, fd);
       spdlog::info("serving metrics on http://{}/metrics", flags_.metricsBindAddress);
-    } catch (const std::exception& e) {
-      spdlog::error("starting metrics server on {} failed: {} (retrying every 5s)", flags_.metricsBindAddress, e.what());
+    } else {
+      spdlog::error("starting metrics server failed: {} (retrying every 5s)", error);
       ok = false;
     }
   }
@@ -157,5 +164,7 @@ void AgentOps::onSyncApplied(const controller::SyncReport& report) {
 }
 
 void AgentOps::onSourceError(const std::string& message) { metrics_->onSourceError(message); }
+
+void AgentOps::onPinFault(const std::string& path, bool repaired) { metrics_->onPinFault(path, repaired); }
 
 }  // namespace bpfproxy::cli

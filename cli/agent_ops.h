@@ -15,12 +15,9 @@
 #include "controller/serve/health.h"
 #include "controller/serve/metrics.h"
 
-namespace prometheus {
-class Exposer;
-}
-
 namespace bpfproxy::controller {
 class HealthServer;
+class HttpServer;
 }
 
 namespace bpfproxy::cli {
@@ -61,6 +58,7 @@ public:
                       const std::vector<controller::FrontendSpec>& frontends) override;
   void onSyncApplied(const controller::SyncReport& report) override;
   void onSourceError(const std::string& message) override;
+  void onPinFault(const std::string& path, bool repaired) override;
 
 private:
   bool tryStart();
@@ -70,7 +68,7 @@ private:
   std::string configz_;
   std::unique_ptr<controller::ProxierHealth> health_;
   std::unique_ptr<controller::AgentMetrics> metrics_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<controller::HttpServer> metricsServer_;
   std::unique_ptr<controller::HealthServer> healthServer_;
   std::atomic<bool> stopping_{false};
   std::thread retry_;

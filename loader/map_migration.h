@@ -1,40 +1,52 @@
 #pragma once
-// Resizing a pinned map across a restart (a flag like --max-services changed). libbpf
-// refuses to reuse a pin of another size, so the old map is unpinned (held by an fd), the
-// new map is created, entries are copied over, and only once the programs use the new map
-// is the old one dropped. If anything fails first, the old maps are pinned back.
+// Carrying pinned maps across a restart into what this build expects, with the programs
+// running throughout:
+//  - resize (a flag like --max-services changed): libbpf refuses to reuse a pin of another
+//    size, so the old map is unpinned (held by an fd), the new one created, entries copied;
+//  - upgrade (a map's layout moved from bpx_x_vN to bpx_x_vN+1): the old pin is kept until
+//    the end, the new map is created, every entry converted into it (loader/map_converters.h).
+// Only once the programs use the new maps are the old ones dropped. If anything fails
+// first, the old pins stay (or are pinned back) and what this load created is unpinned.
 #include <bpf/libbpf.h>
 
 #include <string>
 #include <vector>
 
+#include "loader/map_converters.h"
 #include "maps/map_fd.h"
 
 namespace bpfproxy::loader {
 
 class MapMigration {
 public:
-  explicit MapMigration(std::string pinRoot) : pinRoot_(std::move(pinRoot)) {}
+  MapMigration(std::string pinRoot, const std::vector<MapConverter>& converters)
+      : pinRoot_(std::move(pinRoot)), converters_(converters) {}
   ~MapMigration();
   MapMigration(const MapMigration&) = delete;
   MapMigration& operator=(const MapMigration&) = delete;
 
-  // Before load: unpins `map` (keeping it open) if its size differs. Throws LoaderError if the
-  // pin's key or value size differs (a layout change that needs a version bump).
+  // Before load: moves aside a pin of `map` of another size, or finds an older layout's pin
+  // to convert. Throws LoaderError if the pin's key or value size differs without a version
+  // bump, or an older (or newer) version of the map is pinned that no converter handles.
   void prepare(bpf_map* map, std::vector<std::string>& notes);
-  // After load: copies the old entries into the new maps.
+  // After load: copies (converting) the old entries into the new maps.
   void copyEntries(std::vector<std::string>& notes);
-  // After attach: unpins the old maps.
-  void finish(std::vector<std::string>& notes);
+  // After attach: drops the old maps, and `alsoUnpin` (an older layout's marker).
+  void finish(std::vector<std::string>& notes, const std::vector<std::string>& alsoUnpin = {});
 
 private:
   struct Moved {
-    std::string name;
-    std::string pinPath;
+    std::string name;     // the old map's name
+    std::string pinPath;  // the old map's pin
     maps::MapFd old;
     bpf_map* replacement;
+    std::vector<const MapConverter*> chain;  // empty: a resize
   };
+  std::vector<const MapConverter*> converterChain(const std::string& name) const;
+  void refuseOtherVersions(const std::string& name) const;
+
   std::string pinRoot_;
+  const std::vector<MapConverter>& converters_;
   std::vector<Moved> moved_;
   bool finished_ = false;
 };

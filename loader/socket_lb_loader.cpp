@@ -32,31 +32,38 @@ struct SkeletonDeleter {
 };
 using SkeletonPtr = std::unique_ptr<sock_lb, SkeletonDeleter>;
 
-// Refuses pins of a layout this build does not understand, before anything is touched.
-void checkLayout(const std::string& pinDir, LoadReport& report) {
+// Refuses pins of a newer layout than this build's, before anything is touched; an older
+// layout is converted map by map (MapMigration). Returns the older layout marker to drop.
+std::vector<std::string> checkLayout(const std::string& pinDir, LoadReport& report) {
+  const std::string cleanup = "run `bpfproxy cleanup --pin-dir " + pinDir +
+                              "` (drops every service until the agent reprograms them)";
+  std::vector<std::string> older;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(maps::mapsDir(pinDir), ec)) {
     auto name = entry.path().filename().string();
-    if (name.rfind("bpx_layout_v", 0) == 0 && name != maps::kLayoutMap)
+    if (name.rfind("bpx_layout_v", 0) != 0 || name == maps::kLayoutMap) continue;
+    if (splitMapVersion(name).second > splitMapVersion(maps::kLayoutMap).second)
       throw LoaderError("pins in " + pinDir + " hold map layout " + name.substr(11) +
-                        ", this bpfproxy writes layout v" + std::to_string(BPX_LAYOUT_VERSION) +
-                        ": upgrade or downgrade bpfproxy to match, or run `bpfproxy cleanup --pin-dir " +
-                        pinDir + "` (drops every service until the agent reprograms them)");
+                        ", newer than this bpfproxy's layout v" + std::to_string(BPX_LAYOUT_VERSION) +
+                        ": run the newer bpfproxy, or " + cleanup);
+    report.notes.push_back("migrating pins of layout " + name.substr(11) + " in " + pinDir);
+    older.push_back(entry.path().string());
   }
   std::string error;
   auto layout = maps::MapFd::openPinned(maps::mapPinPath(pinDir, maps::kLayoutMap), &error);
-  if (!layout.valid()) return;  // fresh pin directory
+  if (!layout.valid()) return older;  // fresh pin directory, or an older layout's
   bpx_layout value{};
-  if (layout.lookup(uint32_t{0}, value) != 0) return;
-  if (value.magic == 0 && value.version == 0) return;  // created but never stamped
-  if (value.magic != BPX_LAYOUT_MAGIC || value.version != BPX_LAYOUT_VERSION)
+  if (layout.lookup(uint32_t{0}, value) != 0) return older;
+  if (value.magic == 0 && value.version == 0) return older;  // created but never stamped
+  if (value.magic != BPX_LAYOUT_MAGIC || value.version > BPX_LAYOUT_VERSION)
     throw LoaderError("pinned map " + maps::mapPinPath(pinDir, maps::kLayoutMap) +
                       " records layout magic " + std::to_string(value.magic) + " version " +
-                      std::to_string(value.version) + ", expected version " +
-                      std::to_string(BPX_LAYOUT_VERSION) + ": run `bpfproxy cleanup --pin-dir " +
-                      pinDir + "` and restart");
-  report.notes.push_back("adopting pinned maps of layout v" + std::to_string(value.version) +
-                         " in " + maps::mapsDir(pinDir));
+                      std::to_string(value.version) + ", this bpfproxy writes version " +
+                      std::to_string(BPX_LAYOUT_VERSION) + ": " + cleanup + " and restart");
+  report.notes.push_back((value.version == BPX_LAYOUT_VERSION ? "adopting pinned maps of layout v"
+                                                              : "migrating pinned maps of layout v") +
+                         std::to_string(value.version) + " in " + maps::mapsDir(pinDir));
+  return older;
 }
 
 // Attaches one program, or updates the pinned link that already carries an older copy.
@@ -120,7 +127,7 @@ const std::vector<std::string>& socketProgramNames() {
 LoadReport loadSocketLb(const SocketLbOptions& options) {
   LoadReport report;
   if (auto error = preparePinDir(options.pinDir); !error.empty()) throw LoaderError(error);
-  checkLayout(options.pinDir, report);
+  auto olderLayout = checkLayout(options.pinDir, report);
 
   UniqueFd cgroup(open(options.cgroupPath.c_str(), O_RDONLY | O_DIRECTORY));
   if (!cgroup)
@@ -132,11 +139,14 @@ LoadReport loadSocketLb(const SocketLbOptions& options) {
   SkeletonPtr skeleton(sock_lb::open(&openOptions));
   if (!skeleton) throw LoaderError("cannot open the socket programs: " + errnoText(errno));
 
-  MapMigration migration(pinRoot);
   applyMapSizes(skeleton->obj, options.mapSizes);
-  for (const auto& spec : maps::mapTable())  // moves aside a pin of another size
-    if (bpf_map* map = bpf_object__find_map_by_name(skeleton->obj, spec.name); map && spec.sizedBy)
-      migration.prepare(map, report.notes);
+  MapMigration migration(pinRoot, options.converters ? *options.converters : builtinMapConverters());
+  bpf_map* map;
+  bpf_object__for_each_map(map, skeleton->obj) {
+    // Pinned maps only; the layout marker is stamped anew below.
+    if (!bpf_map__pin_path(map) || maps::kLayoutMap == std::string(bpf_map__name(map))) continue;
+    migration.prepare(map, report.notes);  // a pin of another size or an older layout
+  }
 
   if (int rc = sock_lb::load(skeleton.get()); rc != 0)
     throw LoaderError("cannot load the socket programs: " + errnoText(rc) +
@@ -153,7 +163,7 @@ LoadReport loadSocketLb(const SocketLbOptions& options) {
   bpf_object__for_each_program(program, skeleton->obj) {
     report.programs.push_back(attachProgram(program, cgroup.get(), wantedCgroup, options.pinDir));
   }
-  migration.finish(report.notes);  // programs now use the new maps: drop the old pins
+  migration.finish(report.notes, olderLayout);  // programs now use the new maps: drop the old pins
   for (const char* retired : maps::kRetiredMaps) {
     std::string pin = maps::mapPinPath(options.pinDir, retired);
     if (unlink(pin.c_str()) == 0) report.notes.push_back("removed the retired map " + pin);

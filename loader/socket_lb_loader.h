@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "loader/map_converters.h"
 #include "maps/map_table.h"
 
 namespace bpfproxy::loader {
@@ -24,6 +25,8 @@ struct SocketLbOptions {
   std::string pinDir;
   std::string cgroupPath;
   MapSizes mapSizes;
+  // Converters from older map layouts; null: the ones this build carries.
+  const std::vector<MapConverter>* converters = nullptr;
 };
 
 struct AttachedProgram {

@@ -2,13 +2,11 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 namespace bpfproxy::controller {
 
@@ -38,24 +36,11 @@ int listenOn(uint16_t port, std::string& error) {
 
 }  // namespace
 
-HealthCheckServers::HealthCheckServers() {
-  if (pipe2(wakeFds_, O_CLOEXEC | O_NONBLOCK) == 0) thread_ = std::thread([this] { run(); });
-}
+HealthCheckServers::HealthCheckServers(HttpLimits limits)
+    : server_(std::make_unique<HttpServer>(
+          [this](const HttpRequest&, const std::string& key) { return serve(key); }, limits)) {}
 
-HealthCheckServers::~HealthCheckServers() {
-  stopping_ = true;
-  wake();
-  if (thread_.joinable()) thread_.join();
-  for (auto& [key, entry] : entries_)
-    if (entry.fd >= 0) close(entry.fd);
-  for (int fd : wakeFds_)
-    if (fd >= 0) close(fd);
-}
-
-void HealthCheckServers::wake() {
-  char byte = 1;
-  if (wakeFds_[1] >= 0) (void)!write(wakeFds_[1], &byte, 1);
-}
+HealthCheckServers::~HealthCheckServers() { server_.reset(); }
 
 std::pair<int, std::string> HealthCheckServers::response(const std::string& namespace_,
                                                          const std::string& name,
@@ -73,16 +58,18 @@ std::string HealthCheckServers::update(const std::string& namespace_, const std:
     return "";
   }
   std::lock_guard lock(mutex_);
-  Entry& entry = entries_[namespace_ + "/" + name];
+  const std::string key = namespace_ + "/" + name;
+  Entry& entry = entries_[key];
   entry.namespace_ = namespace_;
   entry.name = name;
   entry.localEndpoints = localEndpoints;
-  if (entry.fd >= 0 && entry.port == port) return "";
-  if (entry.fd >= 0) close(entry.fd);
+  if (entry.listening && entry.port == port) return "";
+  if (entry.listening) server_->removeListener(key);
   entry.port = port;
   std::string error;
-  entry.fd = listenOn(port, error);
-  wake();
+  int fd = listenOn(port, error);
+  entry.listening = fd >= 0;
+  if (entry.listening) server_->addListener(key, fd);
   return error.empty() ? "" : "health check server for " + namespace_ + "/" + name + ": " + error;
 }
 
@@ -90,9 +77,8 @@ void HealthCheckServers::remove(const std::string& namespace_, const std::string
   std::lock_guard lock(mutex_);
   auto it = entries_.find(namespace_ + "/" + name);
   if (it == entries_.end()) return;
-  if (it->second.fd >= 0) close(it->second.fd);
+  if (it->second.listening) server_->removeListener(it->first);
   entries_.erase(it);
-  wake();
 }
 
 size_t HealthCheckServers::size() const {
@@ -100,54 +86,19 @@ size_t HealthCheckServers::size() const {
   return entries_.size();
 }
 
-void HealthCheckServers::serve(int client, const Entry& entry) {
-  // The request is not parsed: kube-proxy answers every path and method the same.
-  pollfd readable{client, POLLIN, 0};
-  char buffer[2048];
-  if (poll(&readable, 1, 1000) > 0) (void)!read(client, buffer, sizeof(buffer));
-  auto [status, body] = response(entry.namespace_, entry.name, entry.localEndpoints);
-  std::string reply = "HTTP/1.1 " + std::to_string(status) +
-                      (status == 200 ? " OK" : " Service Unavailable") +
-                      "\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
-                      "X-Load-Balancing-Endpoint-Weight: " + std::to_string(entry.localEndpoints) +
-                      "\r\nContent-Length: " + std::to_string(body.size()) +
-                      "\r\nConnection: close\r\n\r\n" + body;
-  (void)!write(client, reply.data(), reply.size());
-  close(client);
-}
-
-void HealthCheckServers::run() {
-  while (!stopping_) {
-    std::vector<pollfd> fds{{wakeFds_[0], POLLIN, 0}};
-    std::vector<std::string> keys{""};
-    {
-      std::lock_guard lock(mutex_);
-      for (const auto& [key, entry] : entries_) {
-        if (entry.fd < 0) continue;
-        fds.push_back({entry.fd, POLLIN, 0});
-        keys.push_back(key);
-      }
-    }
-    if (poll(fds.data(), fds.size(), 1000) <= 0) continue;
-    if (fds[0].revents) {
-      char drain[64];
-      while (read(wakeFds_[0], drain, sizeof(drain)) > 0) {
-      }
-    }
-    for (size_t i = 1; i < fds.size(); ++i) {
-      if (!(fds[i].revents & POLLIN)) continue;
-      Entry copy;
-      int client = -1;
-      {
-        std::lock_guard lock(mutex_);
-        auto it = entries_.find(keys[i]);
-        if (it == entries_.end() || it->second.fd != fds[i].fd) continue;
-        client = accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
-        copy = it->second;
-      }
-      if (client >= 0) serve(client, copy);
-    }
+// The request is not looked at: kube-proxy answers every path and method the same.
+HttpResponse HealthCheckServers::serve(const std::string& key) {
+  Entry entry;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return {404, "text/plain; charset=utf-8", "404 page not found\n", {}};
+    entry = it->second;
   }
+  auto [status, body] = response(entry.namespace_, entry.name, entry.localEndpoints);
+  return {status, "application/json", body,
+          {{"X-Content-Type-Options", "nosniff"},
+           {"X-Load-Balancing-Endpoint-Weight", std::to_string(entry.localEndpoints)}}};
 }
 
 }  // namespace bpfproxy::controller

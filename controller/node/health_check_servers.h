@@ -3,19 +3,20 @@
 // an HTTP server on its healthCheckNodePort that external load balancers probe. 200 when
 // this node has local endpoints, 503 when not; the body names the Service:
 //   {"service":{"namespace":"default","name":"web"},"localEndpoints":1,"serviceProxyHealthy":true}
-// One thread serves every port with poll(); requests are tiny and answered at once.
-#include <atomic>
+// One HttpServer serves every port: a silent or oversized client cannot stall the others.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
+
+#include "controller/serve/http_server.h"
 
 namespace bpfproxy::controller {
 
 class HealthCheckServers {
 public:
-  HealthCheckServers();
+  explicit HealthCheckServers(HttpLimits limits = {});
   ~HealthCheckServers();
   HealthCheckServers(const HealthCheckServers&) = delete;
   HealthCheckServers& operator=(const HealthCheckServers&) = delete;
@@ -26,6 +27,7 @@ public:
                      uint32_t localEndpoints);
   void remove(const std::string& namespace_, const std::string& name);
   size_t size() const;
+  HttpServerCounters counters() const { return server_->counters(); }
 
   // The answer for a Service, as status code and body (for tests and the server).
   static std::pair<int, std::string> response(const std::string& namespace_, const std::string& name,
@@ -36,17 +38,13 @@ private:
     std::string namespace_, name;
     uint16_t port = 0;
     uint32_t localEndpoints = 0;
-    int fd = -1;
+    bool listening = false;
   };
-  void run();
-  void serve(int client, const Entry& entry);
-  void wake();
+  HttpResponse serve(const std::string& key);
 
   mutable std::mutex mutex_;
-  std::map<std::string, Entry> entries_;  // by namespace/name
-  int wakeFds_[2] = {-1, -1};
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::map<std::string, Entry> entries_;  // by namespace/name, also the listener's name
+  std::unique_ptr<HttpServer> server_;    // last: stopped before entries_ goes
 };
 
 }  // namespace bpfproxy::controller

@@ -1,15 +1,10 @@
 #include "controller/serve/health_server.h"
 
-#include <cpprest/http_listener.h>
-
 #include <stdexcept>
 
 #include "maps/ip_address.h"
 
 namespace bpfproxy::controller {
-
-namespace http = web::http;
-using http::experimental::listener::http_listener;
 
 std::string listenUrl(const std::string& bindAddress, std::string* error) {
   auto colon = bindAddress.rfind(':');
@@ -45,57 +40,41 @@ HealthServer::HealthServer(std::string bindAddress, HealthEndpoints endpoints)
 
 HealthServer::~HealthServer() { stop(); }
 
-void HealthServer::start() {
-  std::string error;
-  auto url = listenUrl(bindAddress_, &error);
-  if (url.empty()) throw std::runtime_error("healthz bind address " + error);
-  auto listener = std::make_unique<http_listener>(utility::conversions::to_string_t(url));
-  listener->support(http::methods::GET, [this](const http::http_request& request) {
-    auto path = request.relative_uri().path();
-    http::http_response response;
-    response.headers().add("X-Content-Type-Options", "nosniff");
-    if (path == "/healthz" || path == "/livez") {
-      bool readiness = path == "/healthz";
-      auto verdict = readiness ? endpoints_.health->healthz() : endpoints_.health->livez();
-      if (readiness && endpoints_.countHealthz) endpoints_.countHealthz(verdict.code);
-      if (!readiness && endpoints_.countLivez) endpoints_.countLivez(verdict.code);
-      response.set_status_code(verdict.code);
-      if (!verdict.reason.empty()) response.headers().add("X-Bpfproxy-Reason", verdict.reason);
-      response.set_body(readiness ? ProxierHealth::healthzBody(verdict) : ProxierHealth::livezBody(verdict),
-                        "application/json");
-    } else if (path == "/proxyMode") {
-      response.set_status_code(http::status_codes::OK);
-      response.set_body("ebpf", "text/plain; charset=utf-8");
-    } else if (path == "/configz") {
-      response.set_status_code(http::status_codes::OK);
-      response.set_body(endpoints_.configz, "application/json");
-    } else {
-      response.set_status_code(http::status_codes::NotFound);
-      response.set_body("404 page not found\n", "text/plain; charset=utf-8");
-    }
-    request.reply(response).then([](pplx::task<void> done) {
-      try {
-        done.get();
-      } catch (const std::exception&) {
-        // the client went away: nothing to do
-      }
-    });
-  });
-  try {
-    listener->open().wait();
-  } catch (const std::exception& e) {
-    throw std::runtime_error("cannot listen on " + bindAddress_ + ": " + e.what());
+HttpResponse HealthServer::handle(const HttpRequest& request) const {
+  const auto& path = request.path;
+  HttpResponse response;
+  response.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  if (path == "/healthz" || path == "/livez") {
+    bool readiness = path == "/healthz";
+    auto verdict = readiness ? endpoints_.health->healthz() : endpoints_.health->livez();
+    if (readiness && endpoints_.countHealthz) endpoints_.countHealthz(verdict.code);
+    if (!readiness && endpoints_.countLivez) endpoints_.countLivez(verdict.code);
+    response.status = verdict.code;
+    if (!verdict.reason.empty()) response.headers.push_back({"X-Bpfproxy-Reason", verdict.reason});
+    response.contentType = "application/json";
+    response.body = readiness ? ProxierHealth::healthzBody(verdict) : ProxierHealth::livezBody(verdict);
+  } else if (path == "/proxyMode") {
+    response.body = "ebpf";
+  } else if (path == "/configz") {
+    response.contentType = "application/json";
+    response.body = endpoints_.configz;
+  } else {
+    response.status = 404;
+    response.body = "404 page not found\n";
   }
-  listener_ = std::move(listener);
+  return response;
 }
 
-void HealthServer::stop() {
-  if (!listener_) return;
-  try {
-    listener_->close().wait();
-  } catch (const std::exception&) {
-  }
-  listener_.reset();
+void HealthServer::start() {
+  std::string error;
+  if (listenUrl(bindAddress_, &error).empty()) throw std::runtime_error("healthz bind address " + error);
+  int fd = listenTcp(bindAddress_, &error);
+  if (fd < 0) throw std::runtime_error(error);
+  server_ = std::make_unique<HttpServer>(
+      [this](const HttpRequest& request, const std::string&) { return handle(request); });
+  server_->addListener(bindAddress_, fd);
 }
+
+void HealthServer::stop() { server_.reset(); }
 
 }  // namespace bpfproxy::controller

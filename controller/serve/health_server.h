@@ -6,10 +6,7 @@
 #include <string>
 
 #include "controller/serve/health.h"
-
-namespace web::http::experimental::listener {
-class http_listener;
-}
+#include "controller/serve/http_server.h"
 
 namespace bpfproxy::controller {
 
@@ -30,11 +27,13 @@ public:
   // Throws std::runtime_error naming the address when it cannot listen.
   void start();
   void stop();
+  // The answer to one request (the server's handler; tests call it directly).
+  HttpResponse handle(const HttpRequest& request) const;
 
 private:
   std::string bindAddress_;
   HealthEndpoints endpoints_;
-  std::unique_ptr<web::http::experimental::listener::http_listener> listener_;
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace bpfproxy::controller

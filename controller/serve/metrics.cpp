@@ -216,11 +216,21 @@ private:
                           "Kubernetes API lists repeated after a watch expired (410 Gone)", MetricType::Counter);
     addSample(relists, {}, static_cast<double>(counters->relists));
     auto errors = family("bpfproxy_api_errors_total",
-                         "Kubernetes API requests that failed and streams that broke", MetricType::Counter);
-    addSample(errors, {}, static_cast<double>(counters->errors));
+                         "Kubernetes API requests that failed and streams that broke, by cause",
+                         MetricType::Counter);
+    for (const char* reason : {"unreachable", "tls", "unauthorized", "watch_broken", "server_error", "other"}) {
+      auto found = counters->errorsByReason.find(reason);
+      addSample(errors, {{"reason", reason}},
+                static_cast<double>(found == counters->errorsByReason.end() ? 0 : found->second));
+    }
+    auto backoff = family("bpfproxy_api_backoff_seconds",
+                          "The wait before the Kubernetes API source retries; 0 while it is answered",
+                          MetricType::Gauge);
+    addSample(backoff, {}, counters->backoffSeconds);
     out.push_back(std::move(restarts));
     out.push_back(std::move(relists));
     out.push_back(std::move(errors));
+    out.push_back(std::move(backoff));
   }
 
   AgentMetrics& owner_;
@@ -291,7 +301,18 @@ AgentMetrics::AgentMetrics(MetricsOptions options)
                      .Name("bpfproxy_full_syncs_total")
                      .Help("Syncs that followed a complete list of the source")
                      .Register(*registry_)
-                     .Add({})) {
+                     .Add({})),
+      mapFull_(prometheus::BuildCounter()
+                   .Name("bpfproxy_map_full_total")
+                   .Help("Frontends not programmed because a map was full (raise --max-services or "
+                         "--max-backends)")
+                   .Register(*registry_)),
+      pinFaults_(prometheus::BuildCounter()
+                     .Name("bpfproxy_pin_faults_total")
+                     .Help("Pins of the agent's maps and links found removed or replaced in bpffs, "
+                           "by whether the agent pinned them again")
+                     .Register(*registry_)) {
+  for (const char* outcome : {"repaired", "unrepaired"}) pinFaults_.Add({{"outcome", outcome}});
   for (const auto& familyName : options_.ipFamilies) syncDuration_.Add({{"ip_family", familyName}}, syncDurationBuckets());
   prometheus::BuildGauge()
       .Name("bpfproxy_build_info")
@@ -368,6 +389,7 @@ void AgentMetrics::onSyncApplied(const SyncReport& report) {
   lastSync_.Set(unixSeconds(std::chrono::system_clock::now()));
   syncErrors_.Increment(static_cast<double>(report.errors));
   if (report.fullSync) fullSyncs_.Increment();
+  for (const auto& [map, count] : report.fullMaps) mapFull_.Add({{"map", map}}).Increment(static_cast<double>(count));
   std::lock_guard lock(mutex_);
   applied_ = report.changesApplied;
   if (applied_.endpointChanges > latest_.endpointChanges || applied_.serviceChanges > latest_.serviceChanges)
@@ -379,5 +401,9 @@ void AgentMetrics::onSyncApplied(const SyncReport& report) {
 }
 
 void AgentMetrics::onSourceError(const std::string&) { sourceErrors_.Increment(); }
+
+void AgentMetrics::onPinFault(const std::string&, bool repaired) {
+  pinFaults_.Add({{"outcome", repaired ? "repaired" : "unrepaired"}}).Increment();
+}
 
 }  // namespace bpfproxy::controller

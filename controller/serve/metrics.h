@@ -30,6 +30,8 @@ struct SourceCounters {
   uint64_t watchRestarts = 0;
   uint64_t relists = 0;
   uint64_t errors = 0;
+  std::map<std::string, uint64_t> errorsByReason;  // the errors by cause
+  double backoffSeconds = 0;                      // the wait before the current retry
 };
 
 struct MetricsOptions {
@@ -64,6 +66,7 @@ public:
                       const std::vector<FrontendSpec>& frontends) override;
   void onSyncApplied(const SyncReport&) override;
   void onSourceError(const std::string&) override;
+  void onPinFault(const std::string& path, bool repaired) override;
 
 private:
   class Collector;
@@ -94,6 +97,8 @@ private:
   prometheus::Counter& syncErrors_;
   prometheus::Counter& sourceErrors_;
   prometheus::Counter& fullSyncs_;
+  prometheus::Family<prometheus::Counter>& mapFull_;
+  prometheus::Family<prometheus::Counter>& pinFaults_;
 
   mutable std::mutex mutex_;
   ChangeCounters latest_, applied_, published_;

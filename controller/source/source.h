@@ -41,4 +41,18 @@ public:
   virtual std::string describe() const = 0;  // "manifests /etc/bpfproxy/manifests"
 };
 
+// A source started into a sink for the lifetime of this object. Declared after the sink,
+// it stops the source before the sink is destroyed on every way out of the scope, an
+// exception included, so the source's thread never writes into a destroyed sink.
+class RunningSource {
+public:
+  RunningSource(Source& source, SourceSink& sink) : source_(source) { source_.start(sink); }
+  ~RunningSource() { source_.stop(); }
+  RunningSource(const RunningSource&) = delete;
+  RunningSource& operator=(const RunningSource&) = delete;
+
+private:
+  Source& source_;
+};
+
 }  // namespace bpfproxy::controller

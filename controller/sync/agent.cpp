@@ -9,6 +9,7 @@
 #include "controller/sync/agent_observer.h"
 #include "controller/sync/reconciler.h"
 #include "loader/kernel_features.h"
+#include "loader/pin_guard.h"
 #include "maps/bpf_datapath_writer.h"
 #include "maps/datapath_maps.h"
 #include "maps/snapshot_reader.h"
@@ -60,10 +61,11 @@ public:
 
   int run(const std::atomic<bool>& stop) {
     if (!probe() || !load() || !adopt() || !startNode()) return 1;
+    // Holds every map and link, so a pin removed under the agent is pinned again.
+    if (auto error = pins_.hold(); !error.empty()) spdlog::warn("pin guard: {}", error);
     spdlog::info("watching {}", source_->describe());
-    source_->start(store_);
+    RunningSource running(*source_, store_);  // stopped before store_ goes, also on a throw
     loop(stop);
-    source_->stop();
     spdlog::info("stopped; the datapath stays programmed in {}", options_.pinDir);
     return 0;
   }
@@ -137,12 +139,23 @@ private:
   void loop(const std::atomic<bool>& stop) {
     auto lastSync = Clock::now() - options_.minSyncPeriod;
     auto lastNodeRefresh = Clock::now();
+    auto lastPinCheck = Clock::now();
     ChangeCounters queued;  // the change totals last reported as queued
     while (!stop.load()) {
       bool changed = store_.waitForChange(std::chrono::milliseconds(200));
       if (Clock::now() - lastNodeRefresh >= std::chrono::seconds(1)) {
         if (auto error = node_->refresh(); !error.empty()) spdlog::error("node addresses: {}", error);
         lastNodeRefresh = Clock::now();
+      }
+      if (Clock::now() - lastPinCheck >= options_.pinCheckPeriod) {
+        lastPinCheck = Clock::now();
+        for (const auto& fault : pins_.check()) {
+          if (fault.repaired)
+            spdlog::warn("{}", fault.message);
+          else
+            spdlog::error("{}", fault.message);
+          observer_.onPinFault(fault.path, fault.repaired);
+        }
       }
       for (const auto& message : store_.takeErrors()) {
         spdlog::warn("skipped: {}", message);
@@ -230,6 +243,7 @@ private:
     report.frontendsChanged += result.frontendsChanged;
     report.frontendsRemoved += result.frontendsRemoved;
     report.errors += result.errors.size();
+    for (const auto& map : result.fullMaps) report.fullMaps[map]++;
     if (!result.errors.empty()) retries_.failed(key, joined(result.errors), options_.retryPeriod);
     if (result.frontendsChanged + result.frontendsRemoved > 0 && triggeredAt >= started_)
       report.programmingLatencies.push_back(std::chrono::system_clock::now() - triggeredAt);
@@ -251,6 +265,7 @@ private:
   ModelConfig model_;
   RetryQueue retries_;
   bool fullySynced_ = false;
+  loader::PinGuard pins_{options_.pinDir};
 };
 
 }  // namespace

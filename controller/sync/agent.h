@@ -24,6 +24,8 @@ struct AgentOptions {
   std::chrono::milliseconds minSyncPeriod{1000};
   // A Service whose apply failed (a full map, a conflicting frontend) is retried this often.
   std::chrono::milliseconds retryPeriod{10000};
+  // How often the pins in bpffs are checked, and pinned again when someone removed them.
+  std::chrono::milliseconds pinCheckPeriod{1000};
   // The Service the agent itself reaches the API server through: never programmed with no
   // backends while it has some, or the agent would cut itself off for good.
   std::optional<ServiceKey> protectedService;

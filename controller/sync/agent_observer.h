@@ -2,6 +2,7 @@
 // What the agent tells metrics and health about its work. Every hook has a no-op default.
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct SyncReport {
   size_t frontendsChanged = 0;     // map entries written
   size_t frontendsRemoved = 0;
   size_t errors = 0;
+  std::map<std::string, size_t> fullMaps;  // per map: frontends refused because it was full
   size_t frontendsProgrammed = 0;  // totals after the sync
   size_t backendsProgrammed = 0;
   bool fullSync = false;           // the first sync after a complete list
@@ -38,6 +40,9 @@ public:
                               const std::vector<FrontendSpec>& /*frontends*/) {}
   virtual void onSyncApplied(const SyncReport&) {}
   virtual void onSourceError(const std::string&) {}
+  // A pin of the agent's maps or links went missing from bpffs (or was replaced), and
+  // whether the agent pinned it again.
+  virtual void onPinFault(const std::string& /*path*/, bool /*repaired*/) {}
 };
 
 }  // namespace bpfproxy::controller

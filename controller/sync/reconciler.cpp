@@ -3,7 +3,10 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+
+#include "maps/map_names.h"
 
 namespace bpfproxy::controller {
 
@@ -26,6 +29,9 @@ bpx_backend toBackendValue(const BackendSpec& spec) {
 }
 
 std::string errnoText(int rc) { return std::strerror(-rc); }
+
+// What a full BPF hash map answers to an insert.
+bool isFull(int rc) { return rc == -E2BIG || rc == -ENOSPC; }
 
 }  // namespace
 
@@ -57,7 +63,18 @@ std::string describe(const FrontendKey& key) {
 }
 
 Reconciler::Reconciler(maps::DatapathWriter& writer, uint32_t maxServices, uint32_t maxBackends)
-    : writer_(writer), serviceIds_(maxServices), backendIds_(maxBackends) {}
+    : writer_(writer), maxServices_(maxServices), maxBackends_(maxBackends),
+      serviceIds_(maxServices), backendIds_(maxBackends) {}
+
+std::string Reconciler::mapFull(const char* map, std::set<std::string>& fullMaps) const {
+  fullMaps.insert(map);
+  const std::string name = map;
+  bool services = name == maps::kServiceMap || name == maps::kServiceMetaMap;
+  uint32_t capacity = services ? maxServices_ : maxBackends_;
+  if (name == maps::kSlotMap) capacity *= BPX_SLOTS_PER_BACKEND;
+  return name + " is full (" + std::to_string(capacity) + " entries): raise " +
+         (services ? "--max-services" : "--max-backends");
+}
 
 ReconcileResult Reconciler::adopt(const maps::DatapathSnapshot& snapshot) {
   ReconcileResult result;
@@ -162,7 +179,7 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   }
   std::vector<uint32_t> ids;
   std::string error;
-  if (!acquireBackends(spec.backends, ids, error)) {
+  if (!acquireBackends(spec.backends, ids, error, result.fullMaps)) {
     result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " + error);
     return false;
   }
@@ -181,8 +198,8 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
     auto id = serviceIds_.allocate();
     if (!id) {
       releaseBackends(ids);
-      result.errors.push_back(describe(spec.key) + " of " + owner.toString() +
-                              ": no free service id (map size reached; raise --max-services)");
+      result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " +
+                              mapFull(maps::kServiceMap, result.fullMaps));
       return false;
     }
     next.svcId = *id;
@@ -210,11 +227,11 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   bool metaChanged = existing == frontends_.end() || std::memcmp(&meta, &next.meta, sizeof(meta));
   bool valueChanged = existing == frontends_.end() || std::memcmp(&value, &next.value, sizeof(value));
 
-  auto fail = [&](const std::string& what, int rc) {
+  auto fail = [&](const std::string& what, const char* map, int rc) {
     releaseBackends(ids);
     if (existing == frontends_.end()) serviceIds_.release(next.svcId);
     result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " + what + ": " +
-                            errnoText(rc));
+                            (isFull(rc) ? mapFull(map, result.fullMaps) : errnoText(rc)));
     return false;
   };
 
@@ -227,21 +244,21 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
       slot.bank = newBank;
       if (int rc = writer_.putSlot(slot, {ids[i]}); rc != 0) {
         deleteSlots(next.svcId, newBank, i);
-        return fail("writing backend slots", rc);
+        return fail("writing backend slots", maps::kSlotMap, rc);
       }
     }
   }
   if (metaChanged) {
     if (int rc = writer_.putMeta(next.svcId, meta); rc != 0) {
       if (backendsChanged) deleteSlots(next.svcId, newBank, ids.size());
-      return fail("writing service metadata", rc);
+      return fail("writing service metadata", maps::kServiceMetaMap, rc);
     }
   }
   if (valueChanged) {
     if (int rc = writer_.putService(toServiceKey(spec.key), value); rc != 0) {
       if (backendsChanged) deleteSlots(next.svcId, newBank, ids.size());
       if (existing == frontends_.end()) writer_.deleteMeta(next.svcId);
-      return fail("writing the service entry", rc);
+      return fail("writing the service entry", maps::kServiceMap, rc);
     }
   }
   // Switched: what the old generation used can go.
@@ -281,7 +298,8 @@ void Reconciler::removeFrontend(const FrontendKey& key, ReconcileResult& result)
 }
 
 bool Reconciler::acquireBackends(const std::vector<BackendSpec>& specs,
-                                 std::vector<uint32_t>& ids, std::string& error) {
+                                 std::vector<uint32_t>& ids, std::string& error,
+                                 std::set<std::string>& fullMaps) {
   for (const auto& spec : specs) {
     BackendIdentity identity{spec.address, spec.port, spec.proto};
     bpx_backend value = toBackendValue(spec);
@@ -289,14 +307,14 @@ bool Reconciler::acquireBackends(const std::vector<BackendSpec>& specs,
     if (it == backends_.end()) {
       auto id = backendIds_.allocate();
       if (!id) {
-        error = "no free backend id (map size reached; raise --max-backends)";
+        error = mapFull(maps::kBackendMap, fullMaps);
         releaseBackends(ids);
         return false;
       }
       if (int rc = writer_.putBackend(*id, value); rc != 0) {
         backendIds_.release(*id);
         error = "writing backend " + formatEndpoint(spec.address, spec.port) + ": " +
-                errnoText(rc);
+                (isFull(rc) ? mapFull(maps::kBackendMap, fullMaps) : errnoText(rc));
         releaseBackends(ids);
         return false;
       }

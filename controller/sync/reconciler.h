@@ -26,6 +26,7 @@ struct ReconcileResult {
   // apply(): the svc_id of each frontend the Service has programmed now (it keys the
   // per-service entries other maps hold, e.g. the source ranges NodeState writes).
   std::map<FrontendKey, uint32_t> serviceIds;
+  std::set<std::string> fullMaps;    // maps a write found full (bpx_be_v1 ...)
 };
 
 class Reconciler {
@@ -77,11 +78,15 @@ private:
   void removeFrontend(const FrontendKey& key, ReconcileResult& result);
   // Takes a reference on each backend, writing new or changed ones; false on a map error.
   bool acquireBackends(const std::vector<BackendSpec>& specs, std::vector<uint32_t>& ids,
-                       std::string& error);
+                       std::string& error, std::set<std::string>& fullMaps);
+  // "bpx_be_v1 is full (1024 entries): raise --max-backends", and the map noted as full.
+  std::string mapFull(const char* map, std::set<std::string>& fullMaps) const;
   void releaseBackends(const std::vector<uint32_t>& ids);
   void deleteSlots(uint32_t svcId, uint8_t bank, size_t count);
 
   maps::DatapathWriter& writer_;
+  uint32_t maxServices_;
+  uint32_t maxBackends_;
   IdAllocator serviceIds_;
   IdAllocator backendIds_;
   GenerationSource generations_;

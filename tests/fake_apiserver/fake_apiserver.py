@@ -235,17 +235,22 @@ class Server:
         self.connections = set()  # every open API connection, to drop them on /down
         self.requests = {}  # "GET /api/v1/services" -> count
         self.watch_count = 0  # watches ever opened
+        self.mid_event_cuts = 0  # watches cut after half an event (POST /cut {"midEvent": true})
         self.api_server = None
         self.api_port = args.port
         self.control_server = None
         self.ssl_context = None
+        self.client_ca = args.client_ca
         if args.tls_cert:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(args.tls_cert, args.tls_key)
-            if args.client_ca:
-                ctx.load_verify_locations(args.client_ca)
-                ctx.verify_mode = ssl.CERT_OPTIONAL
-            self.ssl_context = ctx
+            self.ssl_context = self.make_ssl_context()
+
+    def make_ssl_context(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.args.tls_cert, self.args.tls_key)
+        if self.client_ca:
+            ctx.load_verify_locations(self.client_ca)
+            ctx.verify_mode = ssl.CERT_OPTIONAL
+        return ctx
 
     def count(self, key):
         with self.lock:
@@ -272,11 +277,14 @@ class Server:
         for c in connections:
             c.cut()  # also idle keep-alive connections: the server is gone
 
-    def cut_watches(self):
+    def cut_watches(self, mid_event=False):
         with self.lock:
             watches = list(self.watches)
         for w in watches:
-            w.cut()
+            if mid_event:
+                w.cut_mid_event = True  # the watch writes half of its next event, then drops
+            else:
+                w.cut()
         return len(watches)
 
 
@@ -292,6 +300,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         super().setup()
         self._cut = False
         self._broken = False
+        self.cut_mid_event = False
         try:
             if isinstance(self.connection, ssl.SSLSocket):
                 self.connection.settimeout(10)
@@ -510,7 +519,14 @@ class ApiHandler(BaseHTTPRequestHandler):
                 if self._cut:
                     break
                 for event_type, obj in out:
-                    self.write_chunk(json.dumps({"type": event_type, "object": obj}).encode() + b"\n")
+                    line = json.dumps({"type": event_type, "object": obj}).encode() + b"\n"
+                    if self.cut_mid_event:
+                        self.write_chunk(line[:len(line) // 2])
+                        with state.lock:
+                            state.mid_event_cuts += 1
+                        self.cut()
+                        break
+                    self.write_chunk(line)
                 now_time = time.monotonic()
                 if bookmarks and now_time >= next_bookmark:
                     mark = {"kind": kind, "apiVersion": api_version,
@@ -555,6 +571,7 @@ class ControlHandler(BaseHTTPRequestHandler):
                 return self.reply(200, {
                     "resourceVersion": state.store.rv, "oldestResourceVersion": state.store.oldest_rv,
                     "openWatches": len(state.watches), "watchesOpened": state.watch_count,
+                    "midEventCuts": state.mid_event_cuts,
                     "requests": dict(state.requests), "apiPort": state.api_port,
                     "up": state.api_server is not None})
         return self.reply(404, {"error": "unknown path"})
@@ -577,7 +594,8 @@ class ControlHandler(BaseHTTPRequestHandler):
                 state.store.compact()
                 return self.reply(200, {"oldestResourceVersion": state.store.oldest_rv})
             if path == "/cut":
-                return self.reply(200, {"cut": state.cut_watches()})
+                mid_event = bool(body and body.get("midEvent"))
+                return self.reply(200, {"cut" if not mid_event else "armed": state.cut_watches(mid_event)})
             if path == "/down":
                 state.stop_api()
                 return self.reply(200, {"up": False})
@@ -600,6 +618,13 @@ class ControlHandler(BaseHTTPRequestHandler):
                     state.gone_mode = body["goneMode"]
                 if "forbid" in body:
                     state.forbid = set(body["forbid"])
+                if "clientCa" in body and state.ssl_context is not None:
+                    # New connections verify client certificates against this CA.
+                    state.client_ca = body["clientCa"]
+                    state.ssl_context = state.make_ssl_context()
+                    if state.api_server is not None:
+                        state.stop_api()
+                        state.start_api()
                 return self.reply(200, {"ok": True})
         except (ValueError, KeyError, AttributeError) as e:
             return self.reply(400, {"error": str(e)})

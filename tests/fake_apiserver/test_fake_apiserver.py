@@ -111,6 +111,27 @@ class FakeApiServerTest(unittest.TestCase):
         with self.assertRaises(http.client.IncompleteRead):
             response.read()  # no terminating chunk: a broken stream, not a clean end
 
+    def test_cut_mid_event_sends_half_an_event(self):
+        status, created = self.call(self.control, "POST", "/objects", self.service("before"))
+        rv = created[0]["metadata"]["resourceVersion"]
+        conn = http.client.HTTPConnection("127.0.0.1", self.api, timeout=10)
+        conn.request("GET", "/api/v1/services?watch=1&resourceVersion=" + rv)
+        response = conn.getresponse()
+        deadline = time.monotonic() + 5
+        while self.call(self.control, "GET", "/state")[1]["openWatches"] != 1:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        self.assertEqual(self.call(self.control, "POST", "/cut", {"midEvent": True})[1]["armed"], 1)
+        self.call(self.control, "POST", "/objects", self.service("web"))
+        with self.assertRaises(http.client.IncompleteRead) as cut:
+            response.read()
+        partial = cut.exception.partial
+        self.assertIn(b'"type": "ADDED"', partial)
+        self.assertFalse(partial.endswith(b"\n"))  # half a line: no whole event
+        with self.assertRaises(ValueError):
+            json.loads(partial)
+        self.assertEqual(self.call(self.control, "GET", "/state")[1]["midEventCuts"], 1)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -201,6 +201,8 @@ TEST_CASE("reconciler: a full backend map fails one Service and keeps what was p
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].find("10.32.0.141:80/TCP of default/other") != std::string::npos);
   CHECK(result.errors[0].find("10.200.0.4:80") != std::string::npos);
+  CHECK(result.errors[0].find("bpx_be_v1 is full (100 entries): raise --max-backends") != std::string::npos);
+  CHECK(result.fullMaps == std::set<std::string>{"bpx_be_v1"});
   CHECK(datapath.services.size() == 1);
   CHECK(sorted(datapath.reachable(svcKey("10.32.0.140", 80))) ==
         std::vector<std::string>{"10.200.0.2:80", "10.200.0.3:80"});
@@ -210,6 +212,26 @@ TEST_CASE("reconciler: a full backend map fails one Service and keeps what was p
   CHECK(result.errors.size() == 1);
   CHECK(sorted(datapath.reachable(svcKey("10.32.0.140", 80))) ==
         std::vector<std::string>{"10.200.0.2:80", "10.200.0.3:80"});
+}
+
+TEST_CASE("reconciler: service ids used up fail the next Service by map and flag, the others keep working") {
+  testing::MemoryDatapath datapath;
+  Reconciler reconciler(datapath, 2, 100);
+  REQUIRE(reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2"}),
+                                    frontend("10.32.0.140", 443, {"10.200.0.2"})}).errors.empty());
+  auto result = reconciler.apply(kOther, {frontend("10.32.0.141", 80, {"10.200.0.4"})});
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].find("10.32.0.141:80/TCP of default/other") != std::string::npos);
+  CHECK(result.errors[0].find("bpx_svc_v1 is full (2 entries): raise --max-services") != std::string::npos);
+  CHECK(result.fullMaps == std::set<std::string>{"bpx_svc_v1"});
+  CHECK(datapath.reachable(svcKey("10.32.0.140", 80)) == std::vector<std::string>{"10.200.0.2:80"});
+  CHECK(datapath.reachable(svcKey("10.32.0.140", 443)) == std::vector<std::string>{"10.200.0.2:80"});
+  CHECK(datapath.reachable(svcKey("10.32.0.141", 80)).empty());
+  // The nginx Service still changes normally while the map is full.
+  CHECK(reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.3"})}).errors.empty());
+  CHECK(datapath.reachable(svcKey("10.32.0.140", 80)) == std::vector<std::string>{"10.200.0.3:80"});
+  // Room again: the waiting Service fits.
+  CHECK(reconciler.apply(kOther, {frontend("10.32.0.141", 80, {"10.200.0.4"})}).errors.empty());
 }
 
 TEST_CASE("reconciler: a frontend another Service owns is refused, not stolen") {

@@ -135,27 +135,50 @@ bool KubeSource::waitBackoff(int attempt) {
   thread_local std::mt19937 random{std::random_device{}()};
   const auto delay = std::chrono::milliseconds(
       static_cast<int64_t>(std::uniform_real_distribution<double>(capped / 2, capped)(random)));
+  {
+    std::lock_guard lock(statsMutex_);
+    stats_.backoff = delay;
+  }
   std::unique_lock lock(waitMutex_);
   return !waitCv_.wait_for(lock, delay, [this] { return stopping_.load(); });
 }
 
 void KubeSource::touch() {
-  std::lock_guard lock(statsMutex_);
-  stats_.lastContact = std::chrono::system_clock::now();
-  stats_.lastError.clear();
+  std::string recovered;
+  {
+    std::lock_guard lock(statsMutex_);
+    stats_.lastContact = std::chrono::system_clock::now();
+    recovered.swap(stats_.lastError);
+    stats_.backoff = std::chrono::milliseconds(0);
+  }
+  if (!recovered.empty()) spdlog::info("kube: the API server answers again (last error: {})", recovered);
+}
+
+std::string apiErrorReason(const std::string& message) {
+  auto has = [&](const char* text) { return message.find(text) != std::string::npos; };
+  if (has("stream broken") || has("undecodable event")) return "watch_broken";
+  // Before tls: a 401's message names the credentials, which may be a client certificate.
+  if (has("HTTP 401") || has("HTTP 403") || has("Unauthorized") || has("Forbidden")) return "unauthorized";
+  if (has("handshake") || has("certificate") || has("SSL") || has("ssl") || has("TLS")) return "tls";
+  if (has("HTTP 5")) return "server_error";
+  if (has("no API server answered") || has("connect") || has("refused") || has("timed out") || has("timeout"))
+    return "unreachable";
+  return "other";
 }
 
 void KubeSource::noteError(Kind kind, const std::string& message) {
   bool first = false;
+  const std::string reason = apiErrorReason(message);
   {
     std::lock_guard lock(statsMutex_);
     ++stats_.errors;
+    ++stats_.errorsByReason[reason];
     first = stats_.lastError.empty();
     stats_.lastError = message;
   }
   // Once per outage at warning level; the repeats would only fill the log.
   if (first) {
-    spdlog::warn("kube: {}s: {}; retrying with backoff", nameOf(kind), message);
+    spdlog::warn("kube: {}s: {} ({}); retrying with backoff", nameOf(kind), message, reason);
   } else {
     spdlog::debug("kube: {}s: {}", nameOf(kind), message);
   }

@@ -39,10 +39,17 @@ struct KubeSourceStats {
   uint64_t watchRestarts = 0;  // watches re-opened after they ended or broke
   uint64_t relists = 0;        // lists after the first one of a resource (410 Gone)
   uint64_t errors = 0;         // failed requests and broken streams
+  // The same errors by cause: unreachable, tls, unauthorized, watch_broken, server_error, other.
+  std::map<std::string, uint64_t> errorsByReason;
+  std::chrono::milliseconds backoff{0};  // the wait before the current retry; 0 when none
   std::optional<std::chrono::system_clock::time_point> lastContact;  // last answer received
   std::string lastError;       // empty once a request succeeded again
   bool synced = false;         // the first full view was delivered
 };
+
+// The cause of a failed request or broken stream, from its message: unreachable, tls,
+// unauthorized, watch_broken, server_error or other (the label of bpfproxy_api_errors_total).
+std::string apiErrorReason(const std::string& message);
 
 class KubeSource : public Source {
 public:

@@ -1,0 +1,202 @@
+// Upgrading pinned maps to a newer layout in place: a synthetic older layout of the service
+// map (bpx_svc "v0": no generation, flags or affinity) is converted entry by entry, the
+// attached programs switch to the converted map, and the old pin goes.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "loader/socket_lb_loader.h"
+#include "maps/datapath_maps.h"
+#include "maps/map_names.h"
+#include "tests/support/test_bpffs.h"
+#include "tests/support/test_cgroup.h"
+
+using namespace bpfproxy;
+
+namespace {
+
+bool skipBpf() { return testing::skipWithoutBpf(); }
+
+// The synthetic older layout: what bpx_svc_value might have been before a bump.
+struct OldServiceValue {
+  uint32_t svc_id;
+  uint16_t backend_count;
+  uint16_t pad;
+};
+constexpr const char* kOldServiceMap = "bpx_svc_v0";
+
+loader::SocketLbOptions options(const std::string& pinDir, const std::string& cgroup,
+                                const std::vector<loader::MapConverter>* converters) {
+  loader::SocketLbOptions o{pinDir, cgroup, {1024, 1024, 1024, 1024}, converters};
+  return o;
+}
+
+bpx_svc_key key(uint16_t port) {
+  bpx_svc_key k{};
+  k.addr32[2] = htonl(0xffff);
+  k.addr32[3] = htonl(0x0a200001);
+  k.port = htons(port);
+  k.proto = BPX_PROTO_TCP;
+  return k;
+}
+
+std::vector<loader::MapConverter> oldServiceConverter() {
+  return {{kOldServiceMap, maps::kServiceMap, sizeof(bpx_svc_key), sizeof(OldServiceValue),
+           [](const uint8_t* oldKey, const uint8_t* oldValue, uint8_t* newKey, uint8_t* newValue) {
+             OldServiceValue old;
+             std::memcpy(&old, oldValue, sizeof(old));
+             if (old.svc_id == 0) return false;  // the old layout's "unused" marker
+             bpx_svc_value value{};
+             value.svc_id = old.svc_id;
+             value.generation = 0;  // bank 0: where the old layout kept its only slots
+             value.backend_count = old.backend_count;
+             value.flags = BPX_SVC_F_CLUSTER_IP;
+             std::memcpy(newKey, oldKey, sizeof(bpx_svc_key));
+             std::memcpy(newValue, &value, sizeof(value));
+             return true;
+           }}};
+}
+
+// Replaces the pinned service map by one of the older layout holding `count` frontends
+// (and one the converter drops), and stamps the layout marker one version back.
+void ageServiceMap(const std::string& pinDir, uint16_t count) {
+  LIBBPF_OPTS(bpf_map_create_opts, createOptions);
+  int fd = bpf_map_create(BPF_MAP_TYPE_HASH, kOldServiceMap, sizeof(bpx_svc_key),
+                          sizeof(OldServiceValue), 1024, &createOptions);
+  REQUIRE(fd >= 0);
+  maps::MapFd old(fd);
+  for (uint16_t port = 1; port <= count + 1; ++port) {
+    OldServiceValue value{port <= count ? port : 0u, 2, 0};
+    REQUIRE(old.update(key(port), value) == 0);
+  }
+  REQUIRE(bpf_obj_pin(old.fd(), maps::mapPinPath(pinDir, kOldServiceMap).c_str()) == 0);
+  REQUIRE(unlink(maps::mapPinPath(pinDir, maps::kServiceMap).c_str()) == 0);
+  auto layout = maps::MapFd::openPinned(maps::mapPinPath(pinDir, maps::kLayoutMap));
+  REQUIRE(layout.update(uint32_t{0}, bpx_layout{BPX_LAYOUT_MAGIC, BPX_LAYOUT_VERSION - 1}) == 0);
+}
+
+// The ids of the maps the program behind a pinned link uses.
+std::vector<uint32_t> mapsOfLinkedProgram(const std::string& linkPin) {
+  maps::MapFd link(bpf_obj_get(linkPin.c_str()));
+  REQUIRE(link.valid());
+  bpf_link_info linkInfo{};
+  uint32_t length = sizeof(linkInfo);
+  REQUIRE(bpf_link_get_info_by_fd(link.fd(), &linkInfo, &length) == 0);
+  maps::MapFd program(bpf_prog_get_fd_by_id(linkInfo.prog_id));
+  REQUIRE(program.valid());
+  std::vector<uint32_t> ids(64);
+  bpf_prog_info info{};
+  info.nr_map_ids = ids.size();
+  info.map_ids = reinterpret_cast<uint64_t>(ids.data());
+  length = sizeof(info);
+  REQUIRE(bpf_prog_get_info_by_fd(program.fd(), &info, &length) == 0);
+  ids.resize(info.nr_map_ids);
+  return ids;
+}
+
+uint32_t mapId(const std::string& pin) {
+  auto map = maps::MapFd::openPinned(pin);
+  bpf_map_info info{};
+  uint32_t length = sizeof(info);
+  REQUIRE(bpf_map_get_info_by_fd(map.fd(), &info, &length) == 0);
+  return info.id;
+}
+
+bool hasNote(const loader::LoadReport& report, const std::string& text) {
+  for (const auto& note : report.notes)
+    if (note.find(text) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("migration: an older layout's service map is converted in place and the programs switch to it" *
+          doctest::skip(skipBpf())) {
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  auto converters = oldServiceConverter();
+  loader::loadSocketLb(options(pins.path(), cgroup.path(), &converters));
+  ageServiceMap(pins.path(), 10);
+  REQUIRE(std::filesystem::exists(maps::mapPinPath(pins.path(), kOldServiceMap)));  // the fault is in place
+  REQUIRE_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), maps::kServiceMap)));
+
+  auto report = loader::loadSocketLb(options(pins.path(), cgroup.path(), &converters));
+  CHECK(hasNote(report, "converting bpx_svc_v0 into " + std::string(maps::kServiceMap)));
+  CHECK(hasNote(report, "converted 10 entries of bpx_svc_v0"));
+  CHECK(hasNote(report, "1 the converter dropped"));
+  for (const auto& program : report.programs) CHECK(program.updated);  // links updated, never detached
+
+  CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), kOldServiceMap)));
+  maps::DatapathMaps maps;
+  std::string error;
+  REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+  for (uint16_t port = 1; port <= 10; ++port) {
+    bpx_svc_value value{};
+    REQUIRE(maps.services.lookup(key(port), value) == 0);
+    CHECK(value.svc_id == port);
+    CHECK(value.backend_count == 2);
+    CHECK(value.flags == BPX_SVC_F_CLUSTER_IP);
+  }
+  bpx_svc_value dropped{};
+  CHECK(maps.services.lookup(key(11), dropped) == -ENOENT);
+  bpx_layout layout{};
+  REQUIRE(maps.layout.lookup(uint32_t{0}, layout) == 0);
+  CHECK(layout.version == BPX_LAYOUT_VERSION);
+
+  // The attached programs look up the converted map, not the old one.
+  auto used = mapsOfLinkedProgram(maps::linksDir(pins.path()) + "/bpx_connect4");
+  auto converted = mapId(maps::mapPinPath(pins.path(), maps::kServiceMap));
+  CHECK(std::find(used.begin(), used.end(), converted) != used.end());
+}
+
+TEST_CASE("migration: an older layout's map without a converter is refused, nothing touched" *
+          doctest::skip(skipBpf())) {
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  auto converters = oldServiceConverter();
+  loader::loadSocketLb(options(pins.path(), cgroup.path(), &converters));
+  ageServiceMap(pins.path(), 3);
+  std::vector<loader::MapConverter> none;
+  std::string message;
+  try {
+    loader::loadSocketLb(options(pins.path(), cgroup.path(), &none));
+  } catch (const loader::LoaderError& failure) {
+    message = failure.what();
+  }
+  CHECK(message.find("bpx_svc_v0 is of an older layout") != std::string::npos);
+  CHECK(message.find("no converter") != std::string::npos);
+  CHECK(std::filesystem::exists(maps::mapPinPath(pins.path(), kOldServiceMap)));
+  CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), maps::kServiceMap)));
+}
+
+TEST_CASE("migration: a newer layout's map is refused: a downgrade never empties a map" *
+          doctest::skip(skipBpf())) {
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  auto newer = std::string(maps::kServiceMap);
+  newer = newer.substr(0, newer.rfind("_v")) + "_v" + std::to_string(loader::splitMapVersion(newer).second + 1);
+  {  // bpffs cannot rename: pin the map under the newer name, unpin the current one
+    auto map = maps::MapFd::openPinned(maps::mapPinPath(pins.path(), maps::kServiceMap));
+    REQUIRE(bpf_obj_pin(map.fd(), maps::mapPinPath(pins.path(), newer).c_str()) == 0);
+    REQUIRE(unlink(maps::mapPinPath(pins.path(), maps::kServiceMap).c_str()) == 0);
+  }
+  std::string message;
+  try {
+    loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  } catch (const loader::LoaderError& failure) {
+    message = failure.what();
+  }
+  CHECK(message.find(newer + " is of a newer layout") != std::string::npos);
+}
+
+TEST_CASE("migration: map names split into base and version") {
+  CHECK(loader::splitMapVersion("bpx_svc_v12") == std::pair<std::string, int>{"bpx_svc", 12});
+  CHECK(loader::splitMapVersion("bpx_svc_v0") == std::pair<std::string, int>{"bpx_svc", 0});
+  CHECK(loader::splitMapVersion("bpx_svc") == std::pair<std::string, int>{"bpx_svc", -1});
+  CHECK(loader::splitMapVersion("bpx_svc_vx") == std::pair<std::string, int>{"bpx_svc_vx", -1});
+}
