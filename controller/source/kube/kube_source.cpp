@@ -188,6 +188,7 @@ void KubeSource::noteForbidden(Kind kind, const ApiError& error, bool listing, b
   {
     std::lock_guard lock(statsMutex_);
     ++stats_.errors;
+    ++stats_.errorsByReason["unauthorized"];
     stats_.lastError = std::string("forbidden: ") + (listing ? "list " : "watch ") + resourceOf(kind);
   }
   // One error, not one per retry: the fix is a change of RBAC, which a retry cannot make.
