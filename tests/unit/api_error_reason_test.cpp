@@ -18,6 +18,8 @@ TEST_CASE("kube: API errors are labelled by cause") {
        "unreachable"},
       {"the client certificate rejected",
        "GET /api/v1/services: no API server answered; https://127.0.0.1:6443: Error in SSL handshake", "tls"},
+      {"the client certificate rejected under TLS 1.3",
+       "GET /api/v1/services: no API server answered; https://127.0.0.1:6443: Failed to read HTTP status line", "tls"},
       {"the server certificate untrusted", "https://127.0.0.1:6443: certificate verify failed", "tls"},
       {"a client certificate unknown to RBAC", "watch https://127.0.0.1:6443/api/v1/services: HTTP 401 Unauthorized (client certificate /etc/k/c.crt)", "unauthorized"},
       {"RBAC refuses", "list services: HTTP 403 Forbidden", "unauthorized"},

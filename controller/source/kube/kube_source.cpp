@@ -160,6 +160,9 @@ std::string apiErrorReason(const std::string& message) {
   // Before tls: a 401's message names the credentials, which may be a client certificate.
   if (has("HTTP 401") || has("HTTP 403") || has("Unauthorized") || has("Forbidden")) return "unauthorized";
   if (has("handshake") || has("certificate") || has("SSL") || has("ssl") || has("TLS")) return "tls";
+  // TLS 1.3 checks the client certificate after the client's side of the handshake: a
+  // rejected certificate reaches the client as an HTTPS server closing before it answers.
+  if (has("https://") && has("Failed to read HTTP status line")) return "tls";
   if (has("HTTP 5")) return "server_error";
   if (has("no API server answered") || has("connect") || has("refused") || has("timed out") || has("timeout"))
     return "unreachable";
@@ -173,10 +176,11 @@ void KubeSource::noteError(Kind kind, const std::string& message) {
     std::lock_guard lock(statsMutex_);
     ++stats_.errors;
     ++stats_.errorsByReason[reason];
-    first = stats_.lastError.empty();
+    first = stats_.lastError.empty() || apiErrorReason(stats_.lastError) != reason;
     stats_.lastError = message;
   }
-  // Once per outage at warning level; the repeats would only fill the log.
+  // Once per outage and cause at warning level (a cut watch, then a refused connection, is
+  // two lines); the repeats would only fill the log.
   if (first) {
     spdlog::warn("kube: {}s: {} ({}); retrying with backoff", nameOf(kind), message, reason);
   } else {
