@@ -62,7 +62,8 @@ require sim_wait_for "the metrics port" 10 curl -s --max-time 1 "$metrics"
 echo "--- pins removed under the running agent"
 sim_spawn busybox "$SIM_TMP/keepalive.log" python3 "$here/keepalive_client.py" 10.32.0.140 80 20
 keepalive=$SIM_LAST_PID
-svc_map="$pin/maps/bpx_svc_v1"
+svc_name=$(cd "$pin/maps" && ls -d bpx_svc_v*)  # the service map, whatever its layout version
+svc_map="$pin/maps/$svc_name"
 connect_link="$pin/links/bpx_connect4"
 require test -e "$svc_map"
 require rm "$svc_map" "$connect_link"
@@ -107,9 +108,9 @@ ports: [{port: 80, protocol: TCP}]
 YAML
 done
 check "the fault happened: the error names the map and the flag that sizes it" \
-  sim_wait_for "the full-map error" 20 grep -q "bpx_svc_v1 is full ($max_services entries): raise --max-services" "$log"
-full=$(metric 'bpfproxy_map_full_total{map="bpx_svc_v1"}')
-check "bpfproxy_map_full_total{map=\"bpx_svc_v1\"} counts it (got ${full:-none})" test "${full:-0}" != 0
+  sim_wait_for "the full-map error" 20 grep -q "$svc_name is full ($max_services entries): raise --max-services" "$log"
+full=$(metric "bpfproxy_map_full_total{map=\"$svc_name\"}")
+check "bpfproxy_map_full_total{map=\"$svc_name\"} counts it (got ${full:-none})" test "${full:-0}" != 0
 programmed_extra=$("$SIM_BPFPROXY" service list --pin-dir "$pin" -o json |
   python3 -c "import json,sys; print(sum(1 for s in json.load(sys.stdin) if s['frontend'].startswith('10.32.0.2')))")
 check "some extra Services fit, not all 30 (got $programmed_extra)" test "$programmed_extra" -gt 0 -a "$programmed_extra" -lt 30

@@ -18,11 +18,11 @@ sim_agent node1 "$manifests" "${agent_args[@]}"
 agent=$SIM_LAST_PID
 pin=$(sim_pin_dir node1)
 log="$SIM_TMP/agent-node1.log"
-svc_map="$pin/maps/bpx_svc_v1"
 
 programmed_json() { "$SIM_BPFPROXY" service list --pin-dir "$pin" -o json; }
 has_nginx() { programmed_json | grep -q '"frontend":"10.32.0.140:80"'; }
 require sim_wait_for "the agent to program nginx" 20 has_nginx
+svc_map="$pin/maps/$(cd "$pin/maps" && ls -d bpx_svc_v*)"  # whatever its layout version
 require sim_wait_for "nginx pods" 10 sim_exec busybox curl -s --max-time 1 http://10.200.128.1/
 sim_spawn busybox "$SIM_TMP/keepalive.log" python3 "$here/keepalive_client.py" 10.32.0.140 80 90
 keepalive=$SIM_LAST_PID
