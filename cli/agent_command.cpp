@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/duration.h"
 #include "cli/logging.h"
+#include "controller/model/input_checks.h"
 #include "controller/sync/agent.h"
 #include "loader/system_paths.h"
 #include "maps/map_names.h"
@@ -64,8 +65,9 @@ std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& opti
   auto period = parseDuration(flags.minSyncPeriod);
   if (!period) return "--min-sync-period: '" + flags.minSyncPeriod + "' is not a duration (like 1s or 500ms)";
   options.minSyncPeriod = *period;
-  if (flags.maxServices == 0 || flags.maxBackends == 0 || flags.maxConntrack == 0 || flags.maxAffinity == 0)
-    return "--max-services, --max-backends, --max-conntrack and --max-affinity must be positive";
+  for (const auto& [flag, entries] : {std::pair{"--max-services", flags.maxServices}, std::pair{"--max-backends", flags.maxBackends},
+                                      std::pair{"--max-conntrack", flags.maxConntrack}, std::pair{"--max-affinity", flags.maxAffinity}})
+    if (auto error = controller::mapSizeError(flag, entries); !error.empty()) return error;
   options.mapSizes.servicePorts = flags.maxServices;
   options.mapSizes.backends = flags.maxBackends;
   options.mapSizes.conntrack = flags.maxConntrack;

@@ -147,6 +147,8 @@ void AgentOps::onDatapathLoaded(const loader::LoadReport& report) {
   metrics_->onDatapathLoaded(report);
 }
 
+void AgentOps::onAdopted(size_t frontends, size_t backends) { metrics_->onAdopted(frontends, backends); }
+
 void AgentOps::onSyncQueued(std::chrono::system_clock::time_point at, const controller::ChangeCounters& totals) {
   health_->queuedUpdate();
   metrics_->onSyncQueued(at, totals);
@@ -166,5 +168,8 @@ void AgentOps::onSyncApplied(const controller::SyncReport& report) {
 void AgentOps::onSourceError(const std::string& message) { metrics_->onSourceError(message); }
 
 void AgentOps::onPinFault(const std::string& path, bool repaired) { metrics_->onPinFault(path, repaired); }
+void AgentOps::onNodeEligible(bool eligible) { health_->setNodeEligible(eligible); }
+
+bool AgentOps::proxyHealthy() const { return health_->proxierHealthy(); }
 
 }  // namespace bpfproxy::cli

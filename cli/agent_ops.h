@@ -52,6 +52,7 @@ public:
   std::string start(const std::function<std::optional<controller::SourceCounters>()>& sourceCounters = {});
 
   void onDatapathLoaded(const loader::LoadReport& report) override;
+  void onAdopted(size_t frontends, size_t backends) override;
   void onSyncQueued(std::chrono::system_clock::time_point at, const controller::ChangeCounters& totals) override;
   void onServiceBuilt(const controller::ServiceKey& key, const controller::Service* service,
                       const std::vector<controller::EndpointSlice>& slices,
@@ -59,6 +60,8 @@ public:
   void onSyncApplied(const controller::SyncReport& report) override;
   void onSourceError(const std::string& message) override;
   void onPinFault(const std::string& path, bool repaired) override;
+  void onNodeEligible(bool eligible) override;
+  bool proxyHealthy() const override;
 
 private:
   bool tryStart();

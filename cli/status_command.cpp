@@ -18,6 +18,7 @@
 #include "cli/table.h"
 #include "maps/map_names.h"
 #include "maps/map_usage.h"
+#include "maps/stat_names.h"
 
 namespace bpfproxy::cli {
 
@@ -138,6 +139,9 @@ value statusJson(const StatusInput& input) {
   counters["dropNoBackend"] = value::number(stat(input, BPX_STAT_DROP_NO_BACKEND));
   counters["dropNoPort"] = value::number(stat(input, BPX_STAT_DROP_NO_PORT));
   counters["dropStale"] = value::number(stat(input, BPX_STAT_DROP_STALE));
+  auto drops = value::object(true);
+  for (const auto& counter : maps::dropCounters()) drops[counter.reason] = value::number(stat(input, counter.index));
+  counters["drops"] = drops;
   root["counters"] = counters;
   root["healthy"] = value::boolean(statusHealthy(input));
   return root;
@@ -176,9 +180,12 @@ void printStatus(const StatusInput& input, std::ostream& out) {
                               ", recvmsg " + std::to_string(stat(input, BPX_STAT_RECVMSG4) + stat(input, BPX_STAT_RECVMSG6)) +
                               ", getpeername " +
                               std::to_string(stat(input, BPX_STAT_GETPEERNAME4) + stat(input, BPX_STAT_GETPEERNAME6)));
-  line("  Refused:", "no backend " + std::to_string(stat(input, BPX_STAT_DROP_NO_BACKEND)) + ", undefined port " +
-                         std::to_string(stat(input, BPX_STAT_DROP_NO_PORT)) + ", stale " +
-                         std::to_string(stat(input, BPX_STAT_DROP_STALE)));
+  // Every drop and refusal counter of both paths, as bpfproxy_drops_total{reason} has them.
+  uint64_t dropped = 0;
+  for (const auto& counter : maps::dropCounters()) dropped += stat(input, counter.index);
+  line("  Dropped or refused:", std::to_string(dropped));
+  for (const auto& counter : maps::dropCounters())
+    line("    " + counter.reason + ":", std::to_string(stat(input, counter.index)) + "  (" + counter.help + ")");
   out << "\n";
   Table hooks({"PROGRAM", "HOOK", "ATTACHED", "WHERE"});
   for (const auto& program : input.programs)

@@ -57,6 +57,7 @@ std::string buildTcOptions(const TcFlags& flags,
     return "--snat-port-range must not overlap --nodeport-range";
   tc.settings.nodePortMin = nodePorts->first;
   tc.settings.nodePortMax = nodePorts->second;
+  options.model.nodePortRange = {nodePorts->first, nodePorts->second};
   tc.settings.snatPortMin = snatPorts->first;
   tc.settings.snatPortMax = snatPorts->second;
   tc.settings.allowExternalClusterIp = flags.allowExternalClusterIp;

@@ -102,6 +102,13 @@ struct Node {
   ObjectMeta meta;
   std::string zone;  // label topology.kubernetes.io/zone
   std::vector<std::string> internalIPs;
+  bool beingDeleted = false;          // metadata.deletionTimestamp is set
+  std::vector<std::string> taintKeys;  // spec.taints[].key
 };
+
+// kube-proxy's rule for /healthz's nodeEligible (KEP-3836): a Node that is being deleted,
+// or that the cluster autoscaler tainted ToBeDeletedByClusterAutoscaler, is not eligible, so
+// load balancers drain it before it goes.
+bool nodeEligible(const Node& node);
 
 }  // namespace bpfproxy::controller

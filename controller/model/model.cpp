@@ -88,6 +88,10 @@ public:
         warn("clusterIP \"" + text + "\" is not a valid IP address; skipped");
         continue;
       }
+      if (auto why = specialAddressReason(*address); !why.empty()) {
+        warn("clusterIP " + text + " is " + why + "; skipped");
+        continue;
+      }
       families.insert(address->isV4());
       addClusterIp(*address);
     }
@@ -110,6 +114,11 @@ public:
       IpAddress any = v4 ? IpAddress::fromV4(0) : IpAddress();
       for (const auto& port : service_.ports) {
         if (port.nodePort == 0) continue;
+        if (!config_.nodePortRange.contains(port.nodePort)) {
+          warn("nodePort " + std::to_string(port.nodePort) + " is outside the NodePort range " +
+               config_.nodePortRange.toString() + "; skipped");
+          continue;
+        }
         add({any, port.nodePort, static_cast<uint8_t>(port.protocol)}, BPX_SVC_TYPE_NODE_PORT,
             BPX_SVC_F_NODEPORT | externalFlags(), port.name, externalBackends(v4, port));
       }
@@ -140,6 +149,10 @@ private:
     auto address = IpAddress::parse(text);
     if (!address) {
       warn(what + " \"" + text + "\" is not a valid IP address; skipped");
+      return;
+    }
+    if (auto why = specialAddressReason(*address); !why.empty()) {
+      warn(what + " " + text + " is " + why + "; skipped");
       return;
     }
     if (!families.count(address->isV4())) {
@@ -282,6 +295,11 @@ private:
                  "\" is not a valid " + addressType + " address; skipped");
             continue;
           }
+          if (auto why = endpointAddressReason(*address); !why.empty()) {
+            warn("EndpointSlice " + slice->meta.name + ": endpoint " + endpoint.addresses.front() + " is " +
+                 why + "; skipped");
+            continue;
+          }
           if (!seen.insert({*address, *slicePort.port}).second) continue;
           Candidate candidate;
           candidate.address = *address;
@@ -297,6 +315,15 @@ private:
       }
     }
     return candidates;
+  }
+
+  // An endpoint must be a pod or a node somewhere else: not a special address, and not a
+  // Service address (a backend inside the service CIDR would send traffic round the proxy).
+  std::string endpointAddressReason(const IpAddress& address) const {
+    if (auto why = specialAddressReason(address); !why.empty()) return why;
+    for (const auto& cidr : config_.serviceCidrs)
+      if (cidr.contains(address)) return "inside the service CIDR " + cidr.toString();
+    return "";
   }
 
   void warn(const std::string& message) {

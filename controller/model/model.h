@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "controller/model/desired_state.h"
+#include "controller/model/input_checks.h"
 #include "controller/model/kube_objects.h"
 
 namespace bpfproxy::controller {
@@ -13,6 +14,7 @@ struct ModelConfig {
   std::vector<Cidr> serviceCidrs;  // ClusterIPs inside get a wildcard entry (unknown ports refused)
   std::string nodeName;
   std::string nodeZone;  // this Node's topology.kubernetes.io/zone, "" when unknown
+  PortRange nodePortRange;  // nodePorts outside it are not programmed
 };
 
 struct ModelResult {

@@ -36,19 +36,20 @@ int listenOn(uint16_t port, std::string& error) {
 
 }  // namespace
 
-HealthCheckServers::HealthCheckServers(HttpLimits limits)
-    : server_(std::make_unique<HttpServer>(
+HealthCheckServers::HealthCheckServers(HttpLimits limits, std::function<bool()> proxyHealthy)
+    : proxyHealthy_(std::move(proxyHealthy)),
+      server_(std::make_unique<HttpServer>(
           [this](const HttpRequest&, const std::string& key) { return serve(key); }, limits)) {}
 
 HealthCheckServers::~HealthCheckServers() { server_.reset(); }
 
 std::pair<int, std::string> HealthCheckServers::response(const std::string& namespace_,
                                                          const std::string& name,
-                                                         uint32_t localEndpoints) {
+                                                         uint32_t localEndpoints, bool proxyHealthy) {
   auto body = std::string("{\n\t\"service\": {\n\t\t\"namespace\": \"") + namespace_ +
               "\",\n\t\t\"name\": \"" + name + "\"\n\t},\n\t\"localEndpoints\": " +
-              std::to_string(localEndpoints) + ",\n\t\"serviceProxyHealthy\": true\n}\n";
-  return {localEndpoints > 0 ? 200 : 503, body};
+              std::to_string(localEndpoints) + ",\n\t\"serviceProxyHealthy\": " + (proxyHealthy ? "true" : "false") + "\n}\n";
+  return {localEndpoints > 0 && proxyHealthy ? 200 : 503, body};
 }
 
 std::string HealthCheckServers::update(const std::string& namespace_, const std::string& name,
@@ -95,7 +96,8 @@ HttpResponse HealthCheckServers::serve(const std::string& key) {
     if (it == entries_.end()) return {404, "text/plain; charset=utf-8", "404 page not found\n", {}};
     entry = it->second;
   }
-  auto [status, body] = response(entry.namespace_, entry.name, entry.localEndpoints);
+  auto [status, body] = response(entry.namespace_, entry.name, entry.localEndpoints,
+                                 !proxyHealthy_ || proxyHealthy_());
   return {status, "application/json", body,
           {{"X-Content-Type-Options", "nosniff"},
            {"X-Load-Balancing-Endpoint-Weight", std::to_string(entry.localEndpoints)}}};

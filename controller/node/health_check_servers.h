@@ -5,6 +5,7 @@
 //   {"service":{"namespace":"default","name":"web"},"localEndpoints":1,"serviceProxyHealthy":true}
 // One HttpServer serves every port: a silent or oversized client cannot stall the others.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,7 +17,8 @@ namespace bpfproxy::controller {
 
 class HealthCheckServers {
 public:
-  explicit HealthCheckServers(HttpLimits limits = {});
+  // proxyHealthy: asked on every request (serviceProxyHealthy); empty means always healthy.
+  explicit HealthCheckServers(HttpLimits limits = {}, std::function<bool()> proxyHealthy = {});
   ~HealthCheckServers();
   HealthCheckServers(const HealthCheckServers&) = delete;
   HealthCheckServers& operator=(const HealthCheckServers&) = delete;
@@ -31,7 +33,7 @@ public:
 
   // The answer for a Service, as status code and body (for tests and the server).
   static std::pair<int, std::string> response(const std::string& namespace_, const std::string& name,
-                                              uint32_t localEndpoints);
+                                              uint32_t localEndpoints, bool proxyHealthy);
 
 private:
   struct Entry {
@@ -42,6 +44,7 @@ private:
   };
   HttpResponse serve(const std::string& key);
 
+  std::function<bool()> proxyHealthy_;
   mutable std::mutex mutex_;
   std::map<std::string, Entry> entries_;  // by namespace/name, also the listener's name
   std::unique_ptr<HttpServer> server_;    // last: stopped before entries_ goes

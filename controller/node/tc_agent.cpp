@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "controller/model/input_checks.h"
 #include "controller/source/bypass_pods.h"
 
 namespace bpfproxy::controller {
@@ -80,7 +81,7 @@ std::string mergeReservedPorts(const std::string& current,
 
 TcAgent::TcAgent(const TcAgentOptions& options, const std::string& pinDir,
                  const loader::MapSizes& sizes, NodeState& node)
-    : options_(options), pinDir_(pinDir), node_(node) {
+    : options_(options), pinDir_(pinDir), node_(node), health_(HttpLimits{}, options.proxyHealthy) {
   datapath_ = std::make_unique<loader::TcDatapath>(pinDir, sizes);
   for (const auto& device : options.devices)
     for (const auto& attached : datapath_->attachNodeDevice(device))
@@ -167,6 +168,15 @@ void TcAgent::serviceSynced(const ServiceKey& key, const Service* service,
                             const std::vector<FrontendSpec>& frontends) {
   if (!service || service->externalTrafficPolicy != "Local" || service->healthCheckNodePort == 0) {
     health_.remove(key.namespace_, key.name);
+    return;
+  }
+  // A health server binds a port on every node address: only inside the NodePort range,
+  // where the API server allocates it, so a Service cannot take the node's other ports.
+  const PortRange range{options_.settings.nodePortMin, options_.settings.nodePortMax};
+  if (!range.contains(service->healthCheckNodePort)) {
+    health_.remove(key.namespace_, key.name);
+    spdlog::warn("Service {}: healthCheckNodePort {} is outside the NodePort range {}; not served",
+                 key.toString(), service->healthCheckNodePort, range.toString());
     return;
   }
   std::set<IpAddress> local;

@@ -40,6 +40,7 @@ struct TcAgentOptions {
   std::string cgroupRoot;    // what relative bpfproxy.io/cgroup annotations are under
   std::string nodeName;
   std::vector<Cidr> serviceCidrs;
+  std::function<bool()> proxyHealthy;  // serviceProxyHealthy of the health-check node ports
   bool enabled() const { return !devices.empty() || !podDeviceGlobs.empty(); }
 };
 

@@ -36,7 +36,7 @@ void ProxierHealth::setNodeEligible(bool eligible) {
   nodeEligible_ = eligible;
 }
 
-HealthVerdict ProxierHealth::evaluate(bool readiness) const {
+HealthVerdict ProxierHealth::evaluate(bool readiness, bool withNode) const {
   std::function<HookState()> probe;
   bool loaded;
   HealthVerdict verdict;
@@ -53,7 +53,7 @@ HealthVerdict ProxierHealth::evaluate(bool readiness) const {
                                    std::chrono::duration<double>(timeout_).count());
     else if (readiness && !fullySynced_)
       verdict.reason = "the first full sync is not programmed yet";
-    else if (readiness && !nodeEligible_)
+    else if (readiness && withNode && !nodeEligible_)
       verdict.reason = "the node is not eligible (being deleted)";
   }
   // Readiness wants the hooks attached; liveness only fails once they were and are gone.
@@ -70,6 +70,7 @@ HealthVerdict ProxierHealth::evaluate(bool readiness) const {
 
 HealthVerdict ProxierHealth::healthz() const { return evaluate(true); }
 HealthVerdict ProxierHealth::livez() const { return evaluate(false); }
+bool ProxierHealth::proxierHealthy() const { return evaluate(true, false).healthy; }
 
 std::string ProxierHealth::goTime(std::chrono::system_clock::time_point t) {
   if (t.time_since_epoch().count() == 0) return "0001-01-01 00:00:00 +0000 UTC";  // Go's zero time

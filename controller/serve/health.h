@@ -42,6 +42,9 @@ public:
 
   HealthVerdict healthz() const;  // readiness: synced, attached, not hung, node eligible
   HealthVerdict livez() const;    // liveness: not hung, nothing detached
+  // kube-proxy's IsHealthy(): readiness without the node's eligibility; what the health-check
+  // node ports report as serviceProxyHealthy.
+  bool proxierHealthy() const;
 
   // kube-proxy's bodies: {"lastUpdated": "...","currentTime": "...", "nodeEligible": true}
   static std::string healthzBody(const HealthVerdict& verdict);
@@ -50,7 +53,7 @@ public:
   static std::string goTime(std::chrono::system_clock::time_point t);
 
 private:
-  HealthVerdict evaluate(bool readiness) const;
+  HealthVerdict evaluate(bool readiness, bool withNode = true) const;
 
   const std::chrono::milliseconds timeout_;
   Clock clock_;

@@ -12,6 +12,7 @@
 #include "maps/datapath_maps.h"
 #include "maps/map_names.h"
 #include "maps/map_usage.h"
+#include "maps/stat_names.h"
 
 namespace bpfproxy::controller {
 
@@ -70,13 +71,6 @@ constexpr StatName kHookStats[] = {
 };
 constexpr StatName kProtocolStats[] = {
     {BPX_STAT_TCP, "TCP"}, {BPX_STAT_UDP, "UDP"}, {BPX_STAT_SCTP, "SCTP"}};
-constexpr StatName kDropStats[] = {
-    {BPX_STAT_DROP_NO_BACKEND, "no_backend"},
-    {BPX_STAT_DROP_NO_PORT, "no_port"},
-    {BPX_STAT_DROP_STALE, "stale"},
-    {BPX_STAT_DROP_UNALLOCATED, "unallocated"},
-    {BPX_STAT_DROP_SRC_RANGE, "source_range"},
-};
 
 }  // namespace
 
@@ -188,9 +182,10 @@ private:
     for (const auto& stat : kProtocolStats)
       addSample(byProtocol, {{"protocol", stat.label}}, static_cast<double>(stats[stat.index]));
     auto drops = family("bpfproxy_drops_total",
-                        "Connections refused or dropped by the datapath, by reason", MetricType::Counter);
-    for (const auto& stat : kDropStats)
-      addSample(drops, {{"reason", stat.label}}, static_cast<double>(stats[stat.index]));
+                        "Connections and packets refused or dropped by the datapath (socket hooks and TC), by reason",
+                        MetricType::Counter);
+    for (const auto& counter : maps::dropCounters())
+      addSample(drops, {{"reason", counter.reason}}, static_cast<double>(stats[counter.index]));
     out.push_back(std::move(translations));
     out.push_back(std::move(byProtocol));
     out.push_back(std::move(drops));
@@ -311,7 +306,22 @@ AgentMetrics::AgentMetrics(MetricsOptions options)
                      .Name("bpfproxy_pin_faults_total")
                      .Help("Pins of the agent's maps and links found removed or replaced in bpffs, "
                            "by whether the agent pinned them again")
-                     .Register(*registry_)) {
+                     .Register(*registry_)),
+      adoptedFrontends_(prometheus::BuildGauge()
+                            .Name("bpfproxy_adopted_frontends")
+                            .Help("Frontends found in the pinned maps at start and taken over without a rewrite")
+                            .Register(*registry_)
+                            .Add({})),
+      frontendsWritten_(prometheus::BuildCounter()
+                            .Name("bpfproxy_frontends_written_total")
+                            .Help("Frontend map entries written by syncs (new or changed)")
+                            .Register(*registry_)
+                            .Add({})),
+      frontendsRemoved_(prometheus::BuildCounter()
+                            .Name("bpfproxy_frontends_removed_total")
+                            .Help("Frontend map entries removed by syncs")
+                            .Register(*registry_)
+                            .Add({})) {
   for (const char* outcome : {"repaired", "unrepaired"}) pinFaults_.Add({{"outcome", outcome}});
   for (const auto& familyName : options_.ipFamilies) syncDuration_.Add({{"ip_family", familyName}}, syncDurationBuckets());
   prometheus::BuildGauge()
@@ -390,6 +400,8 @@ void AgentMetrics::onSyncApplied(const SyncReport& report) {
   syncErrors_.Increment(static_cast<double>(report.errors));
   if (report.fullSync) fullSyncs_.Increment();
   for (const auto& [map, count] : report.fullMaps) mapFull_.Add({{"map", map}}).Increment(static_cast<double>(count));
+  frontendsWritten_.Increment(static_cast<double>(report.frontendsChanged));
+  frontendsRemoved_.Increment(static_cast<double>(report.frontendsRemoved));
   std::lock_guard lock(mutex_);
   applied_ = report.changesApplied;
   if (applied_.endpointChanges > latest_.endpointChanges || applied_.serviceChanges > latest_.serviceChanges)
@@ -399,6 +411,8 @@ void AgentMetrics::onSyncApplied(const SyncReport& report) {
   backendsProgrammed_ = report.backendsProgrammed;
   synced_ = true;
 }
+
+void AgentMetrics::onAdopted(size_t frontends, size_t) { adoptedFrontends_.Set(static_cast<double>(frontends)); }
 
 void AgentMetrics::onSourceError(const std::string&) { sourceErrors_.Increment(); }
 

@@ -61,6 +61,7 @@ public:
   void countLivez(int code);
 
   void onDatapathLoaded(const loader::LoadReport&) override;
+  void onAdopted(size_t frontends, size_t backends) override;
   void onSyncQueued(std::chrono::system_clock::time_point, const ChangeCounters& totals) override;
   void onServiceBuilt(const ServiceKey&, const Service* service, const std::vector<EndpointSlice>& slices,
                       const std::vector<FrontendSpec>& frontends) override;
@@ -99,6 +100,9 @@ private:
   prometheus::Counter& fullSyncs_;
   prometheus::Family<prometheus::Counter>& mapFull_;
   prometheus::Family<prometheus::Counter>& pinFaults_;
+  prometheus::Gauge& adoptedFrontends_;
+  prometheus::Counter& frontendsWritten_;
+  prometheus::Counter& frontendsRemoved_;
 
   mutable std::mutex mutex_;
   ChangeCounters latest_, applied_, published_;

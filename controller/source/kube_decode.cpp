@@ -1,5 +1,6 @@
 #include "controller/source/kube_decode.h"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <set>
@@ -356,6 +357,12 @@ Decoded<Node> decodeNode(const web::json::value& json) {
     node.meta = readMeta(object, false);
     auto zone = node.meta.labels.find("topology.kubernetes.io/zone");
     if (zone != node.meta.labels.end()) node.zone = zone->second;
+    if (auto metadata = object.object("metadata"))
+      node.beingDeleted = !metadata->string("deletionTimestamp").empty();
+    if (auto spec = object.object("spec"))
+      spec->forEach("taints", [&](const value& element, const std::string& at) {
+        node.taintKeys.push_back(Fields(element, at).string("key"));
+      });
     if (auto status = object.object("status")) {
       status->forEach("addresses", [&](const value& element, const std::string& at) {
         Fields address(element, at);

@@ -338,6 +338,11 @@ std::string ClusterStore::nodeZone() const {
   return zone_;
 }
 
+bool ClusterStore::nodeEligible() const {
+  std::lock_guard lock(mutex_);
+  return !node_ || controller::nodeEligible(*node_);
+}
+
 std::vector<std::string> ClusterStore::takeErrors() {
   std::lock_guard lock(mutex_);
   return std::exchange(errors_, {});

@@ -61,6 +61,8 @@ public:
   // The slices labelled for the Service, sorted by name.
   std::vector<EndpointSlice> slicesFor(const ServiceKey& key) const;
   std::string nodeZone() const;
+  // kube-proxy's nodeEligible for this node: true until its Node says it is going away.
+  bool nodeEligible() const;
   // This node's Pods bypassing the socket hooks, sorted by key; read by the TC agent's rescan.
   std::vector<BypassPod> bypassPods() const;
   std::vector<std::string> takeErrors();

@@ -109,6 +109,7 @@ private:
     reconciler_.adopt(maps::readSnapshot(maps_));
     spdlog::info("adopted {} frontends and {} backends from {}", reconciler_.frontendCount(),
                  reconciler_.backendCount(), options_.pinDir);
+    observer_.onAdopted(reconciler_.frontendCount(), reconciler_.backendCount());
     return true;
   }
 
@@ -127,6 +128,7 @@ private:
     TcAgentOptions tcOptions = options_.tc;
     if (!tcOptions.bypassPods)  // from the source, via the store
       tcOptions.bypassPods = [this](std::vector<std::string>&) { return store_.bypassPods(); };
+    if (!tcOptions.proxyHealthy) tcOptions.proxyHealthy = [this] { return observer_.proxyHealthy(); };
     try {
       tc_ = std::make_unique<TcAgent>(tcOptions, options_.pinDir, options_.mapSizes, *node_);
     } catch (const std::exception& failure) {
@@ -161,6 +163,7 @@ private:
         spdlog::warn("skipped: {}", message);
         observer_.onSourceError(message);
       }
+      observer_.onNodeEligible(store_.nodeEligible());
       // A change that made a Service dirty queues a sync (kube-proxy's QueuedUpdate).
       if (auto counters = store_.counters();
           changed && (counters.serviceChanges != queued.serviceChanges ||

@@ -32,6 +32,8 @@ class AgentObserver {
 public:
   virtual ~AgentObserver() = default;
   virtual void onDatapathLoaded(const loader::LoadReport&) {}
+  // What the pins held at start and the reconciler took over (0 on a fresh node).
+  virtual void onAdopted(size_t /*frontends*/, size_t /*backends*/) {}
   // Something changed and a sync is now pending; `totals` are the source's change counts.
   virtual void onSyncQueued(std::chrono::system_clock::time_point, const ChangeCounters& /*totals*/) {}
   // One Service rebuilt in a sync (service null: deleted), with the frontends it now has.
@@ -43,6 +45,11 @@ public:
   // A pin of the agent's maps or links went missing from bpffs (or was replaced), and
   // whether the agent pinned it again.
   virtual void onPinFault(const std::string& /*path*/, bool /*repaired*/) {}
+  // This node's eligibility (kube-proxy's nodeEligible), reported on every loop turn.
+  virtual void onNodeEligible(bool /*eligible*/) {}
+  // The proxier's own health, not counting the node's eligibility: what the health-check
+  // node ports answer as serviceProxyHealthy.
+  virtual bool proxyHealthy() const { return true; }
 };
 
 }  // namespace bpfproxy::controller

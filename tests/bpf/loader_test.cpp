@@ -12,14 +12,13 @@
 #include "maps/map_names.h"
 #include "maps/map_open.h"
 #include "maps/map_table.h"
+#include "tests/support/skip.h"
 #include "tests/support/test_bpffs.h"
 #include "tests/support/test_cgroup.h"
 
 using namespace bpfproxy;
 
 namespace {
-
-bool skipBpf() { return testing::skipWithoutBpf(); }
 
 loader::SocketLbOptions options(const std::string& pinDir, const std::string& cgroup) {
   loader::SocketLbOptions o{pinDir, cgroup, {}};
@@ -46,7 +45,8 @@ maps::DatapathMaps openMaps(const std::string& pinDir) {
 
 }  // namespace
 
-TEST_CASE("loader: a second load adopts the pins: links updated in place, entries kept" * doctest::skip(skipBpf())) {
+TEST_CASE("loader: a second load adopts the pins: links updated in place, entries kept") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   auto first = loader::loadSocketLb(options(pins.path(), cgroup.path()));
@@ -68,7 +68,8 @@ TEST_CASE("loader: a second load adopts the pins: links updated in place, entrie
   CHECK(value.svc_id == 7);
 }
 
-TEST_CASE("loader: pins of another layout version are refused with what to do" * doctest::skip(skipBpf())) {
+TEST_CASE("loader: pins of another layout version are refused with what to do") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   loader::loadSocketLb(options(pins.path(), cgroup.path()));
@@ -86,7 +87,8 @@ TEST_CASE("loader: pins of another layout version are refused with what to do" *
   CHECK(message.find("bpfproxy cleanup --pin-dir " + pins.path()) != std::string::npos);
 }
 
-TEST_CASE("loader: a new map size migrates the entries into the resized map" * doctest::skip(skipBpf())) {
+TEST_CASE("loader: a new map size migrates the entries into the resized map") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   loader::loadSocketLb(options(pins.path(), cgroup.path()));
@@ -113,7 +115,8 @@ TEST_CASE("loader: a new map size migrates the entries into the resized map" * d
   }
 }
 
-TEST_CASE("loader: moving to another cgroup detaches from the old one" * doctest::skip(skipBpf())) {
+TEST_CASE("loader: moving to another cgroup detaches from the old one") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup before;
   testing::TestCgroup after;
@@ -124,7 +127,8 @@ TEST_CASE("loader: moving to another cgroup detaches from the old one" * doctest
   CHECK(after.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 1);
 }
 
-TEST_CASE("loader: cleanup detaches every program and removes the pins" * doctest::skip(skipBpf())) {
+TEST_CASE("loader: cleanup detaches every program and removes the pins") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   loader::loadSocketLb(options(pins.path(), cgroup.path()));
@@ -136,8 +140,8 @@ TEST_CASE("loader: cleanup detaches every program and removes the pins" * doctes
   CHECK_FALSE(std::filesystem::exists(pins.path()));
 }
 
-TEST_CASE("loader: both objects size every map from one table, so the TC programs reuse the pins" *
-          doctest::skip(skipBpf())) {
+TEST_CASE("loader: both objects size every map from one table, so the TC programs reuse the pins") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   auto o = options(pins.path(), cgroup.path());
@@ -157,8 +161,8 @@ TEST_CASE("loader: both objects size every map from one table, so the TC program
   }
 }
 
-TEST_CASE("maps: a pin whose key or value size is not this build's is refused when opened" *
-          doctest::skip(skipBpf())) {
+TEST_CASE("maps: a pin whose key or value size is not this build's is refused when opened") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   std::filesystem::create_directories(maps::mapsDir(pins.path()));
   auto pin = [&](const char* name, unsigned keySize, unsigned valueSize) {

@@ -21,6 +21,7 @@
 #include "sock_lb_harness.skel.h"
 #include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/frontend_specs.h"
+#include "tests/support/skip.h"
 #include "tests/support/test_bpffs.h"
 
 using namespace bpfproxy;
@@ -28,8 +29,6 @@ using controller::BackendSpec;
 using controller::FrontendSpec;
 
 namespace {
-
-bool skipBpf() { return testing::skipWithoutBpf(); }
 
 using testing::ip;
 
@@ -135,7 +134,8 @@ const controller::ServiceKey kDns{"kube-system", "kube-dns"};
 
 }  // namespace
 
-TEST_CASE("connect4 picks every ready backend of a ClusterIP and nothing else" * doctest::skip(skipBpf())) {
+TEST_CASE("connect4 picks every ready backend of a ClusterIP and nothing else") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 8080}, {"10.200.128.1", 8080}}),
                      wildcard("10.32.0.140")});
@@ -148,7 +148,8 @@ TEST_CASE("connect4 picks every ready backend of a ClusterIP and nothing else" *
   CHECK(seen == std::set<std::string>{"10.200.0.2:8080", "10.200.128.1:8080"});
 }
 
-TEST_CASE("socket hooks: verdicts by case" * doctest::skip(skipBpf())) {
+TEST_CASE("socket hooks: verdicts by case") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}}), wildcard("10.32.0.140")});
   h.program(kDns, {frontend("10.32.0.10", 53, BPX_PROTO_UDP, {{"10.200.0.5", 5353}}),
@@ -190,7 +191,8 @@ TEST_CASE("socket hooks: verdicts by case" * doctest::skip(skipBpf())) {
   }
 }
 
-TEST_CASE("IPv6 ClusterIP: connect6 and getpeername6" * doctest::skip(skipBpf())) {
+TEST_CASE("IPv6 ClusterIP: connect6 and getpeername6") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   h.program(kNginx, {frontend("fd00:32::140", 80, BPX_PROTO_TCP, {{"fd00:200::2", 8080}})});
   auto out = h.run(call6(BPX_HARNESS_CONNECT6, "fd00:32::140", 80, IPPROTO_TCP, 42));
@@ -200,7 +202,8 @@ TEST_CASE("IPv6 ClusterIP: connect6 and getpeername6" * doctest::skip(skipBpf())
   CHECK(endpoint6(peer) == "[fd00:32::140]:80");
 }
 
-TEST_CASE("recvmsg4 and getpeername4 show the ClusterIP only to the socket that used it" * doctest::skip(skipBpf())) {
+TEST_CASE("recvmsg4 and getpeername4 show the ClusterIP only to the socket that used it") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   h.program(kDns, {frontend("10.32.0.10", 53, BPX_PROTO_UDP, {{"10.200.0.5", 53}})});
   auto sent = h.run(call4(BPX_HARNESS_SENDMSG4, "10.32.0.10", 53, IPPROTO_UDP, 7));
@@ -229,7 +232,8 @@ TEST_CASE("recvmsg4 and getpeername4 show the ClusterIP only to the socket that 
   }
 }
 
-TEST_CASE("an unconnected UDP socket keeps its backend while the Service lists it" * doctest::skip(skipBpf())) {
+TEST_CASE("an unconnected UDP socket keeps its backend while the Service lists it") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   h.program(kDns, {frontend("10.32.0.10", 53, BPX_PROTO_UDP, {{"10.200.0.5", 53}, {"10.200.0.6", 53}, {"10.200.0.7", 53}})});
   std::map<uint64_t, std::string> firstPick;
@@ -255,7 +259,8 @@ TEST_CASE("an unconnected UDP socket keeps its backend while the Service lists i
   }
 }
 
-TEST_CASE("a removed backend is never picked after the reconciler returns" * doctest::skip(skipBpf())) {
+TEST_CASE("a removed backend is never picked after the reconciler returns") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   h.setNode({"10.32.0.0/24"});
   h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}, {"10.200.128.1", 80}})});
@@ -270,7 +275,8 @@ TEST_CASE("a removed backend is never picked after the reconciler returns" * doc
   CHECK(h.maps.readCounter(BPX_STAT_DROP_UNALLOCATED) == 1);
 }
 
-TEST_CASE("service CIDRs: an address no Service has is refused at once, by reason" * doctest::skip(skipBpf())) {
+TEST_CASE("service CIDRs: an address no Service has is refused at once, by reason") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   h.setNode({"10.32.0.0/24", "fd00:32::/108"});
   h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}}), wildcard("10.32.0.140")});
@@ -308,7 +314,8 @@ TEST_CASE("service CIDRs: an address no Service has is refused at once, by reaso
   }
 }
 
-TEST_CASE("SCTP sockets reach SCTP frontends, not the TCP ones" * doctest::skip(skipBpf())) {
+TEST_CASE("SCTP sockets reach SCTP frontends, not the TCP ones") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   h.setNode({"10.32.0.0/24"});
   h.program({"default", "sig"}, {frontend("10.32.0.150", 3868, BPX_PROTO_SCTP, {{"10.200.0.8", 3869}}),
@@ -326,7 +333,8 @@ TEST_CASE("SCTP sockets reach SCTP frontends, not the TCP ones" * doctest::skip(
   CHECK(h.maps.readCounter(BPX_STAT_TCP) == 0);
 }
 
-TEST_CASE("counters count translations and refusals" * doctest::skip(skipBpf())) {
+TEST_CASE("counters count translations and refusals") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}}), wildcard("10.32.0.140")});
   for (int i = 0; i < 3; ++i) h.run(call4(BPX_HARNESS_CONNECT4, "10.32.0.140", 80, IPPROTO_TCP, i));
@@ -337,7 +345,8 @@ TEST_CASE("counters count translations and refusals" * doctest::skip(skipBpf()))
   CHECK(counters[BPX_STAT_DROP_NO_PORT] == 1);
 }
 
-TEST_CASE("sessionAffinity ClientIP: every socket of a pod reaches one backend" * doctest::skip(skipBpf())) {
+TEST_CASE("sessionAffinity ClientIP: every socket of a pod reaches one backend") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   auto sticky = frontend("10.32.0.141", 80, BPX_PROTO_TCP, {{"10.200.0.2", 80}, {"10.200.0.3", 80}, {"10.200.0.4", 80}});
   sticky.flags |= BPX_SVC_F_AFFINITY;
@@ -388,7 +397,8 @@ struct ReuseSequence {
 
 }  // namespace
 
-TEST_CASE("a reused Service id never sends a client to another Service's backend" * doctest::skip(skipBpf())) {
+TEST_CASE("a reused Service id never sends a client to another Service's backend") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   const ReuseSequence sequences[] = {
       {"sessionAffinity ClientIP, TCP connect", BPX_PROTO_TCP, BPX_SVC_F_AFFINITY, BPX_HARNESS_CONNECT4,
        IPPROTO_TCP, false},
@@ -442,7 +452,8 @@ TEST_CASE("a reused Service id never sends a client to another Service's backend
   }
 }
 
-TEST_CASE("a UDP socket keeps its last four Services; a fifth reuses the oldest" * doctest::skip(skipBpf())) {
+TEST_CASE("a UDP socket keeps its last four Services; a fifth reuses the oldest") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   const char* vips[] = {"10.32.0.21", "10.32.0.22", "10.32.0.23", "10.32.0.24", "10.32.0.25"};
   for (int i = 0; i < 5; ++i) {
@@ -499,8 +510,8 @@ constexpr uint64_t kNodeNetns = 77;
 
 }  // namespace
 
-TEST_CASE("client identity: a pod is its address, the node its own, an unknown namespace its cookie" *
-          doctest::skip(skipBpf())) {
+TEST_CASE("client identity: a pod is its address, the node its own, an unknown namespace its cookie") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   controller::TcSettings settings;
   settings.nodeNetnsCookie = kNodeNetns;
@@ -518,7 +529,8 @@ TEST_CASE("client identity: a pod is its address, the node its own, an unknown n
   CHECK(affinityClients(h) == std::set<std::string>{"10.200.0.5", "192.168.1.1", "netns:1002"});
 }
 
-TEST_CASE("loadBalancerSourceRanges on the socket path: the client's address decides" * doctest::skip(skipBpf())) {
+TEST_CASE("loadBalancerSourceRanges on the socket path: the client's address decides") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   controller::TcSettings settings;
   settings.nodeNetnsCookie = kNodeNetns;
@@ -555,7 +567,8 @@ TEST_CASE("loadBalancerSourceRanges on the socket path: the client's address dec
   CHECK(h.maps.readCounter(BPX_STAT_DROP_SRC_RANGE) == 2);
 }
 
-TEST_CASE("a pod reaching a Local NodePort or externalIP is served by every endpoint" * doctest::skip(skipBpf())) {
+TEST_CASE("a pod reaching a Local NodePort or externalIP is served by every endpoint") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   h.setNode({"10.32.0.0/24"}, {}, {{ip("192.168.1.1"), 2, true}});
   auto local = [](const char* vip, uint16_t port, uint16_t flags, uint8_t scope) {

@@ -24,6 +24,7 @@
 #include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/packet_builder.h"
 #include "tests/support/frontend_specs.h"
+#include "tests/support/skip.h"
 #include "tests/support/tc_test_namespace.h"
 #include "tests/support/test_bpffs.h"
 
@@ -44,7 +45,8 @@ using testing::kClientMac;
 using testing::kNode2Mac;
 using testing::kPodMac;
 
-bool skipTc() { return testing::skipTcTests(); }
+// Why the TC tests cannot run here, or "". Inside a test case only: it makes the namespace.
+std::string tcUnavailable() { return testing::tcTestsUnavailable(); }
 
 std::string verdictName(int verdict) {
   switch (verdict) {
@@ -146,7 +148,8 @@ constexpr uint16_t kLocal = BPX_SVC_F_LOCAL;
 
 }  // namespace
 
-TEST_CASE("NodePort, Cluster policy, remote backend: DNAT+SNAT out, replies back" * doctest::skip(skipTc())) {
+TEST_CASE("NodePort, Cluster policy, remote backend: DNAT+SNAT out, replies back") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   h.program("web", {frontend("0.0.0.0", 30080, BPX_PROTO_TCP, kNodePortFlags,
                              {backend("10.200.128.1", 80, BPX_PROTO_TCP, false)}),
@@ -198,8 +201,8 @@ TEST_CASE("NodePort, Cluster policy, remote backend: DNAT+SNAT out, replies back
   CHECK(h.counter(BPX_STAT_TC_REVNAT) == 2);
 }
 
-TEST_CASE("NodePort, Local policy: client address kept, egress reverse-translates, none local drops" *
-          doctest::skip(skipTc())) {
+TEST_CASE("NodePort, Local policy: client address kept, egress reverse-translates, none local drops") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   h.program("local", {frontend("0.0.0.0", 30081, BPX_PROTO_TCP, kNodePortFlags | kLocal,
                                {backend("10.200.0.2", 8080, BPX_PROTO_TCP, true)})});
@@ -223,7 +226,8 @@ TEST_CASE("NodePort, Local policy: client address kept, egress reverse-translate
   CHECK(h.counter(BPX_STAT_TC_DROP_NO_LOCAL) == 1);
 }
 
-TEST_CASE("refusals from outside, by reason" * doctest::skip(skipTc())) {
+TEST_CASE("refusals from outside, by reason") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   h.program("nginx", {frontend("10.32.0.140", 80, BPX_PROTO_TCP, BPX_SVC_F_CLUSTER_IP,
                                {backend("10.200.0.2", 80, BPX_PROTO_TCP, true)}),
@@ -281,8 +285,8 @@ TEST_CASE("refusals from outside, by reason" * doctest::skip(skipTc())) {
   }
 }
 
-TEST_CASE("flags: external ClusterIP access; externalIPs only on this node (CVE-2020-8554)" *
-          doctest::skip(skipTc())) {
+TEST_CASE("flags: external ClusterIP access; externalIPs only on this node (CVE-2020-8554)") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   controller::TcSettings settings;
   settings.allowExternalClusterIp = true;
   settings.externalIpsNodeOnly = true;
@@ -303,7 +307,8 @@ TEST_CASE("flags: external ClusterIP access; externalIPs only on this node (CVE-
         "10.200.0.2:80");
 }
 
-TEST_CASE("loadBalancerSourceRanges: an LPM trie per frontend" * doctest::skip(skipTc())) {
+TEST_CASE("loadBalancerSourceRanges: an LPM trie per frontend") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   auto lb = frontend("198.51.100.10", 443, BPX_PROTO_TCP, BPX_SVC_F_LOADBALANCER | BPX_SVC_F_SOURCE_RANGES,
                      {backend("10.200.0.2", 8443, BPX_PROTO_TCP, true)});
@@ -319,7 +324,8 @@ TEST_CASE("loadBalancerSourceRanges: an LPM trie per frontend" * doctest::skip(s
   CHECK(allowed.packet.endpointDst() == "10.200.0.2:8443");
 }
 
-TEST_CASE("ICMP errors about translated flows are translated back" * doctest::skip(skipTc())) {
+TEST_CASE("ICMP errors about translated flows are translated back") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   h.program("dns", {frontend("0.0.0.0", 30053, BPX_PROTO_UDP, kNodePortFlags,
                              {backend("10.200.128.1", 53, BPX_PROTO_UDP, false)}),
@@ -356,7 +362,8 @@ TEST_CASE("ICMP errors about translated flows are translated back" * doctest::sk
   }
 }
 
-TEST_CASE("ICMPv6 error about an IPv6 NodePort flow" * doctest::skip(skipTc())) {
+TEST_CASE("ICMPv6 error about an IPv6 NodePort flow") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   h.program("dns6", {frontend("::", 30053, BPX_PROTO_UDP, kNodePortFlags,
                               {backend("fd00:200:2::5", 53, BPX_PROTO_UDP, false)})});
@@ -374,7 +381,8 @@ TEST_CASE("ICMPv6 error about an IPv6 NodePort flow" * doctest::skip(skipTc())) 
   CHECK(quoted->endpointDst() == "[fd00:1::1]:30053");
 }
 
-TEST_CASE("conntrack: a flow whose backend was removed moves to a live one" * doctest::skip(skipTc())) {
+TEST_CASE("conntrack: a flow whose backend was removed moves to a live one") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   auto two = frontend("0.0.0.0", 30090, BPX_PROTO_UDP, kNodePortFlags | kLocal,
                       {backend("10.200.0.2", 53, BPX_PROTO_UDP, true), backend("10.200.0.3", 53, BPX_PROTO_UDP, true)});
@@ -400,7 +408,8 @@ TEST_CASE("conntrack: a flow whose backend was removed moves to a live one" * do
   CHECK(h.counter(BPX_STAT_TC_REPICK) == moved);
 }
 
-TEST_CASE("pods that bypass the socket hooks: ClusterIP per packet, hairpin" * doctest::skip(skipTc())) {
+TEST_CASE("pods that bypass the socket hooks: ClusterIP per packet, hairpin") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   h.program("nginx", {frontend("10.32.0.140", 80, BPX_PROTO_TCP, BPX_SVC_F_CLUSTER_IP,
                                {backend("10.200.128.1", 8080, BPX_PROTO_TCP, false)}),
@@ -454,7 +463,8 @@ TEST_CASE("pods that bypass the socket hooks: ClusterIP per packet, hairpin" * d
   }
 }
 
-TEST_CASE("SCTP: ports translated with the CRC32c patched, both ways" * doctest::skip(skipTc())) {
+TEST_CASE("SCTP: ports translated with the CRC32c patched, both ways") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   h.program("sig", {frontend("0.0.0.0", 30868, BPX_PROTO_SCTP, kNodePortFlags,
                              {backend("10.200.128.1", 3868, BPX_PROTO_SCTP, false)}),
@@ -506,8 +516,8 @@ TEST_CASE("SCTP: ports translated with the CRC32c patched, both ways" * doctest:
   CHECK(h.counter(BPX_STAT_TC_DROP_UNSUPPORTED) == 0);
 }
 
-TEST_CASE("sessionAffinity ClientIP per packet, and one client identity across both paths" *
-          doctest::skip(skipTc())) {
+TEST_CASE("sessionAffinity ClientIP per packet, and one client identity across both paths") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   std::vector<BackendSpec> three = {backend("10.200.0.2", 8080, BPX_PROTO_TCP, true),
                                     backend("10.200.0.3", 8080, BPX_PROTO_TCP, true),
@@ -585,7 +595,8 @@ TEST_CASE("sessionAffinity ClientIP per packet, and one client identity across b
   }
 }
 
-TEST_CASE("externalTrafficPolicy Local restricts only clients outside the cluster" * doctest::skip(skipTc())) {
+TEST_CASE("externalTrafficPolicy Local restricts only clients outside the cluster") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   // What the model writes for a Local NodePort whose endpoints are one here, one on node2.
   auto local = frontend("0.0.0.0", 30181, BPX_PROTO_TCP, kNodePortFlags | kLocal,
@@ -619,8 +630,8 @@ TEST_CASE("externalTrafficPolicy Local restricts only clients outside the cluste
   }
 }
 
-TEST_CASE("fragments of a translated flow are translated; IPv6 extension headers are walked" *
-          doctest::skip(skipTc())) {
+TEST_CASE("fragments of a translated flow are translated; IPv6 extension headers are walked") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   h.program("dns", {frontend("0.0.0.0", 30053, BPX_PROTO_UDP, kNodePortFlags,
                              {backend("10.200.128.1", 53, BPX_PROTO_UDP, false)}),

@@ -24,6 +24,14 @@ for node in node1 node2; do
 done
 
 pin1=$(sim_pin_dir node1)
+tc_attached() {  # NODE: the agent's TC program on ext0's ingress is attached (links/tc/ext0-ingress),
+  # as seen from the node's namespace, where its devices are
+  sim_in "$1" "$SIM_BPFPROXY" status --pin-dir "$(sim_pin_dir "$1")" --healthz-address "" -o json 2>/dev/null |
+    python3 -c "import json,sys; p=json.load(sys.stdin)['programs']; sys.exit(0 if any(x['program']=='tc/ext0-ingress' and x['attached'] for x in p) else 1)"
+}
+opted_out() {  # PIN: cgroups taken off the socket hooks (entries of bpx_optout_v1)
+  bpftool -j map dump pinned "$1/maps/bpx_optout_v1" 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0
+}
 ext_curl() { sim_ext client curl -s --max-time "${2:-3}" "$1"; }
 ext_curl_exit() { sim_ext client curl -s -o /dev/null --max-time "${2:-3}" "$1"; echo $?; }
 pods_answering() {  # COUNT URL
@@ -31,8 +39,8 @@ pods_answering() {  # COUNT URL
   for ((i = 0; i < $1; i++)); do ext_curl "$2" | grep -o 'pod nginx-[0-9]'; done | sort -u | tr '\n' ' '
 }
 
-require sim_wait_for "node1's agent to attach its TC programs" 20 grep -q "attached bpx_tc_from_dev on ext0" "$SIM_TMP/agent-node1.log"
-require sim_wait_for "node2's agent to attach its TC programs" 20 grep -q "attached bpx_tc_from_dev on ext0" "$SIM_TMP/agent-node2.log"
+require sim_wait_for "node1's agent to attach its TC programs" 20 tc_attached node1
+require sim_wait_for "node2's agent to attach its TC programs" 20 tc_attached node2
 require sim_wait_for "the NodePort to be programmed" 20 programmed "$pin1" "0.0.0.0:30080"
 require sim_wait_for "the echo pods to listen" 10 sim_exec busybox curl -s --max-time 1 http://10.200.128.1:8080/
 
@@ -81,7 +89,7 @@ check "an unallocated service-CIDR address is refused at once" \
   test "$(ext_curl_exit http://10.32.0.99/)" = 7
 
 echo "--- a pod that bypasses the socket hooks (nginx-1) uses the per-packet path"
-require sim_wait_for "node1 to take nginx-1 off the socket hooks" 20 grep -q "pod default/nginx-1 bypasses" "$SIM_TMP/agent-node1.log"
+require sim_wait_for "node1 to take nginx-1 off the socket hooks" 20 test "$(opted_out "$pin1")" -ge 1
 bypass_seen=""
 for _ in $(seq 30); do
   bypass_seen+=$(sim_exec nginx-1 curl -s --max-time 3 http://10.32.0.160/ | grep -o 'pod nginx-[0-9]')$'\n'

@@ -34,9 +34,9 @@ endpoints:
 ports: [{port: 80, protocol: TCP}]
 YAML
 require sim_reference_cluster
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-metrics_port=$(free_port)
-healthz_port=$(free_port)
+
+metrics_port=$(e2e_free_port)
+healthz_port=$(e2e_free_port)
 config="$SIM_TMP/bpfproxy.yaml"
 cat > "$config" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
@@ -161,6 +161,18 @@ check "network programming: $programmed samples, none from a trigger time before
   test -n "$programmed" -a "$programmed" != 0 -a "$programmed" = "$recent"
 check "connect4 translations were counted (curl above)" test "$(metric 'bpfproxy_translations_total{hook="connect4"}' | cut -d. -f1)" -ge 30
 check "refusals were counted by reason (no_backend >= 1)" test "$(metric 'bpfproxy_drops_total{reason="no_backend"}' | cut -d. -f1)" -ge 1
+# Every drop and refusal counter of bpf/maps_abi.h, socket hooks and TC alike, is a reason.
+abi_reasons=$(awk '$1 == "#define" && $2 ~ /^BPX_STAT_/ && $2 != "BPX_STAT_COUNT" { print $2 }' "$here/../../bpf/maps_abi.h" |
+  python3 -c "import sys
+for n in sys.stdin.read().split():
+    w = n[len('BPX_STAT_'):].split('_')
+    if {'DROP', 'REJECT', 'REFUSED'} & set(w): print('_'.join(x.lower() for x in w if x != 'DROP'))" | sort)
+scraped_reasons=$(grep -o '^bpfproxy_drops_total{reason="[a-z_0-9]*"' "$scrape" | sed 's/.*reason="//; s/"$//' | sort)
+check "bpfproxy_drops_total has every drop counter of both paths ($(echo $abi_reasons | wc -w) reasons, TC's included)" \
+  test -n "$abi_reasons" -a "$abi_reasons" = "$scraped_reasons" -a -n "$(grep -x tc_no_local <<<"$scraped_reasons")"
+check "status -o json shows the same reasons and counts" \
+  python3 -c "import json,sys; d=json.loads(sys.argv[1])['counters']['drops']; sys.exit(0 if sorted(d)==sys.argv[2].split() and d['no_backend']>=1 else 1)" \
+  "$("$B" status --pin-dir "$pin1" --healthz-address "" -o json)" "$scraped_reasons"
 check "map entries come from the agent's count (bpx_be_v1 = $(metric 'bpfproxy_bpf_map_entries{map="bpx_be_v1"}'))" \
   test "$(metric 'bpfproxy_bpf_map_entries{map="bpx_be_v1"}')" = "$("$B" backend list --pin-dir "$pin1" -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 check "healthz probes were counted with code 200" test "$(metric 'kubeproxy_proxy_healthz_total{code="200"}' | cut -d. -f1)" -ge 1
@@ -192,6 +204,7 @@ check "doctor (read-only, in node1's namespace) finds every hook attached" \
 
 echo "--- health transitions: a detached hook, then a restart"
 bpftool link detach pinned "$pin1/links/bpx_connect4"
+require test "$(metric 'bpfproxy_program_attached{hook="connect4",program="bpx_connect4"}')" = 0
 check "/healthz turns 503 when a hook is detached" test "$(code "$health/healthz")" = 503
 check "/livez turns 503 too (the program was attached once)" test "$(code "$health/livez")" = 503
 check "the reason is given in X-Bpfproxy-Reason" \
@@ -203,6 +216,7 @@ check "status exits 1 (degraded)" test $? = 1
 check "healthz 503 answers were counted" test "$(metric 'kubeproxy_proxy_healthz_total{code="503"}' | cut -d. -f1)" -ge 1
 kill "$agent1"
 wait "$agent1" 2>/dev/null
+require process_gone "$agent1"
 sim_agent node1 "$manifests" "${agent_args[@]}"
 require sim_wait_for "the restarted agent's health port" 20 curl -s --max-time 1 "$health/livez"
 require sim_wait_for "healthz back to 200 after the restart re-attached the hook" 20 answers healthz 200

@@ -10,7 +10,10 @@ trap sim_cleanup EXIT
 
 manifests=$(sim_manifests "$here/manifests")
 require sim_reference_cluster
-sim_agent node1 "$manifests" --service-cidr 10.32.0.0/24,fd00:32::/108
+metrics_port=$(e2e_free_port)
+metrics="http://127.0.0.1:$metrics_port/metrics"
+node1_args=(--service-cidr 10.32.0.0/24,fd00:32::/108 --metrics-bind-address "127.0.0.1:$metrics_port")
+sim_agent node1 "$manifests" "${node1_args[@]}"
 agent1=$SIM_LAST_PID
 sim_agent node2 "$manifests" --service-cidr 10.32.0.0/24,fd00:32::/108
 
@@ -90,14 +93,16 @@ keepalive=$SIM_LAST_PID
 sleep 1
 kill -9 "$agent1"
 wait "$agent1" 2>/dev/null
+require process_gone "$agent1"
 check "with the agent dead, new connections still reach the Service" \
   grep -q "Welcome to nginx" <(in_client curl -s --max-time 3 http://10.32.0.140/)
 : > "$SIM_TMP/agent-node1.log"
-sim_agent node1 "$manifests" --service-cidr 10.32.0.0/24,fd00:32::/108
-require sim_wait_for "the restarted agent's first sync" 20 grep -q "sync:" "$SIM_TMP/agent-node1.log"
+sim_agent node1 "$manifests" "${node1_args[@]}"
+require sim_wait_for "the restarted agent's first full sync" 20 metric_is "$metrics" bpfproxy_full_syncs_total 1
 grep -E "adopted|sync:" "$SIM_TMP/agent-node1.log" | sed 's/^/      /'
-check "the restarted agent adopted the pinned state" grep -q "adopted 13 frontends" "$SIM_TMP/agent-node1.log"
-check "the restarted agent rewrote nothing" grep -q "0 frontends written, 0 removed" "$SIM_TMP/agent-node1.log"
+check "the restarted agent adopted the pinned state (13 frontends)" metric_is "$metrics" bpfproxy_adopted_frontends 13
+check "the restarted agent rewrote nothing" metric_is "$metrics" bpfproxy_frontends_written_total 0
+check "and removed nothing" metric_is "$metrics" bpfproxy_frontends_removed_total 0
 check "after the restart, new connections reach both pods" \
   test "$(pods_answering 30 http://10.32.0.140/)" = "pod nginx-1 pod nginx-2 "
 wait "$keepalive"

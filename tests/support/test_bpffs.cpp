@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <filesystem>
-#include <iostream>
 
 #include "loader/socket_lb_loader.h"
 #include "loader/system_paths.h"
@@ -41,14 +40,12 @@ bool bpfTestsPossible(std::string* why) {
   return true;
 }
 
-bool skipWithoutBpf() {
-  static const bool skip = [] {
-    std::string why;
-    if (bpfTestsPossible(&why)) return false;
-    std::cerr << "BPF tests skipped: " << why << "\n";
-    return true;
+std::string bpfUnavailable() {
+  static const std::string why = [] {
+    std::string reason;
+    return bpfTestsPossible(&reason) ? std::string() : reason;
   }();
-  return skip;
+  return why;
 }
 
 }  // namespace bpfproxy::testing

@@ -19,7 +19,8 @@ private:
 // BPF tests need root and bpffs; when they cannot run, `why` says so.
 bool bpfTestsPossible(std::string* why = nullptr);
 
-// For doctest::skip(): true (and why, once, on stderr) when BPF tests cannot run here.
-bool skipWithoutBpf();
+// Why BPF tests cannot run here, or "" when they can. Called inside a test case (with
+// BPX_SKIP_IF_NOT_EMPTY), never at static initialisation: the probe needs root.
+std::string bpfUnavailable();
 
 }  // namespace bpfproxy::testing

@@ -223,3 +223,18 @@ TEST_CASE("cluster store: waiting for a change, errors") {
   CHECK(errors[0].starts_with("manifests/bad.yaml: document 2"));
   CHECK(store.takeErrors().empty());
 }
+
+TEST_CASE("cluster store: this node's eligibility follows its Node") {
+  ClusterStore store("node-a");
+  CHECK(store.nodeEligible());  // no Node yet: eligible, as kube-proxy starts
+  Node deleting = node("node-a", "zone-1");
+  deleting.beingDeleted = true;
+  store.upsertNode(deleting);
+  CHECK_FALSE(store.nodeEligible());
+  Node other = node("node-b", "zone-1");
+  other.taintKeys = {"ToBeDeletedByClusterAutoscaler"};
+  store.upsertNode(other);  // not ours
+  CHECK_FALSE(store.nodeEligible());
+  store.upsertNode(node("node-a", "zone-1"));
+  CHECK(store.nodeEligible());
+}

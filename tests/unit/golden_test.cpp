@@ -212,6 +212,7 @@ TEST_CASE("golden: status") {
   input.counters.assign(BPX_STAT_COUNT, 0);
   input.counters[BPX_STAT_CONNECT4] = 41;
   input.counters[BPX_STAT_DROP_NO_BACKEND] = 2;
+  input.counters[BPX_STAT_TC_DROP_NO_LOCAL] = 3;  // the TC path's drops are shown too
   input.snapshot = referenceSnapshot();
   input.agent = AgentProbe{"127.0.0.1:10256", true, 503, ""};
   std::ostringstream table;

@@ -78,9 +78,23 @@ TEST_CASE("health: a node being deleted is not eligible (healthz only)") {
   Fixture f;
   f.health.datapathLoaded();
   f.health.updated(true);
+  CHECK(f.health.proxierHealthy());
   f.health.setNodeEligible(false);
   CHECK(f.health.healthz().code == 503);
+  CHECK_FALSE(f.health.healthz().nodeEligible);
   CHECK(f.health.livez().code == 200);
+  // kube-proxy's IsHealthy leaves the node out: the health-check node ports stay healthy.
+  CHECK(f.health.proxierHealthy());
+}
+
+TEST_CASE("health: serviceProxyHealthy follows the proxier, not the node") {
+  Fixture f;
+  CHECK_FALSE(f.health.proxierHealthy());  // nothing synced yet
+  f.health.datapathLoaded();
+  f.health.updated(true);
+  CHECK(f.health.proxierHealthy());
+  f.hooks = {false, "bpx_connect4: link detached"};
+  CHECK_FALSE(f.health.proxierHealthy());
 }
 
 TEST_CASE("health: bodies are kube-proxy's JSON with Go's time format") {

@@ -240,6 +240,30 @@ TEST_CASE("decodeNode keeps the zone and internal IPs") {
   CHECK(decoded.object->meta.namespace_.empty());
   CHECK(decoded.object->zone == "zone-1");
   CHECK(decoded.object->internalIPs == std::vector<std::string>{"192.168.1.10"});
+  CHECK(nodeEligible(*decoded.object));
+}
+
+TEST_CASE("nodeEligible as kube-proxy: not while deleted, nor tainted for deletion by the autoscaler") {
+  struct Case {
+    const char* description;
+    const char* node;
+    bool eligible;
+  };
+  const Case cases[] = {
+      {"plain", R"({"metadata":{"name":"n"}})", true},
+      {"being deleted", R"({"metadata":{"name":"n","deletionTimestamp":"2026-01-01T00:00:00Z"}})", false},
+      {"autoscaler taint",
+       R"({"metadata":{"name":"n"},"spec":{"taints":[{"key":"ToBeDeletedByClusterAutoscaler","effect":"NoSchedule"}]}})",
+       false},
+      {"another taint", R"({"metadata":{"name":"n"},"spec":{"taints":[{"key":"dedicated","effect":"NoSchedule"}]}})",
+       true},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    auto decoded = decodeNode(value::parse(c.node));
+    REQUIRE_MESSAGE(decoded.object, decoded.error);
+    CHECK(nodeEligible(*decoded.object) == c.eligible);
+  }
 }
 
 TEST_CASE("decodeObjectMeta reads a whole object or its metadata") {

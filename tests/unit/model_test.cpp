@@ -470,3 +470,69 @@ TEST_CASE("model: output does not depend on slice order") {
   CHECK(forward.frontends == backward.frontends);
   CHECK(summary(forward).at(1) == "10.96.0.10:80/tcp -> 10.244.1.1:8080 10.244.1.9:8080");
 }
+
+// Addresses and ports from the API or a file that would reach the node itself, every address,
+// or ports the cluster never hands out: each is refused, named in a warning, the rest kept.
+TEST_CASE("model: security checks before anything reaches a map") {
+  struct Case {
+    const char* description;
+    Service service;
+    std::vector<EndpointSlice> slices;
+    std::vector<std::string> expected;
+    std::string warning;
+  };
+  auto withExternal = [](std::string address) {
+    Service service = makeService({"10.96.0.10"}, {servicePort("http", 80)});
+    service.externalIPs = {std::move(address)};
+    return service;
+  };
+  auto withIngress = [](std::string address) {
+    Service service = makeService({"10.96.0.10"}, {servicePort("http", 80)});
+    service.loadBalancerIngress.push_back({});
+    service.loadBalancerIngress.back().ip = std::move(address);
+    return service;
+  };
+  auto withEndpoint = [](std::string address) {
+    return std::vector<EndpointSlice>{
+        makeSlice("web-a", address.find(':') == std::string::npos ? "IPv4" : "IPv6", {slicePort("http", 8080)},
+                  {EndpointBuilder("10.244.1.5"), EndpointBuilder(address)})};
+  };
+  const std::vector<std::string> clusterIpOnly{"10.96.0.10:0/any ->", "10.96.0.10:80/tcp ->"};
+  const std::vector<std::string> oneBackend{"10.96.0.10:0/any ->", "10.96.0.10:80/tcp -> 10.244.1.5:8080"};
+  const Case cases[] = {
+      {"loopback clusterIP", makeService({"127.0.0.1"}, {servicePort("http", 80)}), {}, {},
+       "Service default/web: clusterIP 127.0.0.1 is a loopback address; skipped"},
+      {"unspecified IPv6 clusterIP", makeService({"::"}, {servicePort("http", 80)}), {}, {},
+       "Service default/web: clusterIP :: is the unspecified address; skipped"},
+      {"externalIP 0.0.0.0 (every address)", withExternal("0.0.0.0"), {}, clusterIpOnly,
+       "Service default/web: externalIP 0.0.0.0 is the unspecified address; skipped"},
+      {"externalIP on loopback", withExternal("127.0.0.53"), {}, clusterIpOnly,
+       "Service default/web: externalIP 127.0.0.53 is a loopback address; skipped"},
+      {"externalIP multicast", withExternal("224.0.0.251"), {}, clusterIpOnly,
+       "Service default/web: externalIP 224.0.0.251 is a multicast address; skipped"},
+      {"load-balancer IP on the metadata service", withIngress("169.254.169.254"), {}, clusterIpOnly,
+       "Service default/web: loadBalancer ingress 169.254.169.254 is a link-local address; skipped"},
+      {"load-balancer IP broadcast", withIngress("255.255.255.255"), {}, clusterIpOnly,
+       "Service default/web: loadBalancer ingress 255.255.255.255 is the broadcast address; skipped"},
+      {"endpoint on the node's loopback", makeService({"10.96.0.10"}, {servicePort("http", 80)}),
+       withEndpoint("127.0.0.1"), oneBackend,
+       "Service default/web: EndpointSlice web-a: endpoint 127.0.0.1 is a loopback address; skipped"},
+      {"endpoint on the metadata service", makeService({"10.96.0.10"}, {servicePort("http", 80)}),
+       withEndpoint("169.254.169.254"), oneBackend,
+       "Service default/web: EndpointSlice web-a: endpoint 169.254.169.254 is a link-local address; skipped"},
+      {"endpoint that is a Service address", makeService({"10.96.0.10"}, {servicePort("http", 80)}),
+       withEndpoint("10.96.0.20"), oneBackend,
+       "Service default/web: EndpointSlice web-a: endpoint 10.96.0.20 is inside the service CIDR "
+       "10.96.0.0/16; skipped"},
+      {"nodePort outside the NodePort range", makeService({"10.96.0.10"}, {servicePort("ssh", 80, Protocol::TCP, 22)}),
+       {}, clusterIpOnly, "Service default/web: nodePort 22 is outside the NodePort range 30000-32767; skipped"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    std::vector<const EndpointSlice*> slices;
+    for (const auto& slice : c.slices) slices.push_back(&slice);
+    auto result = buildServiceFrontends(c.service, slices, config());
+    CHECK(summary(result) == c.expected);
+    CHECK(result.warnings == std::vector<std::string>{c.warning});
+  }
+}

@@ -1,7 +1,13 @@
 // The per-packet datapath's pure parts: source ranges in the model, port ranges and
 // ip_local_reserved_ports merging, the health-check answer, and which Pods bypass the
 // socket hooks.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 
 #include "controller/source/bypass_pods.h"
 #include "controller/node/health_check_servers.h"
@@ -53,14 +59,57 @@ TEST_CASE("port ranges and ip_local_reserved_ports") {
 }
 
 TEST_CASE("health-check node port answers like kube-proxy's") {
-  auto [ok, body] = HealthCheckServers::response("default", "web", 2);
+  auto [ok, body] = HealthCheckServers::response("default", "web", 2, true);
   CHECK(ok == 200);
   auto json = web::json::value::parse(body);
   CHECK(json.at("service").at("namespace").as_string() == "default");
   CHECK(json.at("service").at("name").as_string() == "web");
   CHECK(json.at("localEndpoints").as_integer() == 2);
   CHECK(json.at("serviceProxyHealthy").as_bool());
-  CHECK(HealthCheckServers::response("default", "web", 0).first == 503);
+  CHECK(HealthCheckServers::response("default", "web", 0, true).first == 503);
+  // An unhealthy proxier fails the check even with local endpoints, and says so.
+  auto [unhealthy, unhealthyBody] = HealthCheckServers::response("default", "web", 2, false);
+  CHECK(unhealthy == 503);
+  CHECK_FALSE(web::json::value::parse(unhealthyBody).at("serviceProxyHealthy").as_bool());
+}
+
+TEST_CASE("health-check node port: a served answer asks the proxier's health on each request") {
+  // A free port on loopback, then served on every address by the servers.
+  int probe = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(probe, reinterpret_cast<sockaddr*>(&any), sizeof(any)) == 0);
+  socklen_t length = sizeof(any);
+  getsockname(probe, reinterpret_cast<sockaddr*>(&any), &length);
+  uint16_t port = ntohs(any.sin_port);
+  close(probe);
+
+  std::atomic<bool> healthy{true};
+  HealthCheckServers servers(HttpLimits{}, [&] { return healthy.load(); });
+  REQUIRE(servers.update("default", "web", port, 1) == "");
+  auto ask = [&] {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0);
+    std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    REQUIRE(write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+    std::string reply;
+    char buffer[1024];
+    for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) reply.append(buffer, static_cast<size_t>(n));
+    close(fd);
+    return reply;
+  };
+  auto reply = ask();
+  CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(reply.find("\"serviceProxyHealthy\": true") != std::string::npos);
+  healthy = false;
+  reply = ask();
+  CHECK(reply.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(reply.find("\"serviceProxyHealthy\": false") != std::string::npos);
 }
 
 TEST_CASE("pods bypassing the socket hooks: label or annotation") {

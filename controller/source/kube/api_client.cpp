@@ -270,9 +270,13 @@ void ApiClient::watch(const std::string& path, const Selectors& selectors, const
                           ? context + " (" + credentialsOf(config_) + ")"
                           : context);
   }
+  readWatchStream(r.response.body(), context, onEvent, cancel);
+}
+
+void readWatchStream(concurrency::streams::istream stream, const std::string& context,
+                     const std::function<void(const WatchEvent&)>& onEvent, pplx::cancellation_token cancel) {
   // Events are decoded line by line as the chunks arrive; the response never "ends" until
   // timeoutSeconds, so waiting for the whole body is not an option.
-  concurrency::streams::istream stream = r.response.body();
   for (;;) {
     concurrency::streams::container_buffer<std::string> line;
     std::size_t length = 0;

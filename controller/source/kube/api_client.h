@@ -2,6 +2,7 @@
 // A small Kubernetes API client on cpprestsdk: paginated lists and streaming watches, JSON
 // only, with failover between several API server URLs.
 #include <cpprest/json.h>
+#include <cpprest/streams.h>
 #include <pplx/pplxtasks.h>
 
 #include <atomic>
@@ -53,6 +54,14 @@ struct WatchEvent {
   std::string type;  // ADDED, MODIFIED, DELETED, BOOKMARK, ERROR
   web::json::value object;
 };
+
+// A watch response body: one JSON event per line, decoded as the chunks arrive, wherever
+// their boundaries fall. Returns at the end of the stream; throws TransportError on a
+// broken stream or an undecodable line, ApiError on an ERROR event. (A function of its own
+// so that tests and fuzz/ feed it chunks directly.)
+void readWatchStream(concurrency::streams::istream stream, const std::string& context,
+                     const std::function<void(const WatchEvent&)>& onEvent,
+                     pplx::cancellation_token cancel = pplx::cancellation_token::none());
 
 struct ApiClientOptions {
   std::chrono::seconds requestTimeout{30};  // lists; for watches: timeoutSeconds + this

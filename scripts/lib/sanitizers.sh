@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# The sanitizer and fuzzing runs of scripts/test.sh (docs/testing.md). Both use clang; the
+# builds are separate from build/ and lean: -O1, line tables only, only the targets run.
+# Sourced after ctest_summary.sh, from the repository's top directory.
+
+SAN_FLAGS=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=None
+           "-DCMAKE_C_FLAGS=-O1 -gline-tables-only" "-DCMAKE_CXX_FLAGS=-O1 -gline-tables-only")
+
+# Reports go to files as well as failing the process, so that a sanitizer finding in an agent
+# an end-to-end test stops with SIGTERM is not lost; san_reports fails when any was written.
+san_env() {
+  local dir=$1
+  rm -rf "$dir" && mkdir -p "$dir"
+  export ASAN_OPTIONS="log_path=$dir/asan:detect_leaks=1:abort_on_error=0:strict_string_checks=1"
+  export UBSAN_OPTIONS="log_path=$dir/ubsan:print_stacktrace=1:halt_on_error=1"
+  export TSAN_OPTIONS="log_path=$dir/tsan:halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/scripts/lib/tsan.supp"
+  export LSAN_OPTIONS="suppressions=$PWD/scripts/lib/lsan.supp"
+}
+
+san_reports() {
+  local dir=$1 found=0 file
+  for file in "$dir"/*; do
+    [ -s "$file" ] || continue
+    echo "sanitizer report $file:"
+    sed 's/^/    /' "$file" | head -60
+    found=1
+  done
+  [ "$found" = 0 ]
+}
+
+# ASan+UBSan (and libFuzzer coverage, so --fuzz reuses the build): unit, BPF, one e2e test.
+configure_asan() {
+  cmake -S . -B build-asan "${SAN_FLAGS[@]}" -DBPFPROXY_SANITIZE=address,undefined -DBPFPROXY_FUZZ=ON >/dev/null
+}
+
+sanitize_asan() {
+  configure_asan
+  cmake --build build-asan -j "$(nproc)" --target unit_tests bpf_tests bpfproxy
+  local reports=$PWD/build-asan/sanitizer-reports rc=0
+  san_env "$reports"
+  (cd build-asan && SIM_BPFPROXY=$PWD/bpfproxy \
+     ctest_counted --output-on-failure --timeout 900 -L 'unit|bpf|e2e' -R '^(unit|bpf):|reference_scenario') || rc=$?
+  san_reports "$reports" || rc=1
+  return "$rc"
+}
+
+# TSan: the unit tests of the parts that run threads.
+sanitize_tsan() {
+  cmake -S . -B build-tsan "${SAN_FLAGS[@]}" -DBPFPROXY_SANITIZE=thread >/dev/null
+  cmake --build build-tsan -j "$(nproc)" --target unit_tests
+  local reports=$PWD/build-tsan/sanitizer-reports rc=0
+  san_env "$reports"
+  (cd build-tsan && ctest_counted --output-on-failure --timeout 900 -L unit \
+     -R 'cluster store|kube source|manifests source|metrics|health|api client|fake') || rc=$?
+  san_reports "$reports" || rc=1
+  return "$rc"
+}
+
+# Each target for SECONDS, from a scratch copy of its seeds; a crash fails the run and
+# leaves its input in build-asan/fuzz/crashes/<target>/ to be kept in fuzz/regressions/.
+fuzz_all() {
+  local seconds=$1 target rc=0 work
+  configure_asan
+  local names=(manifests kube_objects watch_stream kubeconfig config command_line)
+  cmake --build build-asan -j "$(nproc)" --target "${names[@]/#/fuzz_}"
+  export ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  for target in "${names[@]}"; do
+    work=build-asan/fuzz/work/$target
+    rm -rf "$work" && mkdir -p "$work" "build-asan/fuzz/crashes/$target"
+    cp fuzz/corpus/"$target"/* "$work"/
+    [ -d "fuzz/regressions/$target" ] && cp fuzz/regressions/"$target"/* "$work"/ 2>/dev/null
+    echo "fuzz: $target for ${seconds}s"
+    if ! build-asan/fuzz/fuzz_"$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 \
+         -artifact_prefix="build-asan/fuzz/crashes/$target/" -print_final_stats=1 "$work" \
+         >"build-asan/fuzz/$target.log" 2>&1; then
+      echo "FAIL  fuzz_$target found a crash: $(ls "build-asan/fuzz/crashes/$target")"
+      tail -40 "build-asan/fuzz/$target.log"
+      echo "      keep it: cp build-asan/fuzz/crashes/$target/* fuzz/regressions/$target/ (after the fix)"
+      rc=1
+    else
+      echo "PASS  fuzz_$target: $(grep -E 'stat::number_of_executed_units' "build-asan/fuzz/$target.log" | awk '{print $2}') runs, no crash"
+    fi
+  done
+  return "$rc"
+}
