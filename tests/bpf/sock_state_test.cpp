@@ -23,6 +23,7 @@
 #include "maps/datapath_maps.h"
 #include "maps/bpf_datapath_writer.h"
 #include "tests/support/frontend_specs.h"
+#include "tests/support/skip.h"
 #include "tests/support/tc_test_namespace.h"
 #include "tests/support/test_bpffs.h"
 #include "tests/support/test_cgroup.h"
@@ -31,12 +32,6 @@ using namespace bpfproxy;
 
 namespace {
 
-bool skipSockets() {
-  std::string why;
-  bool possible = testing::bpfTestsPossible(&why) && testing::enterTcTestNamespace(&why);
-  if (!possible) MESSAGE("socket-state tests skipped: " << why);
-  return !possible;
-}
 
 // Moves this process into `cgroup` and back to where it was when destroyed.
 class InCgroup {
@@ -131,8 +126,8 @@ struct Datapath {
 
 }  // namespace
 
-TEST_CASE("socket state: an unconnected UDP socket's backend and reverse translation live with the socket" *
-          doctest::skip(skipSockets())) {
+TEST_CASE("socket state: an unconnected UDP socket's backend and reverse translation live with the socket") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
   Datapath d;
   uint16_t serverPort = 0;
   int server = boundSocket(SOCK_DGRAM, serverPort);
@@ -184,8 +179,8 @@ TEST_CASE("socket state: an unconnected UDP socket's backend and reverse transla
   close(server);
 }
 
-TEST_CASE("socket state: a TCP connection sees its ClusterIP as its peer and is not listed as sticky" *
-          doctest::skip(skipSockets())) {
+TEST_CASE("socket state: a TCP connection sees its ClusterIP as its peer and is not listed as sticky") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
   Datapath d;
   uint16_t serverPort = 0;
   int listener = boundSocket(SOCK_STREAM, serverPort);

@@ -47,13 +47,10 @@ bool enterTcTestNamespace(std::string* why) {
   return true;
 }
 
-bool skipTcTests() {
+std::string tcTestsUnavailable() {
   std::string why;
-  bool possible = bpfTestsPossible(&why) && enterTcTestNamespace(&why);
-  static bool told = false;
-  if (!possible && !told) std::fprintf(stderr, "TC tests skipped: %s\n", why.c_str());
-  told = true;
-  return !possible;
+  if (bpfTestsPossible(&why) && enterTcTestNamespace(&why)) return "";
+  return why.empty() ? "namespace setup failed earlier" : why;
 }
 
 }  // namespace bpfproxy::testing

@@ -18,7 +18,8 @@ inline constexpr std::array<uint8_t, 6> kPodMac{0x02, 0, 0, 0, 0x02, 0x02};
 // Once per process; false (and why) when it cannot be set up.
 bool enterTcTestNamespace(std::string* why);
 
-// For doctest::skip(): true (and why, once, on stderr) when TC tests cannot run here.
-bool skipTcTests();
+// Why TC tests cannot run here, or "" when they can. Inside a test case only (with
+// BPX_SKIP_IF_NOT_EMPTY): it needs root and moves the process into the namespace.
+std::string tcTestsUnavailable();
 
 }  // namespace bpfproxy::testing
