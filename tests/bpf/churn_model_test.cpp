@@ -42,6 +42,7 @@
 #include "tests/model/churn.h"
 #include "tests/model/reference_model.h"
 #include "tests/support/packet_builder.h"
+#include "tests/support/skip.h"
 #include "tests/support/tc_test_namespace.h"
 #include "tests/support/test_bpffs.h"
 
@@ -496,7 +497,8 @@ uint64_t envNumber(const char* name, uint64_t fallback) {
 }  // namespace
 
 TEST_CASE("model-based churn: every verdict and backend is one the reference model allows" *
-          doctest::skip(testing::skipTcTests()) * doctest::timeout(600)) {
+          doctest::timeout(600)) {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
   ChurnDatapath datapath;
   std::vector<uint64_t> seeds{1, 2, 3, 4};
   if (const char* seed = std::getenv("BPFPROXY_CHURN_SEED"); seed && *seed) seeds = {std::strtoull(seed, nullptr, 0)};
