@@ -12,14 +12,13 @@
 #include "loader/socket_lb_loader.h"
 #include "maps/datapath_maps.h"
 #include "maps/map_names.h"
+#include "tests/support/skip.h"
 #include "tests/support/test_bpffs.h"
 #include "tests/support/test_cgroup.h"
 
 using namespace bpfproxy;
 
 namespace {
-
-bool skipBpf() { return testing::skipWithoutBpf(); }
 
 // The synthetic older layout: what bpx_svc_value might have been before a bump.
 struct OldServiceValue {
@@ -114,8 +113,8 @@ bool hasNote(const loader::LoadReport& report, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("migration: an older layout's service map is converted in place and the programs switch to it" *
-          doctest::skip(skipBpf())) {
+TEST_CASE("migration: an older layout's service map is converted in place and the programs switch to it") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   auto converters = oldServiceConverter();
@@ -153,8 +152,8 @@ TEST_CASE("migration: an older layout's service map is converted in place and th
   CHECK(std::find(used.begin(), used.end(), converted) != used.end());
 }
 
-TEST_CASE("migration: an older layout's map without a converter is refused, nothing touched" *
-          doctest::skip(skipBpf())) {
+TEST_CASE("migration: an older layout's map without a converter is refused, nothing touched") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   auto converters = oldServiceConverter();
@@ -173,8 +172,8 @@ TEST_CASE("migration: an older layout's map without a converter is refused, noth
   CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), maps::kServiceMap)));
 }
 
-TEST_CASE("migration: a newer layout's map is refused: a downgrade never empties a map" *
-          doctest::skip(skipBpf())) {
+TEST_CASE("migration: a newer layout's map is refused: a downgrade never empties a map") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
