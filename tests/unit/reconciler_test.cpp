@@ -7,6 +7,7 @@
 #include <set>
 
 #include "controller/sync/reconciler.h"
+#include "maps/map_names.h"
 #include "tests/support/memory_datapath.h"
 
 using namespace bpfproxy;
@@ -222,8 +223,8 @@ TEST_CASE("reconciler: service ids used up fail the next Service by map and flag
   auto result = reconciler.apply(kOther, {frontend("10.32.0.141", 80, {"10.200.0.4"})});
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].find("10.32.0.141:80/TCP of default/other") != std::string::npos);
-  CHECK(result.errors[0].find("bpx_svc_v1 is full (2 entries): raise --max-services") != std::string::npos);
-  CHECK(result.fullMaps == std::set<std::string>{"bpx_svc_v1"});
+  CHECK(result.errors[0].find(std::string(maps::kServiceMap) + " is full (2 entries): raise --max-services") != std::string::npos);
+  CHECK(result.fullMaps == std::set<std::string>{maps::kServiceMap});
   CHECK(datapath.reachable(svcKey("10.32.0.140", 80)) == std::vector<std::string>{"10.200.0.2:80"});
   CHECK(datapath.reachable(svcKey("10.32.0.140", 443)) == std::vector<std::string>{"10.200.0.2:80"});
   CHECK(datapath.reachable(svcKey("10.32.0.141", 80)).empty());
