@@ -26,6 +26,10 @@ metric_value() { curl -s --max-time 2 "$1" | awk -v name="$2" '$1 == name { prin
 # metric_is URL NAME{LABELS} VALUE / metric_at_least URL NAME{LABELS} MIN: compare as numbers.
 metric_is() { local v; v=$(metric_value "$1" "$2"); [ -n "$v" ] && python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) == float(sys.argv[2]) else 1)" "$v" "$3"; }
 metric_at_least() { local v; v=$(metric_value "$1" "$2"); [ -n "$v" ] && python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)" "$v" "$3"; }
+# metric_sum URL NAME: the sum over every label set of NAME ("" when NAME has no sample).
+metric_sum() { curl -s --max-time 2 "$1" | awk -v name="$2" '{ n = $1; sub(/\{.*/, "", n) } n == name { s += $2; seen = 1 } END { if (seen) print s }'; }
+# metric_sum_at_least URL NAME MIN
+metric_sum_at_least() { local v; v=$(metric_sum "$1" "$2"); [ -n "$v" ] && python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)" "$v" "$3"; }
 # process_gone PID: the process has exited (an injected kill is checked to have happened).
 process_gone() { ! kill -0 "$1" 2>/dev/null; }
 # e2e_free_port: a free TCP port on 127.0.0.1.

@@ -121,7 +121,7 @@ check "after ${down_seconds}s without the API, nothing was flushed" has_backends
 check "and the ClusterIP still answers" test "$(pods_answering 5 http://10.32.0.140/)" = "pod nginx-1 "
 check "the restarted agent has not synced without a complete list" \
   metric_is "$metrics" bpfproxy_full_syncs_total 0
-check "and counts its failed requests to the API" metric_at_least "$metrics" bpfproxy_api_errors_total 1
+check "and counts its failed requests to the API" metric_sum_at_least "$metrics" bpfproxy_api_errors_total 1
 require control POST /up
 require test "$(fake_state up)" = True
 check "when the API returns, the agent resyncs the change it missed" sim_wait_for "resync" 45 has_backends 10.32.0.140:80 2
