@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "controller/node/host_network.h"
+
 namespace bpfproxy::cli {
 
 void addTcFlags(CLI::App& command, TcFlags& flags) {

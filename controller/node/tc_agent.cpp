@@ -1,83 +1,14 @@
 #include "controller/node/tc_agent.h"
 
-#include <fnmatch.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include "controller/model/input_checks.h"
-#include "controller/source/bypass_pods.h"
+#include "controller/node/bypass_workloads.h"
+#include "controller/node/host_network.h"
 
 namespace bpfproxy::controller {
-
-namespace {
-
-constexpr const char* kReservedPorts = "/proc/sys/net/ipv4/ip_local_reserved_ports";
-
-std::vector<std::string> matchingDevices(const std::vector<std::string>& globs) {
-  std::vector<std::string> names;
-  if (globs.empty()) return names;
-  if (struct if_nameindex* list = ::if_nameindex()) {
-    for (auto* entry = list; entry->if_index; ++entry)
-      for (const auto& glob : globs)
-        if (fnmatch(glob.c_str(), entry->if_name, 0) == 0) {
-          names.push_back(entry->if_name);
-          break;
-        }
-    if_freenameindex(list);
-  }
-  return names;
-}
-
-}  // namespace
-
-std::vector<std::string> defaultRouteDevices() {
-  std::set<std::string> devices;
-  std::ifstream v4("/proc/net/route");
-  std::string line;
-  std::getline(v4, line);  // header
-  while (std::getline(v4, line)) {
-    std::istringstream fields(line);
-    std::string name, destination, gateway, flags, refcnt, use, metric, mask;
-    fields >> name >> destination >> gateway >> flags >> refcnt >> use >> metric >> mask;
-    if (destination == "00000000" && mask == "00000000") devices.insert(name);
-  }
-  std::ifstream v6("/proc/net/ipv6_route");
-  while (std::getline(v6, line)) {
-    std::istringstream fields(line);
-    std::string destination, prefix, source, sourcePrefix, next, metric, refcnt, use, flags, name;
-    fields >> destination >> prefix >> source >> sourcePrefix >> next >> metric >> refcnt >> use >> flags >> name;
-    if (destination == std::string(32, '0') && prefix == "00" && name != "lo") devices.insert(name);
-  }
-  return {devices.begin(), devices.end()};
-}
-
-std::optional<std::pair<uint16_t, uint16_t>> parsePortRange(const std::string& text) {
-  unsigned low = 0, high = 0;
-  char dash = 0;
-  std::istringstream in(text);
-  if (!(in >> low >> dash >> high) || dash != '-' || low == 0 || high > 65535 || low > high) return std::nullopt;
-  return std::make_pair(static_cast<uint16_t>(low), static_cast<uint16_t>(high));
-}
-
-std::string mergeReservedPorts(const std::string& current,
-                               const std::vector<std::pair<uint16_t, uint16_t>>& ranges) {
-  std::string result = current;
-  while (!result.empty() && (result.back() == '\n' || result.back() == ' ')) result.pop_back();
-  for (const auto& [low, high] : ranges) {
-    std::string range = std::to_string(low) + "-" + std::to_string(high);
-    std::string padded = "," + result + ",";
-    if (padded.find("," + range + ",") != std::string::npos) continue;
-    result += (result.empty() ? "" : ",") + range;
-  }
-  return result;
-}
 
 TcAgent::TcAgent(const TcAgentOptions& options, const std::string& pinDir,
                  const loader::MapSizes& sizes, NodeState& node)
@@ -87,21 +18,11 @@ TcAgent::TcAgent(const TcAgentOptions& options, const std::string& pinDir,
     for (const auto& attached : datapath_->attachNodeDevice(device))
       spdlog::info("{} {} on {} {} ({})", attached.updated ? "updated" : "attached", attached.program,
                    device, attached.ingress ? "ingress" : "egress", attached.how);
-  if (options.reservePorts && !options.devices.empty()) {
-    // Per network namespace: no local socket is given a NodePort or SNAT port by the
-    // kernel, so none can collide with a translated flow.
-    std::ifstream in(kReservedPorts);
-    std::string current;
-    std::getline(in, current);
-    auto merged = mergeReservedPorts(current, {{options.settings.nodePortMin, options.settings.nodePortMax},
-                                               {options.settings.snatPortMin, options.settings.snatPortMax}});
-    if (merged != current) {
-      std::ofstream out(kReservedPorts);
-      out << merged << "\n";
-      if (!out.flush()) spdlog::warn("cannot write {}: NodePorts are not reserved", kReservedPorts);
-      else spdlog::info("reserved ports {} in {}", merged, kReservedPorts);
-    }
-  }
+  // Per network namespace: no local socket is given a NodePort or SNAT port by the kernel,
+  // so none can collide with a translated flow.
+  if (options.reservePorts && !options.devices.empty())
+    reservePorts({{options.settings.nodePortMin, options.settings.nodePortMax},
+                  {options.settings.snatPortMin, options.settings.snatPortMax}});
   rescan();
   thread_ = std::thread([this] { run(); });
 }
@@ -119,6 +40,11 @@ void TcAgent::run() {
 }
 
 void TcAgent::rescan() {
+  attachPodDevices();
+  if (options_.bypassPods) syncBypassPods();
+}
+
+void TcAgent::attachPodDevices() {
   for (const auto& device : matchingDevices(options_.podDeviceGlobs)) {
     if (podDevices_.count(device)) continue;
     try {
@@ -135,31 +61,20 @@ void TcAgent::rescan() {
   for (const auto& device : matchingDevices(options_.podDeviceGlobs)) present.insert(device);
   for (auto it = podDevices_.begin(); it != podDevices_.end();)
     it = present.count(*it) ? std::next(it) : podDevices_.erase(it);
+}
 
-  if (!options_.bypassPods) return;
+void TcAgent::syncBypassPods() {
   std::vector<std::string> errors;
-  std::vector<BypassWorkload> workloads;
-  std::string signature;
-  for (const auto& pod : options_.bypassPods(errors)) {
-    BypassWorkload workload{pod.key, pod.addresses, 0};
-    if (!pod.cgroup.empty()) {
-      std::string path = pod.cgroup.front() == '/' ? pod.cgroup : options_.cgroupRoot + "/" + pod.cgroup;
-      workload.cgroupId = loader::cgroupId(path);
-      if (!workload.cgroupId) errors.push_back(pod.key + ": cgroup " + path + " not found");
-    }
-    signature += pod.key + "=" + std::to_string(workload.cgroupId);
-    for (const auto& address : pod.addresses) signature += "," + address.toString();
-    signature += ";";
-    workloads.push_back(std::move(workload));
-  }
-  if (signature == bypassSignature_) return;
+  BypassWorkloads resolved = resolveBypassWorkloads(options_.bypassPods(errors), options_.cgroupRoot);
+  errors.insert(errors.end(), resolved.errors.begin(), resolved.errors.end());
+  if (resolved.signature == bypassSignature_) return;
   for (const auto& error : errors) spdlog::warn("bypassing pods: {}", error);
-  if (auto failed = node_.setBypass(workloads); !failed.empty()) {
+  if (auto failed = node_.setBypass(resolved.workloads); !failed.empty()) {
     spdlog::error("{}", failed);
     return;
   }
-  bypassSignature_ = signature;
-  for (const auto& workload : workloads)
+  bypassSignature_ = resolved.signature;
+  for (const auto& workload : resolved.workloads)
     spdlog::info("pod {} bypasses the socket hooks: per-packet path for {} address(es), cgroup id {}",
                  workload.name, workload.addresses.size(), workload.cgroupId);
 }

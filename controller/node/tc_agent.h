@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "controller/source/bypass_pods.h"
+#include "controller/model/bypass_pod.h"
 #include "controller/model/desired_state.h"
 #include "controller/node/health_check_servers.h"
 #include "controller/model/kube_objects.h"
@@ -23,11 +23,9 @@
 
 namespace bpfproxy::controller {
 
-class Reconciler;
-
-// This node's Pods that bypass the socket hooks, asked for on every rescan: read from the
-// manifests directory, or what the Kubernetes API delivered to the store. Problems go to
-// `errors` (logged when the set changes).
+// This node's Pods that bypass the socket hooks, asked for on every rescan: what the source
+// (manifests or the Kubernetes API) delivered to the store. Problems go to `errors`
+// (logged when the set changes).
 using BypassPodProvider = std::function<std::vector<BypassPod>(std::vector<std::string>& errors)>;
 
 struct TcAgentOptions {
@@ -44,16 +42,6 @@ struct TcAgentOptions {
   bool enabled() const { return !devices.empty() || !podDeviceGlobs.empty(); }
 };
 
-// The devices carrying a default route (IPv4 or IPv6), from /proc/net.
-std::vector<std::string> defaultRouteDevices();
-
-// "30000-32767" -> {30000, 32767}; nullopt when malformed.
-std::optional<std::pair<uint16_t, uint16_t>> parsePortRange(const std::string& text);
-
-// Adds ranges to an ip_local_reserved_ports value ("1,5-9"), keeping what is there.
-std::string mergeReservedPorts(const std::string& current,
-                               const std::vector<std::pair<uint16_t, uint16_t>>& ranges);
-
 class TcAgent {
 public:
   // Throws loader::LoaderError or std::runtime_error naming what failed.
@@ -68,6 +56,8 @@ public:
 
 private:
   void rescan();  // pod devices and bypassing Pods, every second
+  void attachPodDevices();  // new pod-facing devices attached, gone ones forgotten
+  void syncBypassPods();    // the bypassing Pods' workloads to NodeState when they changed
   void run();
 
   TcAgentOptions options_;

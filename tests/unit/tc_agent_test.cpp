@@ -13,6 +13,7 @@
 #include "controller/node/health_check_servers.h"
 #include "controller/model/model.h"
 #include "controller/sync/reconciler.h"
+#include "controller/node/host_network.h"
 #include "controller/node/tc_agent.h"
 
 using namespace bpfproxy;
