@@ -66,11 +66,10 @@ std::string AgentOps::start(const std::function<std::optional<controller::Source
   auto period = parseDuration(flags_.syncPeriod);
   if (!period || period->count() <= 0)
     return "--sync-period: '" + flags_.syncPeriod + "' is not a positive duration (like 30s)";
-  std::string error;
-  if (!flags_.healthzBindAddress.empty() && controller::listenUrl(flags_.healthzBindAddress, &error).empty())
-    return "--healthz-bind-address: " + error;
-  if (!flags_.metricsBindAddress.empty() && controller::listenUrl(flags_.metricsBindAddress, &error).empty())
-    return "--metrics-bind-address: " + error;
+  for (const auto& [flag, address] : {std::pair{"--healthz-bind-address", &flags_.healthzBindAddress},
+                                       std::pair{"--metrics-bind-address", &flags_.metricsBindAddress}})
+    if (auto parsed = controller::parseBindAddress(*address); !address->empty() && !parsed)
+      return std::string(flag) + ": " + parsed.error().message;
 
   health_ = std::make_unique<controller::ProxierHealth>(2 * *period);
   std::string pinDir = options_.pinDir;
@@ -107,19 +106,18 @@ std::string AgentOps::start(const std::function<std::optional<controller::Source
 bool AgentOps::tryStart() {
   bool ok = true;
   if (!metricsServer_ && !flags_.metricsBindAddress.empty()) {
-    std::string error;
-    int fd = controller::listenTcp(flags_.metricsBindAddress, &error);
-    if (fd >= 0) {
+    auto fd = controller::listenTcp(flags_.metricsBindAddress);
+    if (fd) {
       metricsServer_ = std::make_unique<controller::HttpServer>(
           [this](const controller::HttpRequest& request, const std::string&) {
             if (request.path != "/metrics")
               return controller::HttpResponse{404, "text/plain; charset=utf-8", "404 page not found\n", {}};
             return controller::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_->render(), {}};
           });
-      metricsServer_->addListener(flags_.metricsBindAddress, fd);
+      metricsServer_->addListener(flags_.metricsBindAddress, std::move(fd).value());
       spdlog::info("serving metrics on http://{}/metrics", flags_.metricsBindAddress);
     } else {
-      spdlog::error("starting metrics server failed: {} (retrying every 5s)", error);
+      spdlog::error("starting metrics server failed: {} (retrying every 5s)", fd.error().message);
       ok = false;
     }
   }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <sstream>
 
+#include "base/unique_fd.h"
 #include "cli/commands.h"
 #include "cli/ops_views.h"
 #include "cli/output.h"
@@ -116,8 +117,9 @@ std::string tcpReach(const std::string& hostPort) {
   if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &result); rc != 0) return gai_strerror(rc);
   std::string error = "no address";
   for (auto* ai = result; ai; ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, 0);
-    if (fd < 0) continue;
+    UniqueFd owner(socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, 0));
+    if (!owner) continue;
+    int fd = owner.get();
     int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS) {
       pollfd pfd{fd, POLLOUT, 0};
@@ -131,7 +133,6 @@ std::string tcpReach(const std::string& hostPort) {
       }
     }
     error = rc == 0 ? "" : std::strerror(errno);
-    close(fd);
     if (rc == 0) break;
   }
   freeaddrinfo(result);

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "base/unique_fd.h"
+
 namespace bpfproxy::cli {
 
 CommandResult runCommand(const std::string& command, const std::optional<std::string>& input, bool withStderr) {
@@ -18,9 +20,7 @@ CommandResult runCommand(const std::string& command, const std::optional<std::st
   std::string inputFile;
   if (input) {
     char name[] = "/tmp/bpfproxy-input-XXXXXX";
-    int fd = mkstemp(name);
-    if (fd < 0) return result;
-    close(fd);
+    if (UniqueFd fd(mkstemp(name)); !fd) return result;
     inputFile = name;
     std::ofstream(inputFile) << *input;
   }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/unique_fd.h"
 #include "loader/socket_lb_loader.h"
 #include "maps/map_names.h"
 
@@ -24,20 +25,18 @@ ProgramAttachment inspect(const std::string& program, const std::string& pin) {
   result.program = program;
   result.hook = hookOf(program);
   result.linkPin = pin;
-  int fd = bpf_obj_get(pin.c_str());
-  if (fd < 0) {
+  UniqueFd fd(bpf_obj_get(pin.c_str()));
+  if (!fd) {
     result.detail = errno == ENOENT ? "no pinned link" : std::string("cannot open link: ") + std::strerror(errno);
     return result;
   }
   result.pinned = true;
   bpf_link_info info{};
   __u32 length = sizeof(info);
-  if (bpf_link_get_info_by_fd(fd, &info, &length) != 0) {
+  if (bpf_link_get_info_by_fd(fd.get(), &info, &length) != 0) {
     result.detail = std::string("cannot read link info: ") + std::strerror(errno);
-    close(fd);
     return result;
   }
-  close(fd);
   // A link whose cgroup or device went away (or that was detached) reports id 0.
   switch (info.type) {
     case BPF_LINK_TYPE_CGROUP:

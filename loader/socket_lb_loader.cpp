@@ -182,11 +182,7 @@ std::vector<std::string> cleanupPins(const std::string& pinDir) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(maps::linksDir(pinDir), ec)) {
     if (entry.is_directory(ec)) continue;
-    int fd = bpf_obj_get(entry.path().c_str());
-    if (fd >= 0) {
-      bpf_link_detach(fd);
-      close(fd);
-    }
+    detachPinnedLink(entry.path());
     removed.push_back("detached and unpinned " + entry.path().string());
   }
   for (const auto& entry : fs::directory_iterator(maps::mapsDir(pinDir), ec))

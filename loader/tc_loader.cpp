@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/unique_fd.h"
 #include "maps/map_names.h"
 #include "tc_lb.skel.h"
 
@@ -169,17 +170,20 @@ std::vector<std::string> TcDatapath::pruneDeadLinks() {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(tcLinksDir(pinDir_), ec)) {
     if (entry.is_directory(ec)) continue;
-    int fd = bpf_obj_get(entry.path().c_str());
-    if (fd < 0) continue;
+    UniqueFd fd(bpf_obj_get(entry.path().c_str()));
+    if (!fd) continue;
     bpf_link_info info{};
     __u32 length = sizeof(info);
-    bool dead = bpf_link_get_info_by_fd(fd, &info, &length) == 0 &&
+    bool dead = bpf_link_get_info_by_fd(fd.get(), &info, &length) == 0 &&
                 info.type == BPF_LINK_TYPE_TCX && info.tcx.ifindex == 0;
-    close(fd);
     if (dead && unlink(entry.path().c_str()) == 0)
       removed.push_back("unpinned " + entry.path().string() + ": its device is gone");
   }
   return removed;
+}
+
+void detachPinnedLink(const std::string& path) {
+  if (UniqueFd fd(bpf_obj_get(path.c_str())); fd) bpf_link_detach(fd.get());
 }
 
 std::vector<std::string> cleanupTc(const std::string& pinDir) {
@@ -189,11 +193,7 @@ std::vector<std::string> cleanupTc(const std::string& pinDir) {
   for (const auto& entry : fs::directory_iterator(tcLinksDir(pinDir), ec)) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_directory(ec)) {
-      int fd = bpf_obj_get(entry.path().c_str());
-      if (fd >= 0) {
-        bpf_link_detach(fd);
-        close(fd);
-      }
+      detachPinnedLink(entry.path());
       removed.push_back("detached and unpinned " + entry.path().string());
       continue;
     }

@@ -62,4 +62,7 @@ std::string tcLinksDir(const std::string& pinDir);
 // clsact filters recorded there, and clsact qdiscs bpfproxy created. One line each.
 std::vector<std::string> cleanupTc(const std::string& pinDir);
 
+// Detaches the link pinned at `path` (nothing when it cannot be opened); the pin stays.
+void detachPinnedLink(const std::string& path);
+
 }  // namespace bpfproxy::loader

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <set>
 
+#include "base/unique_fd.h"
+
 namespace bpfproxy::maps {
 
 namespace {
@@ -42,30 +44,29 @@ std::vector<SocketState> readSocketStates(int sockMapFd, size_t* skipped) {
     std::string fdDir = std::string("/proc/") + process->d_name + "/fd";
     Dir fds(fdDir);
     if (!fds.dir) continue;
-    int pidfd = -1;
+    UniqueFd pidfd;
     while (dirent* entry = readdir(fds.dir)) {
       if (!isNumber(entry->d_name)) continue;
       struct stat target{};
       if (stat((fdDir + "/" + entry->d_name).c_str(), &target) != 0 || !S_ISSOCK(target.st_mode)) continue;
       if (!seen.insert(target.st_ino).second) continue;
-      if (pidfd < 0) {
-        pidfd = static_cast<int>(syscall(SYS_pidfd_open, std::atoi(process->d_name), 0));
-        if (pidfd < 0) {
+      if (!pidfd) {
+        pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, std::atoi(process->d_name), 0)));
+        if (!pidfd) {
           ++unreadable;
           break;
         }
       }
-      int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, std::atoi(entry->d_name), 0));
-      if (fd < 0) continue;
+      UniqueFd socketFd(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), std::atoi(entry->d_name), 0)));
+      if (!socketFd) continue;
+      int fd = socketFd.get();
       SocketState state;
       if (bpf_map_lookup_elem(sockMapFd, &fd, &state.state) == 0) {
         socklen_t length = sizeof(state.cookie);
         getsockopt(fd, SOL_SOCKET, SO_COOKIE, &state.cookie, &length);
         states.push_back(state);
       }
-      close(fd);
     }
-    if (pidfd >= 0) close(pidfd);
   }
   if (skipped) *skipped = unreadable;
   return states;

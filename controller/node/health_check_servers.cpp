@@ -13,24 +13,18 @@ namespace bpfproxy::controller {
 namespace {
 
 // A dual-stack listener on every address, like kube-proxy's with no nodePortAddresses.
-int listenOn(uint16_t port, std::string& error) {
-  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = std::strerror(errno);
-    return -1;
-  }
+Result<UniqueFd> listenOn(uint16_t port) {
+  UniqueFd fd(socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return Error{std::strerror(errno), errno};
   int off = 0, on = 1;
-  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
   sockaddr_in6 address{};
   address.sin6_family = AF_INET6;
   address.sin6_port = htons(port);
   address.sin6_addr = in6addr_any;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || listen(fd, 64) != 0) {
-    error = "port " + std::to_string(port) + ": " + std::strerror(errno);
-    close(fd);
-    return -1;
-  }
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || listen(fd.get(), 64) != 0)
+    return systemError("port " + std::to_string(port));
   return fd;
 }
 
@@ -67,11 +61,11 @@ std::string HealthCheckServers::update(const std::string& namespace_, const std:
   if (entry.listening && entry.port == port) return "";
   if (entry.listening) server_->removeListener(key);
   entry.port = port;
-  std::string error;
-  int fd = listenOn(port, error);
-  entry.listening = fd >= 0;
-  if (entry.listening) server_->addListener(key, fd);
-  return error.empty() ? "" : "health check server for " + namespace_ + "/" + name + ": " + error;
+  auto fd = listenOn(port);
+  entry.listening = fd.ok();
+  if (!fd) return "health check server for " + namespace_ + "/" + name + ": " + fd.error().message;
+  server_->addListener(key, std::move(fd).value());
+  return "";
 }
 
 void HealthCheckServers::remove(const std::string& namespace_, const std::string& name) {

@@ -11,6 +11,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -19,23 +20,32 @@
 #define SO_NETNS_COOKIE 71
 #endif
 
+#include "base/unique_fd.h"
+
 namespace bpfproxy::controller {
+
+uint64_t netnsCookie() {
+  uint64_t cookie = 0;
+  socklen_t length = sizeof(cookie);
+  UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd || getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) != 0) return 0;
+  return cookie;
+}
 
 namespace {
 
-// The namespace's cookie and first global address of each family, read from inside it.
-bool readNamespace(const std::string& path, uint64_t& cookie, bpx_netns_addr& out, bool& hasAddress) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+// The namespace at `path`, read from inside it; nullopt when it is gone or cannot be entered.
+std::optional<NetnsEntry> readNamespace(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  NetnsEntry result;
+  bpx_netns_addr& out = result.addresses;
   bool ok = false;
   // setns moves only the calling thread: a thread of its own, gone afterwards.
   std::thread([&] {
-    if (setns(fd, CLONE_NEWNET) != 0) return;
-    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) return;
-    socklen_t length = sizeof(cookie);
-    ok = getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) == 0;
-    close(sock);
+    if (setns(fd.get(), CLONE_NEWNET) != 0) return;
+    result.cookie = netnsCookie();
+    ok = result.cookie != 0;
     ifaddrs* list = nullptr;
     if (!ok || getifaddrs(&list) != 0) return;
     bool v4 = false, v6 = false;
@@ -55,10 +65,10 @@ bool readNamespace(const std::string& path, uint64_t& cookie, bpx_netns_addr& ou
       }
     }
     freeifaddrs(list);
-    hasAddress = v4 || v6;
+    result.hasAddress = v4 || v6;
   }).join();
-  close(fd);
-  return ok;
+  if (!ok) return std::nullopt;
+  return result;
 }
 
 void collect(const std::string& dir, bool perProcess, std::map<std::pair<dev_t, ino_t>, std::string>& found) {
@@ -84,9 +94,9 @@ std::string NetnsAddresses::refresh() {
   for (const auto& [id, path] : found) {
     auto it = known_.find(id);
     if (it != known_.end() && it->second.hasAddress) continue;
-    Entry entry;
-    if (!readNamespace(path, entry.cookie, entry.addresses, entry.hasAddress)) continue;  // gone meanwhile
-    known_[id] = entry;
+    auto read = readNamespace(path);
+    if (!read) continue;  // gone meanwhile
+    const NetnsEntry& entry = known_[id] = *read;
     if (!entry.hasAddress || entry.cookie == ownCookie_) continue;
     if (int rc = map_.update(entry.cookie, entry.addresses); rc != 0 && error.empty())
       error = std::string("writing bpx_nsaddr: ") + std::strerror(-rc);

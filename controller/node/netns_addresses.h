@@ -16,6 +16,16 @@
 
 namespace bpfproxy::controller {
 
+// The calling thread's network namespace cookie (kernel 5.14+), 0 when unknown.
+uint64_t netnsCookie();
+
+// A namespace's cookie and first global address of each family.
+struct NetnsEntry {
+  uint64_t cookie = 0;
+  bpx_netns_addr addresses{};
+  bool hasAddress = false;
+};
+
 class NetnsAddresses {
 public:
   NetnsAddresses(const maps::MapFd& map, uint64_t ownCookie) : map_(map), ownCookie_(ownCookie) {}
@@ -25,14 +35,9 @@ public:
   size_t known() const { return known_.size(); }
 
 private:
-  struct Entry {
-    uint64_t cookie = 0;
-    bpx_netns_addr addresses{};
-    bool hasAddress = false;
-  };
   const maps::MapFd& map_;
   uint64_t ownCookie_;
-  std::map<std::pair<dev_t, ino_t>, Entry> known_;
+  std::map<std::pair<dev_t, ino_t>, NetnsEntry> known_;
   bool firstPass_ = true;
 };
 

@@ -26,20 +26,6 @@ bool skipped(const IpAddress& address) {
   return b == loopback || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
 }
 
-// This process's network namespace cookie (kernel 5.14+), 0 when unknown.
-uint64_t netnsCookie() {
-  uint64_t cookie = 0;
-  socklen_t length = sizeof(cookie);
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-  if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) != 0) cookie = 0;
-  close(fd);
-  return cookie;
-}
-
 }  // namespace
 
 std::vector<NodeAddress> localAddresses(const std::vector<std::string>& devices,

@@ -2,38 +2,8 @@
 
 #include <stdexcept>
 
-#include "maps/ip_address.h"
 
 namespace bpfproxy::controller {
-
-std::string listenUrl(const std::string& bindAddress, std::string* error) {
-  auto colon = bindAddress.rfind(':');
-  if (colon == std::string::npos || colon + 1 == bindAddress.size()) {
-    *error = "'" + bindAddress + "' is not host:port (like 0.0.0.0:10256 or [::]:10256)";
-    return "";
-  }
-  std::string host = bindAddress.substr(0, colon), port = bindAddress.substr(colon + 1);
-  bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
-  std::string bare = bracketed ? host.substr(1, host.size() - 2) : host;
-  auto address = IpAddress::parse(bare);
-  if (!address || (!address->isV4() && !bracketed)) {
-    *error = "'" + bindAddress + "': the host must be an IP address (IPv6 in brackets)";
-    return "";
-  }
-  int number = 0;
-  try {
-    size_t used = 0;
-    number = std::stoi(port, &used);
-    if (used != port.size()) number = -1;
-  } catch (const std::exception&) {
-    number = -1;
-  }
-  if (number <= 0 || number > 65535) {
-    *error = "'" + bindAddress + "': port must be 1-65535";
-    return "";
-  }
-  return "http://" + host + ":" + std::to_string(number) + "/";
-}
 
 HealthServer::HealthServer(std::string bindAddress, HealthEndpoints endpoints)
     : bindAddress_(std::move(bindAddress)), endpoints_(std::move(endpoints)) {}
@@ -66,13 +36,13 @@ HttpResponse HealthServer::handle(const HttpRequest& request) const {
 }
 
 void HealthServer::start() {
-  std::string error;
-  if (listenUrl(bindAddress_, &error).empty()) throw std::runtime_error("healthz bind address " + error);
-  int fd = listenTcp(bindAddress_, &error);
-  if (fd < 0) throw std::runtime_error(error);
+  if (auto parsed = parseBindAddress(bindAddress_); !parsed)
+    throw std::runtime_error("healthz bind address " + parsed.error().message);
+  auto fd = listenTcp(bindAddress_);
+  if (!fd) throw std::runtime_error(fd.error().message);
   server_ = std::make_unique<HttpServer>(
       [this](const HttpRequest& request, const std::string&) { return handle(request); });
-  server_->addListener(bindAddress_, fd);
+  server_->addListener(bindAddress_, std::move(fd).value());
 }
 
 void HealthServer::stop() { server_.reset(); }

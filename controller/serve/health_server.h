@@ -17,9 +17,6 @@ struct HealthEndpoints {
   std::string configz;  // the effective configuration, JSON
 };
 
-// "host:port", "[v6]:port". Returns the URL cpprestsdk listens on, or "" with *error set.
-std::string listenUrl(const std::string& bindAddress, std::string* error);
-
 class HealthServer {
 public:
   HealthServer(std::string bindAddress, HealthEndpoints endpoints);

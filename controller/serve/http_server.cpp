@@ -30,51 +30,55 @@ const char* httpReason(int status) {
   }
 }
 
-int listenTcp(const std::string& bindAddress, std::string* error) {
+Result<BindAddress> parseBindAddress(const std::string& bindAddress) {
   auto colon = bindAddress.rfind(':');
-  std::string host = colon == std::string::npos ? "" : bindAddress.substr(0, colon);
+  if (colon == std::string::npos || colon + 1 == bindAddress.size())
+    return Error{"'" + bindAddress + "' is not host:port (like 0.0.0.0:10256 or [::]:10256)"};
+  std::string host = bindAddress.substr(0, colon), digits = bindAddress.substr(colon + 1);
   bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
   auto address = IpAddress::parse(bracketed ? host.substr(1, host.size() - 2) : host);
+  if (!address || (!address->isV4() && !bracketed))
+    return Error{"'" + bindAddress + "': the host must be an IP address (IPv6 in brackets)"};
   int port = 0;
-  if (colon != std::string::npos) {
-    auto digits = bindAddress.substr(colon + 1);
-    if (!digits.empty() && digits.size() <= 5 &&
-        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      port = std::stoi(digits);
-  }
-  if (!address || (!address->isV4() && !bracketed) || port <= 0 || port > 65535) {
-    *error = "'" + bindAddress + "' is not host:port with an IP address (like 0.0.0.0:10256 or [::]:10256)";
-    return -1;
-  }
-  sockaddr_storage storage{};
-  socklen_t length;
+  if (digits.size() <= 5 && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    port = std::stoi(digits);
+  if (port <= 0 || port > 65535) return Error{"'" + bindAddress + "': port must be 1-65535"};
+  BindAddress result;
   if (address->isV4()) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+    auto* in = reinterpret_cast<sockaddr_in*>(&result.storage);
     in->sin_family = AF_INET;
     in->sin_port = htons(static_cast<uint16_t>(port));
     std::memcpy(&in->sin_addr, address->bytes().data() + 12, 4);
-    length = sizeof(*in);
+    result.length = sizeof(*in);
   } else {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&result.storage);
     in6->sin6_family = AF_INET6;
     in6->sin6_port = htons(static_cast<uint16_t>(port));
     std::memcpy(&in6->sin6_addr, address->bytes().data(), 16);
-    length = sizeof(*in6);
+    result.length = sizeof(*in6);
   }
-  int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return result;
+}
+
+Result<UniqueFd> listenTcp(const std::string& bindAddress) {
+  auto parsed = parseBindAddress(bindAddress);
+  if (!parsed) return parsed.error();
+  const sockaddr_storage& storage = parsed->storage;
+  UniqueFd fd(socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   int on = 1;
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-      bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 || listen(fd, 128) != 0) {
-    *error = "cannot listen on " + bindAddress + ": " + std::strerror(errno);
-    if (fd >= 0) close(fd);
-    return -1;
-  }
+  if (!fd || setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+      bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), parsed->length) != 0 || listen(fd.get(), 128) != 0)
+    return systemError("cannot listen on " + bindAddress);
   return fd;
 }
 
 HttpServer::HttpServer(HttpHandler handler, HttpLimits limits)
     : handler_(std::move(handler)), limits_(limits) {
-  if (pipe2(wakeFds_, O_CLOEXEC | O_NONBLOCK) == 0) thread_ = std::thread([this] { run(); });
+  int pipeFds[2];
+  if (pipe2(pipeFds, O_CLOEXEC | O_NONBLOCK) != 0) return;
+  wakeRead_.reset(pipeFds[0]);
+  wakeWrite_.reset(pipeFds[1]);
+  thread_ = std::thread([this] { run(); });
 }
 
 HttpServer::~HttpServer() {
@@ -84,25 +88,18 @@ HttpServer::~HttpServer() {
   }
   wake();
   if (thread_.joinable()) thread_.join();
-  for (auto& connection : connections_) close(connection.fd);
-  for (auto& [name, fd] : listeners_) close(fd);
-  for (int fd : closing_) close(fd);
-  for (int fd : wakeFds_)
-    if (fd >= 0) close(fd);
 }
 
 void HttpServer::wake() {
   char byte = 1;
-  if (wakeFds_[1] >= 0) (void)!write(wakeFds_[1], &byte, 1);
+  if (wakeWrite_) (void)!write(wakeWrite_.get(), &byte, 1);
 }
 
-void HttpServer::addListener(const std::string& name, int fd) {
+void HttpServer::addListener(const std::string& name, UniqueFd fd) {
   std::lock_guard lock(mutex_);
-  auto [it, added] = listeners_.emplace(name, fd);
-  if (!added) {
-    closing_.push_back(it->second);
-    it->second = fd;
-  }
+  UniqueFd& slot = listeners_[name];
+  if (slot) closing_.push_back(std::move(slot));
+  slot = std::move(fd);
   wake();
 }
 
@@ -110,7 +107,7 @@ void HttpServer::removeListener(const std::string& name) {
   std::lock_guard lock(mutex_);
   auto it = listeners_.find(name);
   if (it == listeners_.end()) return;
-  closing_.push_back(it->second);
+  closing_.push_back(std::move(it->second));
   listeners_.erase(it);
   wake();
 }
@@ -121,21 +118,20 @@ HttpServerCounters HttpServer::counters() const {
 }
 
 void HttpServer::drop(size_t index) {
-  close(connections_[index].fd);
   connections_.erase(connections_.begin() + static_cast<std::ptrdiff_t>(index));
 }
 
 void HttpServer::accept(const std::string& listener, int fd) {
   for (int i = 0; i < 16; ++i) {  // a burst at once, bounded so listeners take turns
-    int client = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (client < 0) return;
+    UniqueFd client(accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!client) return;
     if (connections_.size() >= limits_.maxConnections) {
       // The oldest connection has had the longest to say something: it goes.
       drop(0);
       std::lock_guard lock(mutex_);
       counters_.evicted++;
     }
-    connections_.push_back({client, listener, Clock::now() + limits_.deadline, {}, {}, 0, false});
+    connections_.push_back({std::move(client), listener, Clock::now() + limits_.deadline, {}, {}, 0, false});
   }
 }
 
@@ -151,7 +147,7 @@ void HttpServer::answer(Connection& connection, HttpResponse response) {
 
 void HttpServer::receive(Connection& connection) {
   char buffer[4096];
-  ssize_t got = read(connection.fd, buffer, sizeof(buffer));
+  ssize_t got = read(connection.fd.get(), buffer, sizeof(buffer));
   if (got <= 0) {
     if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
     connection.deadline = Clock::time_point{};  // closed or failed: drop at once
@@ -202,12 +198,12 @@ void HttpServer::receive(Connection& connection) {
 
 bool HttpServer::send(Connection& connection) {
   while (connection.written < connection.out.size()) {
-    ssize_t sent = ::send(connection.fd, connection.out.data() + connection.written,
+    ssize_t sent = ::send(connection.fd.get(), connection.out.data() + connection.written,
                           connection.out.size() - connection.written, MSG_NOSIGNAL);
     if (sent < 0) return errno == EAGAIN || errno == EINTR;
     connection.written += static_cast<size_t>(sent);
   }
-  shutdown(connection.fd, SHUT_WR);
+  shutdown(connection.fd.get(), SHUT_WR);
   // Wait a little for the client to close: closing with its bytes unread would send a
   // reset, which can destroy the answer before the client reads it.
   connection.answering = false;
@@ -222,11 +218,10 @@ void HttpServer::run() {
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
-      for (int fd : closing_) close(fd);
-      closing_.clear();
-      listeners = listeners_;
+      closing_.clear();  // closes them
+      for (const auto& [name, fd] : listeners_) listeners[name] = fd.get();
     }
-    std::vector<pollfd> fds{{wakeFds_[0], POLLIN, 0}};
+    std::vector<pollfd> fds{{wakeRead_.get(), POLLIN, 0}};
     std::vector<std::string> names;
     for (const auto& [name, fd] : listeners) {
       fds.push_back({fd, POLLIN, 0});
@@ -236,14 +231,14 @@ void HttpServer::run() {
     auto now = Clock::now();
     auto next = now + std::chrono::seconds(1);
     for (const auto& connection : connections_) {
-      fds.push_back({connection.fd, static_cast<short>(connection.answering ? POLLOUT : POLLIN), 0});
+      fds.push_back({connection.fd.get(), static_cast<short>(connection.answering ? POLLOUT : POLLIN), 0});
       next = std::min(next, connection.deadline);
     }
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
     poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait + 1, 0, 1000)));
     if (fds[0].revents) {
       char drain[64];
-      while (read(wakeFds_[0], drain, sizeof(drain)) > 0) {
+      while (read(wakeRead_.get(), drain, sizeof(drain)) > 0) {
       }
     }
     // Connections first (their indexes match fds), then new ones.

@@ -4,6 +4,8 @@
 // is bounded in size. A client that connects and says nothing, sends too much, or never
 // reads its answer holds one connection until its deadline and never delays another client.
 // Answers close the connection (no keep-alive): probes and scrapes are one request each.
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -13,6 +15,9 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace bpfproxy::controller {
 
@@ -55,13 +60,13 @@ public:
 
   // Serves a listening socket (the server owns it from now on) under `name`, replacing
   // the one of that name.
-  void addListener(const std::string& name, int fd);
+  void addListener(const std::string& name, UniqueFd fd);
   void removeListener(const std::string& name);
   HttpServerCounters counters() const;
 
 private:
   struct Connection {
-    int fd = -1;
+    UniqueFd fd;
     std::string listener;
     std::chrono::steady_clock::time_point deadline;
     std::string in;
@@ -81,18 +86,26 @@ private:
   HttpHandler handler_;
   HttpLimits limits_;
   mutable std::mutex mutex_;
-  std::map<std::string, int> listeners_;  // guarded by mutex_; the thread reads a copy
-  std::vector<int> closing_;              // listeners replaced or removed, closed by the thread
+  std::map<std::string, UniqueFd> listeners_;  // guarded by mutex_; the thread polls their numbers
+  std::vector<UniqueFd> closing_;              // listeners replaced or removed, closed by the thread
   HttpServerCounters counters_;           // guarded by mutex_
   std::vector<Connection> connections_;   // the thread's own
-  int wakeFds_[2] = {-1, -1};
+  UniqueFd wakeRead_, wakeWrite_;  // a pipe: wake() makes poll() return
   bool stopping_ = false;  // guarded by mutex_
   std::thread thread_;
 };
 
-// A listening TCP socket on "host:port" ("0.0.0.0:10256", "[::]:10256"); -1 and *error set
-// when the address is not one or cannot be bound.
-int listenTcp(const std::string& bindAddress, std::string* error);
+// "host:port" with an IP address ("0.0.0.0:10256", "[::]:10256"; IPv6 in brackets) as a
+// socket address, or what is wrong with it.
+struct BindAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+};
+Result<BindAddress> parseBindAddress(const std::string& bindAddress);
+
+// A listening TCP socket on "host:port" ("0.0.0.0:10256", "[::]:10256"), or why the address
+// is not one or cannot be bound.
+Result<UniqueFd> listenTcp(const std::string& bindAddress);
 
 // The reason phrase of the status codes the agent answers with.
 const char* httpReason(int status);

@@ -18,36 +18,27 @@ void drain(int fd) {
 }
 }  // namespace
 
-DirectoryWatch::DirectoryWatch(const std::filesystem::path& directory) {
-  inotify_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (inotify_ >= 0 &&
-      inotify_add_watch(inotify_, directory.c_str(),
-                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
-                            IN_MODIFY | IN_ATTRIB) < 0) {
-    close(inotify_);  // e.g. the directory does not exist yet: polling still works
-    inotify_ = -1;
-  }
-  wakeup_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-}
-
-DirectoryWatch::~DirectoryWatch() {
-  if (inotify_ >= 0) close(inotify_);
-  if (wakeup_ >= 0) close(wakeup_);
+DirectoryWatch::DirectoryWatch(const std::filesystem::path& directory)
+    : inotify_(inotify_init1(IN_NONBLOCK | IN_CLOEXEC)), wakeup_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (inotify_ && inotify_add_watch(inotify_.get(), directory.c_str(),
+                                    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                                        IN_MODIFY | IN_ATTRIB) < 0)
+    inotify_.reset();  // e.g. the directory does not exist yet: polling still works
 }
 
 void DirectoryWatch::wait(std::chrono::milliseconds timeout) {
-  pollfd fds[2] = {{inotify_, POLLIN, 0}, {wakeup_, POLLIN, 0}};
+  pollfd fds[2] = {{inotify_.get(), POLLIN, 0}, {wakeup_.get(), POLLIN, 0}};
   if (poll(fds, 2, static_cast<int>(timeout.count())) > 0 && (fds[0].revents & POLLIN)) {
     // Editors and kubectl cp write in steps: let a burst settle before rereading.
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    drain(inotify_);
+    drain(inotify_.get());
   }
-  drain(wakeup_);
+  drain(wakeup_.get());
 }
 
 void DirectoryWatch::wake() {
   uint64_t one = 1;
-  if (wakeup_ >= 0) (void)!write(wakeup_, &one, sizeof(one));
+  if (wakeup_) (void)!write(wakeup_.get(), &one, sizeof(one));
 }
 
 }  // namespace bpfproxy::controller

@@ -4,22 +4,21 @@
 #include <chrono>
 #include <filesystem>
 
+#include "base/unique_fd.h"
+
 namespace bpfproxy::controller {
 
 class DirectoryWatch {
 public:
   explicit DirectoryWatch(const std::filesystem::path& directory);
-  ~DirectoryWatch();
-  DirectoryWatch(const DirectoryWatch&) = delete;
-  DirectoryWatch& operator=(const DirectoryWatch&) = delete;
 
   // Returns when the directory changed, wake() was called, or `timeout` passed.
   void wait(std::chrono::milliseconds timeout);
   void wake();
 
 private:
-  int inotify_ = -1;
-  int wakeup_ = -1;  // eventfd
+  UniqueFd inotify_;  // empty when the directory cannot be watched: polling still works
+  UniqueFd wakeup_;   // eventfd
 };
 
 }  // namespace bpfproxy::controller

@@ -16,13 +16,15 @@
 #include "controller/serve/http_server.h"
 
 using namespace bpfproxy::controller;
+using bpfproxy::UniqueFd;
 using namespace std::chrono_literals;
 
 namespace {
 
 // A listening socket on a free loopback port.
-int listenLoopback(uint16_t& port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+UniqueFd listenLoopback(uint16_t& port) {
+  UniqueFd owner(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  int fd = owner.get();
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -31,7 +33,7 @@ int listenLoopback(uint16_t& port) {
   socklen_t length = sizeof(address);
   getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   port = ntohs(address.sin_port);
-  return fd;
+  return owner;
 }
 
 int connectTo(uint16_t port) {
@@ -163,7 +165,7 @@ TEST_CASE("http: past the connection limit the oldest connection makes room") {
 
 TEST_CASE("http: a healthCheckNodePort answers while another client on it is silent") {
   uint16_t port = 0;
-  close(listenLoopback(port));  // a port that was free a moment ago
+  listenLoopback(port);  // a port that was free a moment ago (closed at once)
   HealthCheckServers servers({8192, 60s, 64});
   REQUIRE(servers.update("default", "web", port, 2).empty());
   Sockets silent;
@@ -174,4 +176,33 @@ TEST_CASE("http: a healthCheckNodePort answers while another client on it is sil
   CHECK(answer.find("\"localEndpoints\": 2") != std::string::npos);
   REQUIRE(servers.update("default", "web", port, 0).empty());
   CHECK(get(port, "/").rfind("HTTP/1.1 503 Service Unavailable", 0) == 0);
+}
+
+TEST_CASE("bind addresses: host:port with an IP address, each mistake named") {
+  struct Case {
+    const char* address;
+    const char* error;  // a part of the message; "" when accepted
+  };
+  const Case cases[] = {
+      {"0.0.0.0:10256", ""},
+      {"[::]:10249", ""},
+      {"127.0.0.1:65535", ""},
+      {"0.0.0.0", "is not host:port"},
+      {"0.0.0.0:", "is not host:port"},
+      {"::1:10256", "the host must be an IP address (IPv6 in brackets)"},
+      {"localhost:10256", "the host must be an IP address"},
+      {"0.0.0.0:0", "port must be 1-65535"},
+      {"0.0.0.0:65536", "port must be 1-65535"},
+      {"0.0.0.0:+80", "port must be 1-65535"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.address);
+    auto parsed = parseBindAddress(c.address);
+    CHECK(parsed.ok() == (std::string(c.error).empty()));
+    if (!parsed) CHECK(parsed.error().message.find(c.error) != std::string::npos);
+  }
+  auto v6 = parseBindAddress("[::1]:8080");
+  REQUIRE(v6);
+  CHECK(v6->storage.ss_family == AF_INET6);
+  CHECK(ntohs(reinterpret_cast<const sockaddr_in6*>(&v6->storage)->sin6_port) == 8080);
 }
