@@ -40,6 +40,7 @@ struct AgentFlags {
   uint32_t maxBackends = BPX_DEFAULT_BACKENDS;
   uint32_t maxConntrack = BPX_DEFAULT_CONNTRACK;
   uint32_t maxAffinity = BPX_DEFAULT_CLIENT_AFFINITY;
+  bool destroyStaleTcpSockets = false;
   LogFlags log;
   OpsFlags ops;  // --config, metrics and health ports
   TcFlags tc;    // per-packet datapath
@@ -72,6 +73,7 @@ std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& opti
   options.mapSizes.backends = flags.maxBackends;
   options.mapSizes.conntrack = flags.maxConntrack;
   options.mapSizes.clientAffinity = flags.maxAffinity;
+  options.destroyTcpSockets = flags.destroyStaleTcpSockets;
   return buildTcOptions(flags.tc, options);
 }
 
@@ -89,6 +91,8 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
   cmd->add_option("--node-name,--hostname-override", flags->nodeName, "This node's name (default: the hostname)");
   cmd->add_option("--service-cidr", flags->serviceCidrs, "Service CIDRs, comma-separated")
       ->delimiter(',')->capture_default_str();
+  cmd->add_flag("--destroy-stale-tcp-sockets", flags->destroyStaleTcpSockets,
+                "Also destroy TCP sockets connected to a removed backend (UDP ones always are)");
   cmd->add_option("--min-sync-period", flags->minSyncPeriod,
                   "Least time between syncs, batching changes (0: apply each change at once)")
       ->capture_default_str();

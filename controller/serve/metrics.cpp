@@ -321,7 +321,12 @@ AgentMetrics::AgentMetrics(MetricsOptions options)
                             .Name("bpfproxy_frontends_removed_total")
                             .Help("Frontend map entries removed by syncs")
                             .Register(*registry_)
-                            .Add({})) {
+                            .Add({})),
+      socketsDestroyed_(prometheus::BuildCounter()
+                            .Name("bpfproxy_stale_sockets_destroyed_total")
+                            .Help("Sockets destroyed because the backend they were connected to was removed")
+                            .Register(*registry_)) {
+  for (const char* protocol : {"udp", "tcp"}) socketsDestroyed_.Add({{"protocol", protocol}});
   for (const char* outcome : {"repaired", "unrepaired"}) pinFaults_.Add({{"outcome", outcome}});
   for (const auto& familyName : options_.ipFamilies) syncDuration_.Add({{"ip_family", familyName}}, syncDurationBuckets());
   prometheus::BuildGauge()
@@ -402,6 +407,8 @@ void AgentMetrics::onSyncApplied(const SyncReport& report) {
   for (const auto& [map, count] : report.fullMaps) mapFull_.Add({{"map", map}}).Increment(static_cast<double>(count));
   frontendsWritten_.Increment(static_cast<double>(report.frontendsChanged));
   frontendsRemoved_.Increment(static_cast<double>(report.frontendsRemoved));
+  socketsDestroyed_.Add({{"protocol", "udp"}}).Increment(static_cast<double>(report.udpSocketsDestroyed));
+  socketsDestroyed_.Add({{"protocol", "tcp"}}).Increment(static_cast<double>(report.tcpSocketsDestroyed));
   std::lock_guard lock(mutex_);
   applied_ = report.changesApplied;
   if (applied_.endpointChanges > latest_.endpointChanges || applied_.serviceChanges > latest_.serviceChanges)

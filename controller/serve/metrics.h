@@ -103,6 +103,7 @@ private:
   prometheus::Gauge& adoptedFrontends_;
   prometheus::Counter& frontendsWritten_;
   prometheus::Counter& frontendsRemoved_;
+  prometheus::Family<prometheus::Counter>& socketsDestroyed_;
 
   mutable std::mutex mutex_;
   ChangeCounters latest_, applied_, published_;

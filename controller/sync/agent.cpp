@@ -10,6 +10,7 @@
 #include "controller/sync/reconciler.h"
 #include "loader/kernel_features.h"
 #include "loader/pin_guard.h"
+#include "loader/socket_destroyer.h"
 #include "maps/bpf_datapath_writer.h"
 #include "maps/datapath_maps.h"
 #include "maps/snapshot_reader.h"
@@ -51,6 +52,22 @@ std::string joined(const std::vector<std::string>& errors) {
   return text;
 }
 
+// Sockets still connected to backends the sync removed: destroyed in every network
+// namespace, so clients that keep a connected socket (DNS resolvers) connect again.
+void destroyStaleSockets(Reconciler& reconciler, loader::SocketDestroyer* destroyer, SyncReport& report) {
+  auto removed = reconciler.takeRemovedBackends();
+  if (removed.empty() || !destroyer) return;
+  std::vector<loader::StaleBackend> stale;
+  for (const auto& backend : removed) stale.push_back({backend.address, backend.port, backend.proto});
+  auto counts = destroyer->destroy(stale);
+  for (const auto& failure : counts.errors) spdlog::warn("destroying stale sockets: {}", failure);
+  report.udpSocketsDestroyed = counts.udp;
+  report.tcpSocketsDestroyed = counts.tcp;
+  if (counts.udp + counts.tcp > 0)
+    spdlog::info("destroyed {} UDP and {} TCP sockets connected to {} removed backends ({} network namespaces)",
+                 counts.udp, counts.tcp, stale.size(), counts.namespaces);
+}
+
 // runAgent's steps, in the order they run: probe, load, adopt, start the node's TC side,
 // watch the source, then loop: wait for changes and converge the maps to them.
 class Agent {
@@ -61,6 +78,7 @@ public:
 
   int run(const std::atomic<bool>& stop) {
     if (!probe() || !load() || !adopt() || !startNode()) return 1;
+    startSocketDestroyer();
     // Holds every map and link, so a pin removed under the agent is pinned again.
     if (auto error = pins_.hold(); !error.empty()) spdlog::warn("pin guard: {}", error);
     spdlog::info("watching {}", source_->describe());
@@ -138,6 +156,17 @@ private:
     return true;
   }
 
+  // Sockets connected to removed backends destroyed after each sync; without it (an old
+  // kernel, no cgroup) the datapath still works and the agent says so once.
+  void startSocketDestroyer() {
+    try {
+      destroyer_ = std::make_unique<loader::SocketDestroyer>(options_.cgroupPath, options_.destroyTcpSockets);
+      if (!destroyer_->degraded().empty()) spdlog::warn("stale sockets: {}", destroyer_->degraded());
+    } catch (const loader::LoaderError& failure) {
+      spdlog::warn("sockets connected to removed backends are not destroyed: {}", failure.what());
+    }
+  }
+
   void loop(const std::atomic<bool>& stop) {
     auto lastSync = Clock::now() - options_.minSyncPeriod;
     auto lastNodeRefresh = Clock::now();
@@ -206,6 +235,7 @@ private:
       report.frontendsRemoved += reconciler_.removeAllExcept({live.begin(), live.end()}).frontendsRemoved;
       fullySynced_ = true;
     }
+    destroyStaleSockets(reconciler_, destroyer_.get(), report);
     report.duration = Clock::now() - started;
     report.frontendsProgrammed = reconciler_.frontendCount();
     report.backendsProgrammed = reconciler_.backendCount();
@@ -265,6 +295,7 @@ private:
   ClusterStore store_;
   std::unique_ptr<NodeState> node_;  // before the TC agent, which writes through it
   std::unique_ptr<TcAgent> tc_;
+  std::unique_ptr<loader::SocketDestroyer> destroyer_;
   ModelConfig model_;
   RetryQueue retries_;
   bool fullySynced_ = false;

@@ -29,6 +29,8 @@ struct AgentOptions {
   // The Service the agent itself reaches the API server through: never programmed with no
   // backends while it has some, or the agent would cut itself off for good.
   std::optional<ServiceKey> protectedService;
+  // Sockets connected to removed backends are destroyed: UDP always, TCP only when set.
+  bool destroyTcpSockets = false;
   // The per-packet datapath (NodePorts, external and load-balancer IPs, bypassing pods).
   TcAgentOptions tc;
 };

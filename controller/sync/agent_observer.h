@@ -26,6 +26,8 @@ struct SyncReport {
   // For each change applied: from its trigger time to now (network programming latency).
   std::vector<std::chrono::duration<double>> programmingLatencies;
   ChangeCounters changesApplied;   // the source's change totals this sync covers
+  uint64_t udpSocketsDestroyed = 0;  // connected to backends this sync removed
+  uint64_t tcpSocketsDestroyed = 0;
 };
 
 class AgentObserver {

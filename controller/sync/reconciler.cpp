@@ -337,10 +337,19 @@ void Reconciler::releaseBackends(const std::vector<uint32_t>& ids) {
     auto it = backends_.find(byId->second);
     if (--it->second.references > 0) continue;
     writer_.deleteBackend(id);
+    removedBackends_.insert(byId->second);
     backendIds_.release(id);
     backends_.erase(it);
     backendsById_.erase(byId);
   }
+}
+
+std::vector<Reconciler::RemovedBackend> Reconciler::takeRemovedBackends() {
+  std::vector<RemovedBackend> removed;
+  for (const auto& backend : removedBackends_)
+    if (!backends_.count(backend)) removed.push_back({backend.address, backend.port, backend.proto});  // not back since
+  removedBackends_.clear();
+  return removed;
 }
 
 void Reconciler::deleteSlots(uint32_t svcId, uint8_t bank, size_t count) {

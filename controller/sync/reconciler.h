@@ -54,6 +54,15 @@ public:
   }
   size_t backendCount() const { return backends_.size(); }
 
+  // Backends that no frontend lists any more, since the last call: sockets still connected
+  // to them talk to nobody (the agent destroys them).
+  struct RemovedBackend {
+    IpAddress address;
+    uint16_t port = 0;
+    uint8_t proto = 0;
+  };
+  std::vector<RemovedBackend> takeRemovedBackends();
+
 private:
   struct BackendIdentity {
     IpAddress address;
@@ -94,6 +103,7 @@ private:
   std::map<ServiceKey, std::set<FrontendKey>> byService_;
   std::map<BackendIdentity, ProgrammedBackend> backends_;
   std::map<uint32_t, BackendIdentity> backendsById_;
+  std::set<BackendIdentity> removedBackends_;
 };
 
 // Conversions between the model's types and the map structs.

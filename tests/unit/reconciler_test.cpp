@@ -339,3 +339,29 @@ TEST_CASE("reconciler: a floor that cannot be persisted fails the change and kee
   CHECK(reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.9"})}).errors.empty());
   CHECK(datapath.reachable(svcKey("10.32.0.140", 80)) == std::vector<std::string>{"10.200.0.9:80"});
 }
+
+TEST_CASE("reconciler: backends no frontend lists any more are reported once, for stale sockets") {
+  testing::MemoryDatapath maps;
+  Reconciler reconciler(maps, 1024, 1024);
+  auto names = [](const std::vector<Reconciler::RemovedBackend>& removed) {
+    std::vector<std::string> text;
+    for (const auto& b : removed) text.push_back(formatEndpoint(b.address, b.port) + "/" + std::to_string(b.proto));
+    return sorted(text);
+  };
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2", "10.200.0.3"})});
+  reconciler.apply(kOther, {frontend("10.32.0.141", 80, {"10.200.0.3"})});
+  CHECK(reconciler.takeRemovedBackends().empty());
+
+  // 10.200.0.3 leaves nginx but other still lists it: not stale.
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2"})});
+  CHECK(reconciler.takeRemovedBackends().empty());
+
+  reconciler.apply(kOther, {});
+  CHECK(names(reconciler.takeRemovedBackends()) == std::vector<std::string>{"10.200.0.3:80/6"});
+  CHECK(reconciler.takeRemovedBackends().empty());  // reported once
+
+  // Removed, then back within one sync: its sockets are fine.
+  reconciler.apply(kNginx, {});
+  reconciler.apply(kNginx, {frontend("10.32.0.140", 80, {"10.200.0.2"})});
+  CHECK(reconciler.takeRemovedBackends().empty());
+}
