@@ -323,6 +323,13 @@ BPX_ASSERT_SIZE(struct bpx_ct_key, 40);
 #define BPX_CT_F_SNAT 0x01    /* the source was translated to nat_addr:nat_port */
 #define BPX_CT_F_HAIRPIN 0x02 /* a pod reached itself through its Service */
 #define BPX_CT_F_REDIRECT 0x04 /* translated packets bypass the stack (bpf_redirect) */
+/* TCP's end, on reply entries (zero in entries of older agents: nothing seen yet). A SNAT
+ * port is reused once its flow closed; see bpx_ct_reclaim in bpf/lib/tc_ct.bpf.h. */
+#define BPX_CT_F_FIN_CLIENT 0x08   /* the client sent FIN */
+#define BPX_CT_F_FIN_BACKEND 0x10  /* the backend sent FIN */
+#define BPX_CT_F_BACKEND_WAIT 0x20 /* the backend closed first: it holds the TIME_WAIT */
+#define BPX_CT_F_RESET 0x40        /* a RST went either way */
+#define BPX_CT_F_CLOSING (BPX_CT_F_FIN_CLIENT | BPX_CT_F_FIN_BACKEND | BPX_CT_F_BACKEND_WAIT | BPX_CT_F_RESET)
 
 struct bpx_ct_value {
 	/* Forward entry: nat_addr/nat_port = the SNAT source (zero without SNAT).

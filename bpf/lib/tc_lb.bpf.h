@@ -57,6 +57,8 @@ static __always_inline int bpx_reply_revnat(struct __sk_buff *skb, const struct 
 	ct = bpf_map_lookup_elem(&BPX_MAP_CT, &key);
 	if (!ct || ((ct->flags & BPX_CT_F_SNAT) && !allow_snat))
 		return 0;
+	if (proto == BPX_PROTO_TCP)
+		bpx_ct_track_close(ct, pkt->tcp_flags, 0);
 	__builtin_memcpy(new_src, ct->nat_addr32, 16);
 	__builtin_memcpy(new_dst, pkt->tuple.dst32, 16);
 	if (bpx_rewrite_port(skb, pkt, 0, ct->nat_port))
@@ -292,7 +294,7 @@ __attribute__((noinline)) int bpx_tc_forward(struct __sk_buff *skb, const struct
 		__builtin_memcpy(snat, config->snat_v4_32, 16);
 	else if (config)
 		__builtin_memcpy(snat, config->snat_v6_32, 16);
-	if (bpx_ct_forward(pkt, svc, snat_remote, snat, &x))
+	if (bpx_ct_forward(skb, pkt, svc, snat_remote, snat, &x))
 		return TC_ACT_SHOT;
 	if (x.new_flow)
 		bpx_count(nodeport ? BPX_STAT_TC_NODEPORT

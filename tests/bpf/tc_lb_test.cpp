@@ -175,7 +175,7 @@ TEST_CASE("NodePort, Cluster policy, remote backend: DNAT+SNAT out, replies back
     CHECK(out.packet.checksumError == "");
     CHECK(out.packet.endpointDst() == c.backend);
     CHECK(out.packet.src.toString() == c.snatAddress);
-    CHECK(out.packet.sport >= 61000);
+    CHECK(out.packet.sport == c.in.sport);  // the client's port is kept, as netfilter's NAT does
     CHECK(out.packet.dstMac == kNode2Mac);  // via node2, found by the FIB lookup
 
     // The backend answers the node's SNAT address; the client sees the NodePort answer.
@@ -706,4 +706,60 @@ TEST_CASE("fragments of a translated flow are translated; IPv6 extension headers
     CHECK(out.verdictName() == "TC_ACT_SHOT");
     CHECK(h.counter(BPX_STAT_TC_DROP_UNSUPPORTED) == 1);
   }
+}
+
+TEST_CASE("SNAT ports: the client's kept, else the range; closed flows' ports reused, TIME_WAIT last") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
+  controller::TcSettings settings;
+  settings.snatPortMin = 61000;
+  settings.snatPortMax = 61001;  // two ports: the third open flow that cannot keep its own finds none
+  Harness h(settings);
+  h.program("web", {frontend("0.0.0.0", 30080, BPX_PROTO_TCP, kNodePortFlags,
+                             {backend("10.200.128.1", 80, BPX_PROTO_TCP, false)})});
+  // Every client below uses source port 40000: the first keeps it, the others cannot.
+  auto fromClient = [&](const char* client, uint8_t flags) {
+    return h.fromDevice(packet(client, 40000, "192.168.1.1", 30080, BPX_PROTO_TCP, flags));
+  };
+  auto syn = [&](const char* client) { return fromClient(client, testing::kTcpSyn); };
+  auto fromBackend = [&](uint16_t snatPort, uint8_t flags) {
+    return h.fromDevice(packet("10.200.128.1", 80, "192.168.1.1", snatPort, BPX_PROTO_TCP, flags));
+  };
+  const uint8_t finAck = testing::kTcpFin | testing::kTcpAck;
+
+  auto kept = syn("192.168.1.100");
+  REQUIRE(kept.verdictName() == "TC_ACT_REDIRECT");
+  CHECK(kept.packet.sport == 40000);
+  auto a = syn("192.168.1.101"), b = syn("192.168.1.102");
+  REQUIRE(a.verdictName() == "TC_ACT_REDIRECT");
+  REQUIRE(b.verdictName() == "TC_ACT_REDIRECT");
+  CHECK(a.packet.sport >= 61000);
+  CHECK(b.packet.sport >= 61000);
+  REQUIRE(a.packet.sport != b.packet.sport);
+  CHECK(syn("192.168.1.103").verdictName() == "TC_ACT_SHOT");  // every port held by an open flow
+  CHECK(h.counter(BPX_STAT_TC_DROP_SNAT_PORTS) == 1);
+
+  // A closes, the client first: the backend keeps no TIME_WAIT, the port is free at once.
+  fromClient("192.168.1.101", finAck);
+  CHECK(fromBackend(a.packet.sport, finAck).packet.endpointDst() == "192.168.1.101:40000");
+  auto c = syn("192.168.1.103");
+  CHECK(c.verdictName() == "TC_ACT_REDIRECT");
+  CHECK(c.packet.sport == a.packet.sport);
+  // A late packet of A's tuple is no longer translated onto C's port.
+  auto late = fromClient("192.168.1.101", testing::kTcpAck);
+  CHECK(!(late.verdictName() == "TC_ACT_REDIRECT" && late.packet.sport == c.packet.sport));
+  // C's replies still reach C.
+  CHECK(fromBackend(c.packet.sport, testing::kTcpAck).packet.endpointDst() == "192.168.1.103:40000");
+
+  // B closes, the backend first (it holds TIME_WAIT): reused when nothing else is free.
+  fromBackend(b.packet.sport, finAck);
+  fromClient("192.168.1.102", finAck);
+  auto d = syn("192.168.1.104");
+  CHECK(d.verdictName() == "TC_ACT_REDIRECT");
+  CHECK(d.packet.sport == b.packet.sport);
+
+  // A reset flow's port is free too.
+  fromClient("192.168.1.104", testing::kTcpRst | testing::kTcpAck);
+  auto e = syn("192.168.1.105");
+  CHECK(e.verdictName() == "TC_ACT_REDIRECT");
+  CHECK(e.packet.sport == d.packet.sport);
 }
