@@ -9,9 +9,13 @@
 #include <cstring>
 #include <filesystem>
 
+#include "controller/sync/reconciler.h"
 #include "loader/socket_lb_loader.h"
+#include "maps/bpf_datapath_writer.h"
 #include "maps/datapath_maps.h"
 #include "maps/map_names.h"
+#include "maps/snapshot_reader.h"
+#include "tests/support/frontend_specs.h"
 #include "tests/support/skip.h"
 #include "tests/support/test_bpffs.h"
 #include "tests/support/test_cgroup.h"
@@ -111,7 +115,140 @@ bool hasNote(const loader::LoadReport& report, const std::string& text) {
   return false;
 }
 
+// A map of an older layout pinned under `name` in place of this build's `current`, holding
+// `entries` (key and value bytes as the older agent wrote them).
+template <typename Key, typename Value>
+void pinOlderMap(const std::string& pinDir, bpf_map_type type, const char* name, const char* current,
+                 const std::vector<std::pair<Key, Value>>& entries) {
+  LIBBPF_OPTS(bpf_map_create_opts, createOptions);
+  maps::MapFd old(bpf_map_create(type, name, sizeof(Key), sizeof(Value), 1024, &createOptions));
+  REQUIRE(old.valid());
+  for (const auto& [k, v] : entries) REQUIRE(old.update(k, v) == 0);
+  REQUIRE(bpf_obj_pin(old.fd(), maps::mapPinPath(pinDir, name).c_str()) == 0);
+  REQUIRE(unlink(maps::mapPinPath(pinDir, current).c_str()) == 0);
+}
+
+// bpx_svc_v1's key: bpx_svc_key with its last byte a zero pad (v2: the scope).
+struct ServiceKeyV1 {
+  uint8_t addr[16];
+  uint16_t port;
+  uint8_t proto;
+  uint8_t pad;
+};
+// bpx_affinity_v1's key: the client's network namespace (v2: its address).
+struct AffinityKeyV1 {
+  uint64_t netns_cookie;
+  uint32_t svc_id;
+  uint32_t pad;
+};
+
 }  // namespace
+
+TEST_CASE("migration: an older agent's bpx_svc_v1 and bpx_affinity_v1 are converted by the built-in "
+          "converters and adopted without a rewrite") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  using testing::backendSpec;
+  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));  // the built-in converters
+
+  // What an agent programs: a ClusterIP with affinity over two backends, its refusing
+  // wildcard, an IPv6 UDP frontend. Then the same entries, as the older layout held them.
+  auto sticky = testing::frontendSpec("10.32.0.10", 80, BPX_PROTO_TCP, BPX_SVC_F_CLUSTER_IP | BPX_SVC_F_AFFINITY,
+                                      {backendSpec("10.200.0.2", 8080, BPX_PROTO_TCP),
+                                       backendSpec("10.200.0.3", 8080, BPX_PROTO_TCP)});
+  sticky.affinityTimeoutSeconds = 600;
+  auto dns = testing::frontendSpec("fd00:32::a", 53, BPX_PROTO_UDP, BPX_SVC_F_CLUSTER_IP,
+                                   {backendSpec("fd00:200::5", 53, BPX_PROTO_UDP)});
+  dns.name = "dns";
+  const controller::ServiceKey web{"default", "svc"}, dnsKey{"default", "dns"};
+  std::vector<std::pair<bpx_svc_key, bpx_svc_value>> programmed;
+  {
+    maps::DatapathMaps maps;
+    std::string error;
+    REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+    maps::BpfDatapathWriter writer(maps);
+    controller::Reconciler reconciler(writer, 1024, 1024);
+    REQUIRE(reconciler.apply(web, {sticky, testing::wildcardSpec("10.32.0.10")}).errors.empty());
+    REQUIRE(reconciler.apply(dnsKey, {dns}).errors.empty());
+    maps.services.forEach<bpx_svc_key, bpx_svc_value>([&](const bpx_svc_key& k, const bpx_svc_value& v) {
+      programmed.push_back({k, v});
+      return true;
+    });
+  }
+  REQUIRE(programmed.size() == 3);
+  bpx_svc_value stickyValue{};
+  for (const auto& [k, v] : programmed)
+    if (k.port == htons(80)) stickyValue = v;
+  REQUIRE(stickyValue.affinity_timeout == 600);
+
+  std::vector<std::pair<ServiceKeyV1, bpx_svc_value>> services;
+  for (const auto& [k, v] : programmed) {
+    REQUIRE(k.scope == 0);
+    ServiceKeyV1 old{};
+    std::memcpy(&old, &k, sizeof(old));
+    services.push_back({old, v});
+  }
+  ServiceKeyV1 notV1{};  // a nonzero pad: no v1 agent wrote it; dropped, not given a scope
+  notV1.port = htons(9);
+  notV1.pad = 1;
+  services.push_back({notV1, stickyValue});
+  pinOlderMap(pins.path(), BPF_MAP_TYPE_HASH, "bpx_svc_v1", maps::kServiceMap, services);
+  const uint64_t podNetns = 0x1122334455667788ull;
+  const bpx_client_affinity_value chosen{7, stickyValue.generation, 123456789ull};
+  pinOlderMap(pins.path(), BPF_MAP_TYPE_LRU_HASH, "bpx_affinity_v1", maps::kClientAffinityMap,
+              std::vector<std::pair<AffinityKeyV1, bpx_client_affinity_value>>{
+                  {{podNetns, stickyValue.svc_id, 0}, chosen}});
+
+  auto report = loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  CHECK(hasNote(report, "converting bpx_svc_v1 into bpx_svc_v2"));
+  CHECK(hasNote(report, "converted 3 entries of bpx_svc_v1 into bpx_svc_v2, 1 the converter dropped"));
+  CHECK(hasNote(report, "converted 1 entries of bpx_affinity_v1 into bpx_affinity_v2"));
+  for (const auto& program : report.programs) CHECK(program.updated);  // never detached: traffic flows
+  CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), "bpx_svc_v1")));
+  CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), "bpx_affinity_v1")));
+
+  maps::DatapathMaps maps;
+  std::string error;
+  REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+  for (const auto& [k, v] : programmed) {
+    bpx_svc_value value{};
+    REQUIRE(maps.services.lookup(k, value) == 0);
+    CHECK(value.svc_id == v.svc_id);
+    CHECK(value.generation == v.generation);
+    CHECK(value.backend_count == v.backend_count);
+    CHECK(value.flags == v.flags);
+    CHECK(value.affinity_timeout == v.affinity_timeout);
+  }
+  size_t entries = 0;
+  maps.services.forEach<bpx_svc_key, bpx_svc_value>([&](const bpx_svc_key&, const bpx_svc_value&) {
+    ++entries;
+    return true;
+  });
+  CHECK(entries == programmed.size());
+  // The pod's choice, under the stand-in the socket hooks use until its address is known.
+  bpx_client_affinity_key standIn{};
+  standIn.client32[0] = htonl(BPX_CLIENT_NETNS_PREFIX);
+  standIn.client32[2] = htonl(0x11223344);
+  standIn.client32[3] = htonl(0x55667788);
+  standIn.svc_id = stickyValue.svc_id;
+  bpx_client_affinity_value kept{};
+  REQUIRE(maps.clientAffinity.lookup(standIn, kept) == 0);
+  CHECK(kept.backend_id == chosen.backend_id);
+  CHECK(kept.generation == chosen.generation);
+  CHECK(kept.last_used_ns == chosen.last_used_ns);
+  auto used = mapsOfLinkedProgram(maps::linksDir(pins.path()) + "/bpx_connect4");
+  CHECK(std::find(used.begin(), used.end(), mapId(maps::mapPinPath(pins.path(), maps::kServiceMap))) != used.end());
+
+  // A restarted agent adopts the converted entries as programmed: the same Services write nothing.
+  maps::BpfDatapathWriter writer(maps);
+  controller::Reconciler reconciler(writer, 1024, 1024);
+  REQUIRE(reconciler.adopt(maps::readSnapshot(maps)).errors.empty());
+  CHECK(reconciler.frontendCount() == 3);
+  CHECK(reconciler.backendCount() == 3);
+  CHECK(reconciler.apply(web, {sticky, testing::wildcardSpec("10.32.0.10")}).frontendsChanged == 0);
+  CHECK(reconciler.apply(dnsKey, {dns}).frontendsChanged == 0);
+}
 
 TEST_CASE("migration: an older layout's service map is converted in place and the programs switch to it") {
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
