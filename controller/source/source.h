@@ -8,6 +8,11 @@
 
 namespace bpfproxy::controller {
 
+// What a source delivers, named for a relist of one kind.
+enum class ObjectKind { Service, EndpointSlice, Node, Pod };
+inline constexpr ObjectKind kObjectKinds[] = {ObjectKind::Service, ObjectKind::EndpointSlice, ObjectKind::Node,
+                                              ObjectKind::Pod};
+
 class SourceSink {
 public:
   virtual ~SourceSink() = default;
@@ -27,6 +32,11 @@ public:
   virtual void synced() = 0;
   // A relist begins: what follows until synced() is the whole state.
   virtual void resync() = 0;
+  // The same for one kind (the API source lists each kind on its own): the objects of
+  // `kind` delivered from resync(kind) to synced(kind) are all there are of it, and the
+  // other kinds are left as they are. A first complete view still ends with synced().
+  virtual void resync(ObjectKind kind) = 0;
+  virtual void synced(ObjectKind kind) = 0;
   // Bad input that was skipped: "file x.yaml, Service default/foo: spec.ports[0].port: ...".
   virtual void reportError(const std::string& message) = 0;
 };

@@ -125,7 +125,7 @@ ClusterStore::ClusterStore(std::string nodeName) : nodeName_(std::move(nodeName)
 void ClusterStore::upsertService(Service service) {
   std::lock_guard lock(mutex_);
   ServiceKey key = service.key();
-  if (resyncing_) seenServices_.insert(key);
+  if (resyncing(ObjectKind::Service)) seenServices_.insert(key);
   auto it = services_.find(key);
   if (it != services_.end() && same(it->second, service)) return;
   services_[key] = std::move(service);
@@ -143,7 +143,7 @@ void ClusterStore::deleteService(const ServiceKey& key) {
 void ClusterStore::upsertEndpointSlice(EndpointSlice slice) {
   std::lock_guard lock(mutex_);
   SliceName name{slice.meta.namespace_, slice.meta.name};
-  if (resyncing_) seenSlices_.insert(name);
+  if (resyncing(ObjectKind::EndpointSlice)) seenSlices_.insert(name);
   auto it = slices_.find(name);
   if (it != slices_.end() && same(it->second, slice)) return;
   Clock::time_point when = triggerTime(slice, Clock::now());
@@ -183,7 +183,7 @@ void ClusterStore::removeSlice(const SliceName& name, Clock::time_point when) {
 void ClusterStore::upsertNode(Node node) {
   if (node.meta.name != nodeName_) return;
   std::lock_guard lock(mutex_);
-  if (resyncing_) seenNode_ = true;
+  if (resyncing(ObjectKind::Node)) seenNode_ = true;
   std::string zone = node.zone;
   node_ = std::move(node);
   setZone(zone);
@@ -200,7 +200,7 @@ void ClusterStore::upsertPod(const BypassPod& pod) {
   // The TC agent polls bypassPods(): no Service becomes dirty.
   if (pod.nodeName != nodeName_) return;
   std::lock_guard lock(mutex_);
-  if (resyncing_) seenPods_.insert(pod.key);
+  if (resyncing(ObjectKind::Pod)) seenPods_.insert(pod.key);
   pods_[pod.key] = pod;
 }
 
@@ -226,41 +226,72 @@ void ClusterStore::setZone(const std::string& zone) {
 
 void ClusterStore::resync() {
   std::lock_guard lock(mutex_);
-  resyncing_ = true;
-  seenServices_.clear();
-  seenSlices_.clear();
-  seenNode_ = false;
-  seenPods_.clear();
+  for (ObjectKind kind : kObjectKinds) beginResync(kind);
 }
 
 void ClusterStore::synced() {
   std::lock_guard lock(mutex_);
-  if (resyncing_) {
-    auto now = Clock::now();
-    for (auto it = services_.begin(); it != services_.end();) {
-      if (seenServices_.count(it->first)) {
-        ++it;
-        continue;
-      }
-      markDirty(it->first, now);
-      counters_.serviceChanges++;
-      it = services_.erase(it);
-    }
-    std::vector<SliceName> gone;
-    for (const auto& [name, slice] : slices_)
-      if (!seenSlices_.count(name)) gone.push_back(name);
-    for (const auto& name : gone) removeSlice(name, now);
-    if (node_ && !seenNode_) {
-      node_.reset();
-      setZone("");
-    }
-    std::erase_if(pods_, [&](const auto& entry) { return !seenPods_.count(entry.first); });
-    resyncing_ = false;
-    seenServices_.clear();
-    seenSlices_.clear();
-    seenPods_.clear();
-  }
+  const auto now = Clock::now();
+  for (ObjectKind kind : kObjectKinds)
+    if (resyncing(kind)) endResync(kind, now);
   synced_ = true;
+  changed_.notify_all();
+}
+
+void ClusterStore::resync(ObjectKind kind) {
+  std::lock_guard lock(mutex_);
+  beginResync(kind);
+}
+
+void ClusterStore::synced(ObjectKind kind) {
+  std::lock_guard lock(mutex_);
+  if (resyncing(kind)) endResync(kind, Clock::now());
+}
+
+void ClusterStore::beginResync(ObjectKind kind) {
+  resyncing_.insert(kind);
+  switch (kind) {
+    case ObjectKind::Service: seenServices_.clear(); break;
+    case ObjectKind::EndpointSlice: seenSlices_.clear(); break;
+    case ObjectKind::Node: seenNode_ = false; break;
+    case ObjectKind::Pod: seenPods_.clear(); break;
+  }
+}
+
+void ClusterStore::endResync(ObjectKind kind, Clock::time_point now) {
+  resyncing_.erase(kind);
+  switch (kind) {
+    case ObjectKind::Service:
+      for (auto it = services_.begin(); it != services_.end();) {
+        if (seenServices_.count(it->first)) {
+          ++it;
+          continue;
+        }
+        markDirty(it->first, now);
+        counters_.serviceChanges++;
+        it = services_.erase(it);
+      }
+      seenServices_.clear();
+      break;
+    case ObjectKind::EndpointSlice: {
+      std::vector<SliceName> gone;
+      for (const auto& [name, slice] : slices_)
+        if (!seenSlices_.count(name)) gone.push_back(name);
+      for (const auto& name : gone) removeSlice(name, now);
+      seenSlices_.clear();
+      break;
+    }
+    case ObjectKind::Node:
+      if (node_ && !seenNode_) {
+        node_.reset();
+        setZone("");
+      }
+      break;
+    case ObjectKind::Pod:
+      std::erase_if(pods_, [&](const auto& entry) { return !seenPods_.count(entry.first); });
+      seenPods_.clear();
+      break;
+  }
   changed_.notify_all();
 }
 

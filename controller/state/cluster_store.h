@@ -45,6 +45,8 @@ public:
   void deletePod(const std::string& key) override;
   void resync() override;
   void synced() override;
+  void resync(ObjectKind kind) override;
+  void synced(ObjectKind kind) override;
   void reportError(const std::string& message) override;
 
   // True once a complete view has been delivered: before it, deletions are unsafe.
@@ -76,6 +78,9 @@ private:
   void markAllDirty(Clock::time_point when);
   void removeSlice(const SliceName& name, Clock::time_point when);
   void setZone(const std::string& zone);
+  bool resyncing(ObjectKind kind) const { return resyncing_.contains(kind); }
+  void beginResync(ObjectKind kind);
+  void endResync(ObjectKind kind, Clock::time_point now);  // removes what was not seen
 
   const std::string nodeName_;
   mutable std::mutex mutex_;
@@ -93,8 +98,9 @@ private:
   std::vector<std::string> errors_;
   ChangeCounters counters_;
 
-  // Between resync() and synced(): what was delivered, so the rest can be deleted.
-  bool resyncing_ = false;
+  // Between resync(kind) and synced(kind) (or resync() and synced() for every kind): what
+  // was delivered, so the rest can be deleted.
+  std::set<ObjectKind> resyncing_;
   bool synced_ = false;
   std::set<ServiceKey> seenServices_;
   std::set<SliceName> seenSlices_;

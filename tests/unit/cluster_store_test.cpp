@@ -143,6 +143,33 @@ TEST_CASE("cluster store: a relist deletes what it did not mention") {
   CHECK(after.endpointChanges - before.endpointChanges == 1);  // b-1 deleted
 }
 
+TEST_CASE("cluster store: a relist of one kind deletes only what that kind did not mention") {
+  ClusterStore store("node-a");
+  populated(store);
+  const std::string zone = store.nodeZone();
+  REQUIRE_FALSE(zone.empty());
+  auto before = store.counters();
+
+  store.resync(ObjectKind::Service);
+  store.upsertService(service("a"));  // unchanged; b and c not mentioned
+  store.upsertEndpointSlice(slice("a-2", "a"));  // another kind: kept, and not counted as seen
+  CHECK(dirtyNames(store) == std::vector<std::string>{"a"});
+  store.synced(ObjectKind::Service);
+
+  CHECK(dirtyNames(store) == std::vector<std::string>{"b", "c"});
+  CHECK(store.serviceKeys() == std::vector<ServiceKey>{{"default", "a"}});
+  CHECK(store.slicesFor({"default", "a"}).size() == 2);  // slices are not this relist's business
+  CHECK(store.slicesFor({"default", "b"}).size() == 1);
+  CHECK(store.nodeZone() == zone);                        // nor is the Node
+  auto after = store.counters();
+  CHECK(after.serviceChanges - before.serviceChanges == 2);  // b and c deleted
+  CHECK(after.endpointChanges - before.endpointChanges == 1);  // a-2 added
+
+  // Closing a kind that was never opened deletes nothing.
+  store.synced(ObjectKind::EndpointSlice);
+  CHECK(store.slicesFor({"default", "a"}).size() == 2);
+}
+
 TEST_CASE("cluster store: bypassing Pods of this node, with relist deletions") {
   ClusterStore store("node-a");
   auto pod = [](const std::string& key, const std::string& node, const std::string& cgroup = "") {

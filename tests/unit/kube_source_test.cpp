@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "controller/source/kube/kube_source.h"
+#include "controller/state/cluster_store.h"
 #include "tests/support/fake_apiserver.h"
 
 using namespace bpfproxy::controller;
@@ -23,7 +24,8 @@ using namespace std::chrono_literals;
 namespace {
 
 // Keeps the view a sink would: upserts and deletes applied, and what a resync()..synced()
-// window did not mention removed at synced().
+// window (or a resync(kind)..synced(kind) window, for that kind) did not mention removed
+// at its end.
 class RecordingSink : public SourceSink {
 public:
   void upsertService(Service service) override {
@@ -72,10 +74,26 @@ public:
   void synced() override {
     std::lock_guard lock(mutex_);
     ++synceds_;
-    std::erase_if(services_, [&](const auto& e) { return !mentioned_.contains("svc " + e.first); });
-    std::erase_if(slices_, [&](const auto& e) { return !mentioned_.contains("slice " + e.first); });
-    std::erase_if(nodes_, [&](const auto& e) { return !mentioned_.contains("node " + e.first); });
-    std::erase_if(pods_, [&](const auto& e) { return !mentioned_.contains("pod " + e.first); });
+    if (resyncs_ == 0) return;  // no window open: only the first complete view
+    eraseUnmentioned(services_, "svc ");
+    eraseUnmentioned(slices_, "slice ");
+    eraseUnmentioned(nodes_, "node ");
+    eraseUnmentioned(pods_, "pod ");
+  }
+  void resync(ObjectKind kind) override {
+    std::lock_guard lock(mutex_);
+    ++kindResyncs_[kind];
+    std::erase_if(mentioned_, [&](const std::string& m) { return m.starts_with(prefixOf(kind)); });
+  }
+  void synced(ObjectKind kind) override {
+    std::lock_guard lock(mutex_);
+    ++kindSynceds_[kind];
+    switch (kind) {
+      case ObjectKind::Service: eraseUnmentioned(services_, prefixOf(kind)); break;
+      case ObjectKind::EndpointSlice: eraseUnmentioned(slices_, prefixOf(kind)); break;
+      case ObjectKind::Node: eraseUnmentioned(nodes_, prefixOf(kind)); break;
+      case ObjectKind::Pod: eraseUnmentioned(pods_, prefixOf(kind)); break;
+    }
   }
   void reportError(const std::string& message) override {
     std::lock_guard lock(mutex_);
@@ -100,12 +118,30 @@ public:
     std::lock_guard lock(mutex_);
     return resyncs_;
   }
+  // How many lists of the kind were delivered (a first list and each relist).
+  int listsOf(ObjectKind kind) {
+    std::lock_guard lock(mutex_);
+    return kindResyncs_[kind] == kindSynceds_[kind] ? kindSynceds_[kind] : -1;
+  }
   std::vector<std::string> errors() {
     std::lock_guard lock(mutex_);
     return errors_;
   }
 
 private:
+  static std::string prefixOf(ObjectKind kind) {
+    switch (kind) {
+      case ObjectKind::Service: return "svc ";
+      case ObjectKind::EndpointSlice: return "slice ";
+      case ObjectKind::Node: return "node ";
+      case ObjectKind::Pod: return "pod ";
+    }
+    return "";
+  }
+  template <typename T>
+  void eraseUnmentioned(std::map<std::string, T>& objects, const std::string& prefix) {
+    std::erase_if(objects, [&](const auto& e) { return !mentioned_.contains(prefix + e.first); });
+  }
   template <typename T>
   std::set<std::string> keysOf(const std::map<std::string, T>& objects) {
     std::lock_guard lock(mutex_);
@@ -129,6 +165,7 @@ private:
   std::set<std::string> mentioned_;
   int resyncs_ = 0;
   int synceds_ = 0;
+  std::map<ObjectKind, int> kindResyncs_, kindSynceds_;
   std::vector<std::string> errors_;
 };
 
@@ -183,7 +220,9 @@ TEST_CASE("kube source: first list of both kinds, then synced; updates and delet
   CHECK(source.describe().find(server.url()) != std::string::npos);
   source.start(sink);
   REQUIRE(eventually([&] { return sink.synceds() == 1; }));
-  CHECK(sink.resyncs() == 1);
+  CHECK(sink.listsOf(ObjectKind::Service) == 1);  // each kind its own resync window
+  CHECK(sink.listsOf(ObjectKind::EndpointSlice) == 1);
+  CHECK(sink.resyncs() == 0);
   CHECK(sink.services() == Keys{"default/web"});
   CHECK(sink.slices() == Keys{"default/web-abc"});
   CHECK(source.stats().synced);
@@ -248,7 +287,11 @@ TEST_CASE("kube source: 410 Gone after an outage relists, and the sink computes 
   server.compact();  // the resourceVersions the source holds are now too old
   server.up();
 
-  REQUIRE(eventually([&] { return sink.synceds() >= 3; }));  // one relist per kind
+  // One relist per kind, each its own window; the first complete view is not announced again.
+  REQUIRE(eventually([&] {
+    return sink.listsOf(ObjectKind::Service) == 2 && sink.listsOf(ObjectKind::EndpointSlice) == 2;
+  }));
+  CHECK(sink.synceds() == 1);
   CHECK(sink.services() == Keys{"default/keep", "default/new-while-away"});
   CHECK(sink.slices() == Keys{"default/keep-1"});
   const KubeSourceStats stats = source.stats();
@@ -414,7 +457,7 @@ TEST_CASE("kube source: a relist of Pods deletes the ones gone meanwhile, and Po
   server.compact();
   server.up();
   REQUIRE(eventually([&] { return sink.pods() == Keys{"default/keep"}; }));
-  CHECK(sink.services() == Keys{"default/web"});  // the relist re-delivered the rest
+  CHECK(sink.services() == Keys{"default/web"});  // the other kinds as they were
 }
 
 TEST_CASE("kube source: an object that does not decode is reported by name and skipped") {
@@ -460,4 +503,36 @@ TEST_CASE("kube source: with the API server unreachable, it keeps retrying and s
   server.up();
   REQUIRE(eventually([&] { return sink.synceds() == 1; }));
   CHECK(source.stats().lastError.empty());
+}
+
+TEST_CASE("kube delivery: a relist of one kind into the store leaves the other kinds alone") {
+  ApiHealth health(1s);
+  ApiDelivery delivery("node-1", health);
+  ClusterStore store("node-1");
+  delivery.bind(store);
+  delivery.deliverList(ObjectKind::Service, {serviceJson("a"), serviceJson("b")});
+  CHECK_FALSE(store.hasSynced());  // Services alone are no complete view
+  delivery.deliverList(ObjectKind::EndpointSlice, {sliceJson("a-1", "a", "10.1.0.1"), sliceJson("b-1", "b", "10.1.0.2")});
+  REQUIRE(store.hasSynced());
+  CHECK(health.stats().synced);
+  store.takeDirty();
+  const auto before = store.counters();
+
+  // b is gone from the relisted Services; the slices are not delivered again.
+  delivery.deliverList(ObjectKind::Service, {serviceJson("a")});
+  CHECK(store.serviceKeys() == std::vector<ServiceKey>{{"default", "a"}});
+  auto dirty = store.takeDirty();
+  REQUIRE(dirty.size() == 1);
+  CHECK(dirty[0].key.name == "b");
+  CHECK(store.counters().endpointChanges == before.endpointChanges);
+  CHECK(store.slicesFor({"default", "a"}).size() == 1);
+
+  // An event that does not decode removes the object, as a relist would, and says why.
+  auto bad = serviceJson("a");
+  bad.at("spec").at("ports")[0]["protocol"] = web::json::value::string("HTTP");
+  delivery.deliverEvent(ObjectKind::Service, {"MODIFIED", bad});
+  CHECK(store.serviceKeys().empty());
+  auto errors = store.takeErrors();
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("Service default/a") != std::string::npos);
 }

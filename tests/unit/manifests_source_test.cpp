@@ -41,6 +41,9 @@ struct RecordingSink : SourceSink {
   void deleteNode(const std::string&) override { calls.push_back("delete node"); }
   void synced() override { calls.push_back("synced"); }
   void resync() override { calls.push_back("resync"); }
+  // The manifests source re-reads the whole directory: never a relist of one kind.
+  void resync(ObjectKind) override { calls.push_back("resync kind"); }
+  void synced(ObjectKind) override { calls.push_back("synced kind"); }
   void reportError(const std::string& message) override { errors.push_back(message); }
 
   const Service* service(const std::string& name) const {

@@ -53,6 +53,8 @@ public:
   void deleteNode(const std::string&) override {}
   void synced() override { ++calls; }
   void resync() override {}
+  void resync(ObjectKind) override {}
+  void synced(ObjectKind) override {}
   void reportError(const std::string&) override {}
   std::atomic<int> calls{0};
 

@@ -7,38 +7,7 @@
 
 namespace bpfproxy::controller::kube {
 
-void ApiDelivery::deliverAllCachedLocked() {
-  for (const auto& [key, service] : services_) {
-    sink_->upsertService(service);
-  }
-  for (const auto& [key, slice] : slices_) {
-    sink_->upsertEndpointSlice(slice);
-  }
-  for (const auto& [key, node] : nodes_) {
-    sink_->upsertNode(node);
-  }
-  for (const auto& [key, pod] : pods_) {
-    sink_->upsertPod(pod);
-  }
-}
-
 namespace {
-
-// Decodes a list into a keyed map, reporting (and skipping) what cannot be decoded.
-template <typename T, typename Decode>
-std::map<std::string, T> decodeAll(const std::vector<web::json::value>& items, Decode decode, const char* kind,
-                                   SourceSink& sink) {
-  std::map<std::string, T> decoded;
-  for (const auto& item : items) {
-    Decoded<T> result = decode(item);
-    if (result.object) {
-      decoded.emplace(objectKey(item), std::move(*result.object));
-    } else {
-      sink.reportError(std::string("kubernetes API, ") + kind + " " + objectKey(item) + ": " + result.error);
-    }
-  }
-  return decoded;
-}
 
 // The node's Pods that bypass the socket hooks; the others are no error, only not ours.
 // List items carry no kind/apiVersion (a real server leaves them out): decodeBypassPod
@@ -50,128 +19,90 @@ std::optional<BypassPod> decodePod(web::json::value object) {
   return decodeBypassPod(object);
 }
 
-std::map<std::string, BypassPod> decodePods(const std::vector<web::json::value>& items, const std::string& nodeName) {
-  std::map<std::string, BypassPod> decoded;
-  for (const auto& item : items) {
-    if (auto pod = decodePod(item); pod && pod->nodeName == nodeName) {
-      decoded.emplace(pod->key, std::move(*pod));
+void upsert(SourceSink& sink, Service service) { sink.upsertService(std::move(service)); }
+void upsert(SourceSink& sink, EndpointSlice slice) { sink.upsertEndpointSlice(std::move(slice)); }
+void upsert(SourceSink& sink, Node node) { sink.upsertNode(std::move(node)); }
+
+// Decodes one object of a kind other than Pod and hands it to the sink; false, with the
+// error reported by the object's name, when it does not decode.
+bool upsertDecoded(ObjectKind kind, const web::json::value& object, SourceSink& sink) {
+  auto deliver = [&](auto decoded) {
+    if (!decoded.object) {
+      sink.reportError(std::string("kubernetes API, ") + nameOf(kind) + " " + objectKey(object) + ": " +
+                       decoded.error);
+      return false;
     }
+    upsert(sink, std::move(*decoded.object));
+    return true;
+  };
+  switch (kind) {
+    case ObjectKind::Service: return deliver(decodeService(object));
+    case ObjectKind::EndpointSlice: return deliver(decodeEndpointSlice(object));
+    case ObjectKind::Node: return deliver(decodeNode(object));
+    case ObjectKind::Pod: break;
   }
-  return decoded;
+  return false;
 }
 
 }  // namespace
 
-void ApiDelivery::deliverList(ApiKind kind, const std::vector<web::json::value>& items) {
+void ApiDelivery::deliverList(ObjectKind kind, const std::vector<web::json::value>& items) {
   std::lock_guard lock(mutex_);
-  const bool firstSyncDone = health_.stats().synced;
-  // Before the first full view, deliver the difference directly inside one resync()
-  // window; afterwards a relist of one kind re-delivers all kinds (the sink diffs per
-  // window, not per kind).
-  if (!firstSyncDone && !resyncOpen_) {
-    sink_->resync();
-    resyncOpen_ = true;
-  }
-  if (firstSyncDone) {
-    sink_->resync();
-  }
-  auto replace = [&](auto& cache, auto fresh, auto upsert, auto remove) {
-    if (!firstSyncDone) {
-      for (const auto& [key, object] : cache) {
-        if (!fresh.contains(key)) {
-          remove(object);
-        }
+  // Each kind is relisted on its own (a 410 Gone on its watch): the sink works out what of
+  // that kind is gone, and the other kinds are not delivered again.
+  sink_->resync(kind);
+  if (kind == ObjectKind::Pod) {
+    pods_.clear();
+    for (const auto& item : items)
+      if (auto pod = decodePod(item); pod && pod->nodeName == nodeName_) {
+        pods_.insert(pod->key);
+        sink_->upsertPod(*pod);
       }
-      for (const auto& [key, object] : fresh) {
-        upsert(object);
-      }
-    }
-    cache = std::move(fresh);
-  };
-  switch (kind) {
-    case ApiKind::Services:
-      replace(services_, decodeAll<Service>(items, decodeService, "Service", *sink_),
-              [&](const Service& s) { sink_->upsertService(s); },
-              [&](const Service& s) { sink_->deleteService(s.key()); });
-      listedServices_ = true;
-      break;
-    case ApiKind::EndpointSlices:
-      replace(slices_, decodeAll<EndpointSlice>(items, decodeEndpointSlice, "EndpointSlice", *sink_),
-              [&](const EndpointSlice& s) { sink_->upsertEndpointSlice(s); },
-              [&](const EndpointSlice& s) { sink_->deleteEndpointSlice(s.meta.namespace_, s.meta.name); });
-      listedSlices_ = true;
-      break;
-    case ApiKind::Node:
-      replace(nodes_, decodeAll<Node>(items, decodeNode, "Node", *sink_),
-              [&](const Node& n) { sink_->upsertNode(n); },
-              [&](const Node& n) { sink_->deleteNode(n.meta.name); });
-      break;
-    case ApiKind::Pods:
-      replace(pods_, decodePods(items, nodeName_), [&](const BypassPod& p) { sink_->upsertPod(p); },
-              [&](const BypassPod& p) { sink_->deletePod(p.key); });
-      break;
+  } else {
+    for (const auto& item : items) upsertDecoded(kind, item, *sink_);
   }
-  if (firstSyncDone) {
-    deliverAllCachedLocked();
+  sink_->synced(kind);
+  if (kind == ObjectKind::Service) listedServices_ = true;
+  if (kind == ObjectKind::EndpointSlice) listedSlices_ = true;
+  // Services and their slices make the first complete view; the Node and Pods do not hold it up.
+  if (listedServices_ && listedSlices_ && !health_.stats().synced) {
     sink_->synced();
-  } else if (listedServices_ && listedSlices_) {
-    sink_->synced();
-    resyncOpen_ = false;
     health_.markSynced();
   }
 }
 
-void ApiDelivery::deliverEvent(ApiKind kind, const WatchEvent& event) {
-  const std::string key = objectKey(event.object);
+void ApiDelivery::deliverEvent(ObjectKind kind, const WatchEvent& event) {
   const bool deleted = event.type == "DELETED";
   if (!deleted && event.type != "ADDED" && event.type != "MODIFIED") {
     return;  // unknown event types are ignored, as client-go does
   }
   std::lock_guard lock(mutex_);
-  if (kind == ApiKind::Pods) {
-    // A Pod no longer selected (label or annotation removed) is gone for us, as on a relist.
-    auto pod = deleted ? std::nullopt : decodePod(event.object);
-    if (pod && pod->nodeName == nodeName_) {
-      pods_.insert_or_assign(pod->key, *pod);
-      sink_->upsertPod(*pod);
-    } else if (auto it = pods_.find(key); it != pods_.end()) {
-      pods_.erase(it);
-      sink_->deletePod(key);
-    }
+  if (kind == ObjectKind::Pod) {
+    deliverPodEvent(objectKey(event.object), event, deleted);
     return;
   }
   // An object that cannot be decoded is treated as absent, as a relist would.
-  auto apply = [&](auto& cache, auto decode, auto upsert, auto remove) {
-    if (!deleted) {
-      auto result = decode(event.object);
-      if (result.object) {
-        cache.insert_or_assign(key, *result.object);
-        upsert(std::move(*result.object));
-        return;
-      }
-      sink_->reportError(std::string("kubernetes API, ") + nameOf(kind) + " " + key + ": " + result.error);
-    }
-    if (auto it = cache.find(key); it != cache.end()) {
-      auto object = std::move(it->second);
-      cache.erase(it);
-      remove(object);
-    }
-  };
+  if (deleted || !upsertDecoded(kind, event.object, *sink_)) deleteObject(kind, event.object);
+}
+
+void ApiDelivery::deliverPodEvent(const std::string& key, const WatchEvent& event, bool deleted) {
+  // A Pod no longer selected (label or annotation removed) is gone for us, as on a relist.
+  auto pod = deleted ? std::nullopt : decodePod(event.object);
+  if (pod && pod->nodeName == nodeName_) {
+    pods_.insert(pod->key);
+    sink_->upsertPod(*pod);
+  } else if (pods_.erase(key)) {
+    sink_->deletePod(key);
+  }
+}
+
+void ApiDelivery::deleteObject(ObjectKind kind, const web::json::value& object) {
+  const std::string namespace_ = metaString(object, "namespace"), name = metaString(object, "name");
   switch (kind) {
-    case ApiKind::Services:
-      apply(services_, decodeService, [&](Service s) { sink_->upsertService(std::move(s)); },
-            [&](const Service& s) { sink_->deleteService(s.key()); });
-      break;
-    case ApiKind::EndpointSlices:
-      apply(slices_, decodeEndpointSlice, [&](EndpointSlice s) { sink_->upsertEndpointSlice(std::move(s)); },
-            [&](const EndpointSlice& s) { sink_->deleteEndpointSlice(s.meta.namespace_, s.meta.name); });
-      break;
-    case ApiKind::Node:
-      apply(nodes_, decodeNode, [&](Node n) { sink_->upsertNode(std::move(n)); },
-            [&](const Node& n) { sink_->deleteNode(n.meta.name); });
-      break;
-    case ApiKind::Pods:
-      break;  // above
+    case ObjectKind::Service: sink_->deleteService({namespace_, name}); break;
+    case ObjectKind::EndpointSlice: sink_->deleteEndpointSlice(namespace_, name); break;
+    case ObjectKind::Node: sink_->deleteNode(name); break;
+    case ObjectKind::Pod: break;  // deliverPodEvent
   }
 }
 

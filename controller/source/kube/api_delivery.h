@@ -1,9 +1,10 @@
 #pragma once
-// What the API source has delivered to its sink, and how a list or a watch event of one
-// kind becomes sink calls: decoded, bad objects reported and skipped, the first full view
-// closed with synced(). One sink call at a time, whichever thread delivers.
-#include <map>
+// How a list or a watch event of one kind from the API becomes sink calls: decoded, bad
+// objects reported and skipped, each list one per-kind resync of the sink (the sink works
+// out what is gone), the first full view closed with synced(). One sink call at a time,
+// whichever thread delivers.
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,24 +22,21 @@ public:
 
   void bind(SourceSink& sink) { sink_ = &sink; }
   // The whole list of one kind (a first list or a relist).
-  void deliverList(ApiKind kind, const std::vector<web::json::value>& items);
+  void deliverList(ObjectKind kind, const std::vector<web::json::value>& items);
   // One watch event (ADDED, MODIFIED, DELETED; others are ignored).
-  void deliverEvent(ApiKind kind, const WatchEvent& event);
+  void deliverEvent(ObjectKind kind, const WatchEvent& event);
 
 private:
-  void deliverAllCachedLocked();
+  void deliverPodEvent(const std::string& key, const WatchEvent& event, bool deleted);
+  void deleteObject(ObjectKind kind, const web::json::value& object);
 
   const std::string nodeName_;
   ApiHealth& health_;
   SourceSink* sink_ = nullptr;
 
-  // Guards the caches and every sink call.
-  std::mutex mutex_;
-  std::map<std::string, Service> services_;
-  std::map<std::string, EndpointSlice> slices_;
-  std::map<std::string, Node> nodes_;
-  std::map<std::string, BypassPod> pods_;  // only the selected ones
-  bool resyncOpen_ = false;  // resync() sent, synced() not yet (first sync only)
+  std::mutex mutex_;  // guards what follows and every sink call
+  // The Pods delivered as ours: a Pod that stops bypassing is deleted, one never ours is not.
+  std::set<std::string> pods_;
   bool listedServices_ = false;
   bool listedSlices_ = false;
 };

@@ -1,33 +1,33 @@
 #pragma once
-// The kinds of object the API source lists and watches, where each lives in the API, and
-// the metadata fields read from their JSON before decoding.
+// Where each kind of object the API source lists and watches lives in the API, and the
+// metadata fields read from their JSON before decoding.
 #include <cpprest/json.h>
 
 #include <string>
 
+#include "controller/source/source.h"
+
 namespace bpfproxy::controller::kube {
 
-enum class ApiKind { Services, EndpointSlices, Node, Pods };  // the order of kInfo below
-
-struct ApiKindInfo {
+struct ObjectKindInfo {
   const char* path;      // where it is listed: "/api/v1/services"
   const char* name;      // as a person names it in a log line: "Service"
   const char* resource;  // as RBAC names it: "endpointslices.discovery.k8s.io"
 };
 
-inline const ApiKindInfo& infoOf(ApiKind kind) {
-  static constexpr ApiKindInfo kInfo[] = {
+inline const ObjectKindInfo& infoOf(ObjectKind kind) {
+  static constexpr ObjectKindInfo kInfo[] = {
       {"/api/v1/services", "Service", "services"},
       {"/apis/discovery.k8s.io/v1/endpointslices", "EndpointSlice", "endpointslices.discovery.k8s.io"},
       {"/api/v1/nodes", "Node", "nodes"},
       {"/api/v1/pods", "Pod", "pods"},
   };
-  return kInfo[static_cast<int>(kind)];
+  return kInfo[static_cast<int>(kind)];  // in the order of ObjectKind
 }
 
-inline const char* pathOf(ApiKind kind) { return infoOf(kind).path; }
-inline const char* nameOf(ApiKind kind) { return infoOf(kind).name; }
-inline const char* resourceOf(ApiKind kind) { return infoOf(kind).resource; }
+inline const char* pathOf(ObjectKind kind) { return infoOf(kind).path; }
+inline const char* nameOf(ObjectKind kind) { return infoOf(kind).name; }
+inline const char* resourceOf(ObjectKind kind) { return infoOf(kind).resource; }
 
 // metadata.<key> of an object, or "".
 inline std::string metaString(const web::json::value& object, const char* key) {

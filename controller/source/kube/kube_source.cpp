@@ -25,11 +25,11 @@ std::string KubeSource::labelSelector() const {
   return selector + kServiceProxyNameLabel + "=" + config_.serviceProxyName;
 }
 
-Selectors KubeSource::selectorsFor(ApiKind kind) const {
-  if (kind == ApiKind::Node) {
+Selectors KubeSource::selectorsFor(ObjectKind kind) const {
+  if (kind == ObjectKind::Node) {
     return {"", "metadata.name=" + config_.nodeName};
   }
-  if (kind == ApiKind::Pods) {
+  if (kind == ObjectKind::Pod) {
     // No label selector: a Pod may ask to bypass by annotation, which the server cannot
     // select on. The node's Pods are few; decodeBypassPod() picks the bypassing ones.
     return {"", "spec.nodeName=" + config_.nodeName};
@@ -54,13 +54,13 @@ void KubeSource::start(SourceSink& sink) {
   delivery_.bind(sink);
   stopping_ = false;
   cancel_ = pplx::cancellation_token_source();
-  threads_.emplace_back([this] { run(ApiKind::Services); });
-  threads_.emplace_back([this] { run(ApiKind::EndpointSlices); });
+  threads_.emplace_back([this] { run(ObjectKind::Service); });
+  threads_.emplace_back([this] { run(ObjectKind::EndpointSlice); });
   if (!config_.nodeName.empty()) {
-    threads_.emplace_back([this] { run(ApiKind::Node); });
+    threads_.emplace_back([this] { run(ObjectKind::Node); });
     // Pods only when bypassing Pods are configured: kube-proxy's system:node-proxier
     // role, which is enough otherwise, cannot read them.
-    if (config_.watchPods) threads_.emplace_back([this] { run(ApiKind::Pods); });
+    if (config_.watchPods) threads_.emplace_back([this] { run(ObjectKind::Pod); });
   }
 }
 
@@ -89,7 +89,7 @@ bool KubeSource::waitBackoff(int attempt) {
   return !waitCv_.wait_for(lock, delay, [this] { return stopping_.load(); });
 }
 
-void KubeSource::run(ApiKind kind) {
+void KubeSource::run(ObjectKind kind) {
   const char* path = pathOf(kind);
   const Selectors selectors = selectorsFor(kind);
   std::string resourceVersion;

@@ -50,9 +50,9 @@ public:
   std::string labelSelector() const;
 
 private:
-  void run(ApiKind kind);
+  void run(ObjectKind kind);
   bool waitBackoff(int attempt);  // false when stopping
-  Selectors selectorsFor(ApiKind kind) const;
+  Selectors selectorsFor(ObjectKind kind) const;
 
   KubeSourceConfig config_;
   std::unique_ptr<ApiClient> client_;
