@@ -1,11 +1,8 @@
 // `bpfproxy conntrack list|flush`, `affinity list` and `maglev show SERVICE`: the datapath's
 // per-flow state and its selection table, read from the pinned maps.
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstring>
 #include <iostream>
-#include <ctime>
 #include <map>
 #include <memory>
 
@@ -16,6 +13,8 @@
 #include "cli/output.h"
 #include "cli/service_view.h"
 #include "cli/table.h"
+#include "maps/affinity_reader.h"
+#include "maps/conntrack_reader.h"
 #include "maps/socket_states.h"
 #include "maps/map_names.h"
 
@@ -42,14 +41,6 @@ bool endpointMatches(const std::string& filter, const std::string& endpoint) {
          endpoint.rfind("[" + filter + "]:", 0) == 0;
 }
 
-// A sessionAffinity client: its address, or the network namespace the socket hooks keyed
-// it by before its address was known (BPX_CLIENT_NETNS_PREFIX).
-std::string affinityClient(const bpx_client_affinity_key& key) {
-  if (ntohl(key.client32[0]) == BPX_CLIENT_NETNS_PREFIX && key.client32[1] == 0)
-    return "netns:" + std::to_string((uint64_t(ntohl(key.client32[2])) << 32) | ntohl(key.client32[3]));
-  return maps::addressOf(key.client).toString();
-}
-
 std::string serviceName(uint32_t svcId, const maps::DatapathSnapshot& snapshot) {
   for (const auto& frontend : snapshot.frontends)
     if (frontend.value.svc_id == svcId && frontend.meta)
@@ -62,44 +53,31 @@ std::string backendAddress(uint32_t id, const maps::DatapathSnapshot& snapshot) 
   return backend.state == "missing" ? "id " + std::to_string(id) + " (gone)" : backend.address;
 }
 
-#ifdef BPX_MAP_CT
 struct ConntrackRow {
-  bpx_ct_key key{};
-  bpx_ct_value value{};
+  maps::ConntrackFlow flow;
   std::string client, frontend, backend, snat, direction, service;
 };
 
 std::vector<ConntrackRow> conntrackRows(const maps::MapFd& ct, const maps::DatapathSnapshot& snapshot,
                                         const Flags& flags) {
   std::vector<ConntrackRow> rows;
-  ct.forEach<bpx_ct_key, bpx_ct_value>([&](const bpx_ct_key& key, const bpx_ct_value& value) {
+  for (auto& flow : maps::readConntrack(ct)) {
     ConntrackRow row;
-    row.key = key;
-    row.value = value;
-    bool forward = key.dir == BPX_CT_FORWARD;
-    row.direction = forward ? "forward" : "reply";
-    if (forward) {
-      row.client = formatEndpoint(maps::addressOf(key.src), ntohs(key.sport));
-      row.frontend = formatEndpoint(maps::addressOf(key.dst), ntohs(key.dport));
-      row.backend = backendAddress(value.backend_id, snapshot);
-      row.service = serviceName(value.svc_id, snapshot);
-      if (value.flags & BPX_CT_F_SNAT) row.snat = formatEndpoint(maps::addressOf(value.nat_addr), ntohs(value.nat_port));
-    } else {
-      row.client = formatEndpoint(maps::addressOf(value.orig_addr), ntohs(value.orig_port));
-      row.frontend = formatEndpoint(maps::addressOf(value.nat_addr), ntohs(value.nat_port));
-      row.backend = formatEndpoint(maps::addressOf(key.src), ntohs(key.sport));
-      if (value.flags & BPX_CT_F_SNAT) row.snat = formatEndpoint(maps::addressOf(key.dst), ntohs(key.dport));
-    }
+    row.direction = flow.forward ? "forward" : "reply";
+    row.client = flow.client.toString();
+    row.frontend = flow.frontend.toString();
+    row.backend = flow.backend ? flow.backend->toString() : backendAddress(flow.backendId, snapshot);
+    if (flow.forward) row.service = serviceName(flow.svcId, snapshot);
+    if (flow.snat) row.snat = flow.snat->toString();
+    row.flow = std::move(flow);
     if (endpointMatches(flags.frontend, row.frontend) && endpointMatches(flags.backend, row.backend))
-      rows.push_back(row);
-    return true;
-  });
+      rows.push_back(std::move(row));
+  }
   std::sort(rows.begin(), rows.end(), [](const ConntrackRow& a, const ConntrackRow& b) {
     return std::tie(a.frontend, a.client, a.direction) < std::tie(b.frontend, b.client, b.direction);
   });
   return rows;
 }
-#endif
 
 }  // namespace
 
@@ -121,14 +99,13 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
   auto conntrackCallback = [ctFlags, &exitCode](bool flush) {
     maps::DatapathSnapshot snapshot;
     if (!openSnapshot(ctFlags->pinDir, snapshot, exitCode)) return;
-#ifdef BPX_MAP_CT
     auto ct = openOptionalMap(ctFlags->pinDir, BPX_STRINGIFY(BPX_MAP_CT), "conntrack", exitCode);
     if (!ct.valid()) return;
     auto rows = conntrackRows(ct, snapshot, *ctFlags);
     if (flush) {
       size_t deleted = 0;
       for (const auto& row : rows)
-        if (ct.erase(row.key) == 0) deleted++;
+        if (ct.erase(row.flow.key) == 0) deleted++;
       std::cout << "deleted " << deleted << " conntrack entries (" << deleted << " of " << rows.size() << " matched)\n";
       exitCode = deleted == rows.size() ? kExitOk : kExitFailure;
       return;
@@ -139,23 +116,17 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
     for (const auto& row : rows) {
       auto item = value::object(true);
       item["direction"] = jsonString(row.direction);
-      item["protocol"] = jsonString(maps::protocolName(row.key.proto));
+      item["protocol"] = jsonString(maps::protocolName(row.flow.key.proto));
       item["client"] = jsonString(row.client);
       item["frontend"] = jsonString(row.frontend);
       item["backend"] = jsonString(row.backend);
       item["snat"] = jsonString(row.snat);
       item["service"] = jsonString(row.service);
       array[i++] = item;
-      table.addRow({row.direction, maps::protocolName(row.key.proto), row.client, row.frontend, row.backend,
+      table.addRow({row.direction, maps::protocolName(row.flow.key.proto), row.client, row.frontend, row.backend,
                     row.snat.empty() ? "-" : row.snat, row.service.empty() ? "-" : row.service});
     }
     if (!printStructured(array, ctFlags->output, std::cout)) table.print(std::cout);
-#else
-    (void)flush;
-    (void)snapshot;
-    std::cerr << "bpfproxy: not available: this datapath has no conntrack map (needs the TC datapath)\n";
-    exitCode = kExitNotFound;
-#endif
   };
   ctList->callback([conntrackCallback]() { conntrackCallback(false); });
   ctFlush->callback([conntrackCallback]() { conntrackCallback(true); });
@@ -177,9 +148,7 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
     auto snapshot = maps::readSnapshot(datapath);
     std::map<uint32_t, const maps::SnapshotFrontend*> frontends;  // by svc_id
     for (const auto& frontend : snapshot.frontends) frontends[frontend.value.svc_id] = &frontend;
-    timespec monotonic{};
-    clock_gettime(CLOCK_MONOTONIC, &monotonic);  // bpf_ktime_get_ns()'s clock
-    const int64_t nowNs = int64_t(monotonic.tv_sec) * 1000000000 + monotonic.tv_nsec;
+    const int64_t nowNs = maps::monotonicNowNs();
     struct Row {
       std::string kind;
       std::string client;  // an address for client-ip (or netns:<cookie>), a socket cookie for udp-socket
@@ -188,15 +157,13 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
       std::string state;
     };
     std::vector<Row> rows;
-    datapath.clientAffinity.forEach<bpx_client_affinity_key, bpx_client_affinity_value>(
-        [&](const bpx_client_affinity_key& key, const bpx_client_affinity_value& value) {
-          auto it = frontends.find(key.svc_id);
-          int64_t timeoutNs = it == frontends.end() ? 0 : int64_t(it->second->value.affinity_timeout) * 1000000000;
-          int64_t left = int64_t(value.last_used_ns) + timeoutNs - nowNs;
-          rows.push_back({"client-ip", affinityClient(key), key.svc_id, value.backend_id, left > 0,
-                          left > 0 ? "expires in " + std::to_string(left / 1000000000) + "s" : "expired"});
-          return true;
-        });
+    for (const auto& entry : maps::readClientAffinity(datapath.clientAffinity)) {
+      auto it = frontends.find(entry.svcId);
+      int64_t timeoutNs = it == frontends.end() ? 0 : int64_t(it->second->value.affinity_timeout) * 1000000000;
+      int64_t left = int64_t(entry.lastUsedNs) + timeoutNs - nowNs;
+      rows.push_back({"client-ip", entry.client, entry.svcId, entry.backendId, left > 0,
+                      left > 0 ? "expires in " + std::to_string(left / 1000000000) + "s" : "expired"});
+    }
     // Per-socket state lives with each socket: read through the sockets processes hold.
     for (const auto& socket : maps::readSocketStates(datapath.sockets.fd()))
       maps::forEachStickyPeer(socket.state, [&](const bpx_sock_peer& peer) {

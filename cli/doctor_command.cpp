@@ -326,6 +326,7 @@ void addDoctorCommand(CLI::App& app, int& exitCode) {
                                : Finding{"attached: " + program.program, "fail", program.detail,
                                          "restart the agent: it re-attaches and updates its pinned links"});
     }
+    for (auto& finding : checkPinnedMaps(flags->pinDir)) findings.push_back(std::move(finding));
     bool anyTool = false;
     auto leftovers = readKubeProxyLeftovers(anyTool);
     if (!anyTool) {

@@ -15,6 +15,7 @@
 #include "cli/output.h"
 #include "cli/service_view.h"
 #include "cli/table.h"
+#include "maps/conntrack_reader.h"
 #include "maps/socket_states.h"
 #include "maps/map_names.h"
 
@@ -350,17 +351,15 @@ void addExplainCommand(CLI::App& app, int& exitCode) {
       auto ct = maps::MapFd::openPinned(maps::mapPinPath(flags->pinDir, BPX_STRINGIFY(BPX_MAP_CT)));
       const auto& frontend = *explanation.frontend;
       if (ct.valid())
-        ct.forEach<bpx_ct_key, bpx_ct_value>([&](const bpx_ct_key& key, const bpx_ct_value& value) {
-          if (key.dir != BPX_CT_FORWARD || key.proto != query.proto || key.dport != frontend.key.port ||
-              maps::addressOf(key.src) != query.source || maps::addressOf(key.dst) != query.destination)
-            return true;
-          if (query.sourcePort && ntohs(key.sport) != *query.sourcePort) return true;
-          bool current = std::find(frontend.backendIds.begin(), frontend.backendIds.end(), value.backend_id) !=
+        for (const auto& flow : maps::readConntrack(ct)) {
+          if (!flow.forward || flow.key.proto != query.proto || flow.key.dport != frontend.key.port ||
+              flow.client.address != query.source || flow.frontend.address != query.destination)
+            continue;
+          if (query.sourcePort && flow.client.port != *query.sourcePort) continue;
+          bool current = std::find(frontend.backendIds.begin(), frontend.backendIds.end(), flow.backendId) !=
                          frontend.backendIds.end();
-          explanation.conntrack.push_back(
-              {formatEndpoint(query.source, ntohs(key.sport)), value.backend_id, current});
-          return true;
-        });
+          explanation.conntrack.push_back({flow.client.toString(), flow.backendId, current});
+        }
       if (query.sourcePort && explanation.verdict == "translated") {
         for (const auto& hit : explanation.conntrack)
           if (hit.current) {

@@ -104,6 +104,8 @@ struct KubeProxyLeftovers {
 // Warns only about what still changes packets: a chain nothing jumps to, a table without a
 // hook, change none, and are only named.
 Finding checkKubeProxyRules(const KubeProxyLeftovers& state);
+// One finding per map of the table: pinned under pinDir, and of this build's kind and layout.
+std::vector<Finding> checkPinnedMaps(const std::string& pinDir);
 
 // ---- explain --------------------------------------------------------------------------
 struct FlowQuery {

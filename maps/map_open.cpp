@@ -1,9 +1,16 @@
 #include "maps/map_open.h"
 
+#include <bpf/libbpf.h>
+
 #include "maps/map_names.h"
 #include "maps/map_table.h"
 
 namespace bpfproxy::maps {
+
+std::string mapTypeName(unsigned type) {
+  const char* name = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(type));
+  return name ? name : "map of type " + std::to_string(type);
+}
 
 Result<MapFd> openMap(const std::string& pinDir, const std::string& name) {
   const std::string path = mapPinPath(pinDir, name);
@@ -20,6 +27,17 @@ Result<MapFd> openMap(const std::string& pinDir, const std::string& name) {
                  " and " + std::to_string(spec->valueSize) +
                  " (pins of another bpfproxy version: run `bpfproxy cleanup` and restart the agent)"};
   return map;
+}
+
+Result<MapFd::Info> inspectPinnedMap(const std::string& pinDir, const MapSpec& spec) {
+  auto map = openMap(pinDir, spec.name);
+  if (!map) return map.error();
+  MapFd::Info info;
+  if (int rc = map->info(info); rc != 0) return systemError("cannot read map info of " + std::string(spec.name), -rc);
+  if (info.type != spec.type)
+    return Error{"map " + mapPinPath(pinDir, spec.name) + " is a " + mapTypeName(info.type) + "; this bpfproxy reads a " +
+                 mapTypeName(spec.type) + " (pins of another bpfproxy version: run `bpfproxy cleanup` and restart the agent)"};
+  return info;
 }
 
 Status openMaps(const std::string& pinDir, std::initializer_list<NamedMap> maps) {

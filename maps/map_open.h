@@ -7,10 +7,19 @@
 
 #include "base/result.h"
 #include "maps/map_fd.h"
+#include "maps/map_table.h"
 
 namespace bpfproxy::maps {
 
 Result<MapFd> openMap(const std::string& pinDir, const std::string& name);
+
+// Opens the pin of a map of the table and checks all the table says of it: its kind, key and
+// value sizes. Returns what the kernel says of it (its entries), or why it is not this
+// build's map. `doctor` runs it over the whole table.
+Result<MapFd::Info> inspectPinnedMap(const std::string& pinDir, const MapSpec& spec);
+
+// "hash", "lru_hash", "sk_storage": libbpf's name of a BPF_MAP_TYPE_*.
+std::string mapTypeName(unsigned type);
 
 // Opens each named map into its MapFd; stops at the first that fails.
 struct NamedMap {

@@ -5,7 +5,9 @@
 #include <linux/bpf.h>
 
 #include <filesystem>
+#include <map>
 
+#include "cli/ops_views.h"
 #include "loader/socket_lb_loader.h"
 #include "loader/tc_loader.h"
 #include "maps/datapath_maps.h"
@@ -159,6 +161,14 @@ TEST_CASE("loader: both objects size every map from one table, so the TC program
     REQUIRE(map.info(info) == 0);
     CHECK(info.maxEntries == maps::maxEntries(spec, o.mapSizes));
   }
+  // doctor goes over the same table: every map pinned, of its kind and layout.
+  auto findings = cli::checkPinnedMaps(pins.path());
+  CHECK(findings.size() == maps::mapTable().size());
+  for (const auto& finding : findings) {
+    CAPTURE(finding.check);
+    CAPTURE(finding.detail);
+    CHECK(finding.status == "ok");
+  }
 }
 
 TEST_CASE("maps: a pin whose key or value size is not this build's is refused when opened") {
@@ -184,4 +194,27 @@ TEST_CASE("maps: a pin whose key or value size is not this build's is refused wh
   std::string error;
   CHECK_FALSE(all.open(pins.path(), &error));
   CHECK(error.find(maps::kServiceMap) != std::string::npos);
+
+  // A pin of the right sizes but another kind is refused too, where the table is checked whole.
+  const maps::MapSpec* backends = maps::findMapSpec(maps::kBackendMap);
+  REQUIRE(backends);
+  REQUIRE(backends->type == BPF_MAP_TYPE_HASH);
+  maps::MapFd lru(bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "lru", sizeof(uint32_t), sizeof(bpx_backend), 16, nullptr));
+  REQUIRE(lru.valid());
+  REQUIRE(std::filesystem::remove(maps::mapPinPath(pins.path(), maps::kBackendMap)));
+  REQUIRE(bpf_obj_pin(lru.fd(), maps::mapPinPath(pins.path(), maps::kBackendMap).c_str()) == 0);
+  auto kind = maps::inspectPinnedMap(pins.path(), *backends);
+  REQUIRE_FALSE(kind.ok());
+  CHECK(kind.error().message.find("is a lru_hash; this bpfproxy reads a hash") != std::string::npos);
+
+  // doctor says which map is wrong, which is missing, and which is fine.
+  std::map<std::string, cli::Finding> findings;
+  for (const auto& finding : cli::checkPinnedMaps(pins.path())) findings[finding.check] = finding;
+  CHECK(findings.size() == maps::mapTable().size());
+  const auto& service = findings[std::string("map: ") + maps::kServiceMap];
+  CHECK(service.status == "fail");
+  CHECK(service.detail.find("bpfproxy cleanup") != std::string::npos);
+  CHECK(findings[std::string("map: ") + maps::kBackendMap].status == "fail");
+  CHECK(findings[std::string("map: ") + maps::kLayoutMap].status == "ok");
+  CHECK(findings[std::string("map: ") + maps::kStatsMap].detail == "not pinned");
 }

@@ -13,6 +13,7 @@
 
 #include "controller/sync/reconciler.h"
 #include "controller/node/tc_state.h"
+#include "maps/affinity_reader.h"
 #include "maps/datapath_maps.h"
 #include "maps/bpf_datapath_writer.h"
 #include "maps/snapshot_reader.h"
@@ -495,14 +496,7 @@ bpx_netns_addr netnsAddresses(const char* v4, const char* v6 = nullptr) {
 // The affinity table's clients, as the CLI prints them.
 std::set<std::string> affinityClients(Harness& h) {
   std::set<std::string> clients;
-  h.maps.clientAffinity.forEach<bpx_client_affinity_key, bpx_client_affinity_value>(
-      [&](const bpx_client_affinity_key& key, const bpx_client_affinity_value&) {
-        if (ntohl(key.client32[0]) == BPX_CLIENT_NETNS_PREFIX)
-          clients.insert("netns:" + std::to_string(ntohl(key.client32[3])));
-        else
-          clients.insert(maps::addressOf(key.client).toString());
-        return true;
-      });
+  for (const auto& entry : maps::readClientAffinity(h.maps.clientAffinity)) clients.insert(entry.client);
   return clients;
 }
 

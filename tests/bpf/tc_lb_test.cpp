@@ -16,9 +16,11 @@
 #include "controller/node/tc_state.h"
 #include "loader/socket_lb_loader.h"
 #include "loader/tc_loader.h"
+#include "maps/conntrack_reader.h"
 #include "maps/datapath_maps.h"
 #include "maps/bpf_datapath_writer.h"
 #include "maps/map_names.h"
+#include "maps/snapshot_reader.h"
 #include "maps/tc_maps.h"
 #include "sock_lb_harness.skel.h"
 #include "tests/bpf/sock_lb_harness.h"
@@ -379,6 +381,37 @@ TEST_CASE("ICMPv6 error about an IPv6 NodePort flow") {
   REQUIRE(quoted);
   CHECK(quoted->endpointSrc() == "[fd00:1::100]:40000");
   CHECK(quoted->endpointDst() == "[fd00:1::1]:30053");
+}
+
+TEST_CASE("conntrack reader: what the TC program tracked reads back as the flow it translated") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
+  Harness h;
+  h.program("web", {frontend("0.0.0.0", 30080, BPX_PROTO_TCP, kNodePortFlags,
+                             {backend("10.200.128.1", 80, BPX_PROTO_TCP, false)})});
+  auto out = h.fromDevice(packet("192.168.1.100", 40000, "192.168.1.1", 30080, BPX_PROTO_TCP));
+  REQUIRE(out.verdictName() == "TC_ACT_REDIRECT");
+  REQUIRE(out.packet.src.toString() == "192.168.1.1");  // SNATed: both entries name it
+
+  auto flows = maps::readConntrack(h.tcMaps.conntrack);
+  REQUIRE(flows.size() == 2);
+  const auto& forward = flows[0].forward ? flows[0] : flows[1];
+  const auto& reply = flows[0].forward ? flows[1] : flows[0];
+  REQUIRE(forward.forward);
+  REQUIRE_FALSE(reply.forward);
+  for (const auto* flow : {&forward, &reply}) {
+    CAPTURE(flow->forward);
+    CHECK(flow->client.toString() == "192.168.1.100:40000");
+    CHECK(flow->frontend.toString() == "192.168.1.1:30080");
+    REQUIRE(flow->snat.has_value());
+    CHECK(flow->snat->toString() == out.packet.endpointSrc());
+  }
+  auto snapshot = maps::readSnapshot(h.maps);
+  REQUIRE(snapshot.frontends.size() == 1);
+  CHECK(forward.svcId == snapshot.frontends[0].value.svc_id);
+  REQUIRE(snapshot.frontends[0].backendIds.size() == 1);
+  CHECK(forward.backendId == snapshot.frontends[0].backendIds[0]);
+  REQUIRE(reply.backend.has_value());
+  CHECK(reply.backend->toString() == out.packet.endpointDst());
 }
 
 TEST_CASE("conntrack: a flow whose backend was removed moves to a live one") {
