@@ -6,6 +6,7 @@
 #include "maps/map_names.h"
 #include "maps/map_open.h"
 #include "maps/map_table.h"
+#include "maps/map_usage.h"
 
 namespace bpfproxy::cli {
 

@@ -1,16 +1,10 @@
 #include "maps/map_open.h"
 
-#include <bpf/libbpf.h>
-
 #include "maps/map_names.h"
+#include "maps/map_usage.h"
 #include "maps/map_table.h"
 
 namespace bpfproxy::maps {
-
-std::string mapTypeName(unsigned type) {
-  const char* name = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(type));
-  return name ? name : "map of type " + std::to_string(type);
-}
 
 Result<MapFd> openMap(const std::string& pinDir, const std::string& name) {
   const std::string path = mapPinPath(pinDir, name);
@@ -35,7 +29,7 @@ Result<MapFd::Info> inspectPinnedMap(const std::string& pinDir, const MapSpec& s
   MapFd::Info info;
   if (int rc = map->info(info); rc != 0) return systemError("cannot read map info of " + std::string(spec.name), -rc);
   if (info.type != spec.type)
-    return Error{"map " + mapPinPath(pinDir, spec.name) + " is a " + mapTypeName(info.type) + "; this bpfproxy reads a " +
+    return Error{"map " + mapPinPath(pinDir, spec.name) + " is of kind " + mapTypeName(info.type) + "; this bpfproxy reads kind " +
                  mapTypeName(spec.type) + " (pins of another bpfproxy version: run `bpfproxy cleanup` and restart the agent)"};
   return info;
 }

@@ -18,9 +18,6 @@ Result<MapFd> openMap(const std::string& pinDir, const std::string& name);
 // build's map. `doctor` runs it over the whole table.
 Result<MapFd::Info> inspectPinnedMap(const std::string& pinDir, const MapSpec& spec);
 
-// "hash", "lru_hash", "sk_storage": libbpf's name of a BPF_MAP_TYPE_*.
-std::string mapTypeName(unsigned type);
-
 // Opens each named map into its MapFd; stops at the first that fails.
 struct NamedMap {
   MapFd* fd;
