@@ -2,53 +2,21 @@
 /* cgroup socket hooks: a ClusterIP becomes a backend when a socket connects or sends. */
 #include "lib/sock_lb.bpf.h"
 
-SEC("cgroup/connect4")
-int bpx_connect4(struct bpf_sock_addr *ctx)
-{
-	return bpx_sock4_forward(ctx, 0);
-}
+/* Each hook is one call into lib/sock_lb.bpf.h, where the harness drives the same code. */
+#define BPX_SOCK_HOOK(section, name, call)          \
+	SEC(section) int name(struct bpf_sock_addr *ctx) \
+	{                                                \
+		return call;                             \
+	}
 
-SEC("cgroup/connect6")
-int bpx_connect6(struct bpf_sock_addr *ctx)
-{
-	return bpx_sock6_forward(ctx, 0);
-}
-
-SEC("cgroup/sendmsg4")
-int bpx_sendmsg4(struct bpf_sock_addr *ctx)
-{
-	return bpx_sock4_forward(ctx, 1);
-}
-
-SEC("cgroup/sendmsg6")
-int bpx_sendmsg6(struct bpf_sock_addr *ctx)
-{
-	return bpx_sock6_forward(ctx, 1);
-}
-
-SEC("cgroup/recvmsg4")
-int bpx_recvmsg4(struct bpf_sock_addr *ctx)
-{
-	return bpx_sock4_reverse(ctx, BPX_STAT_RECVMSG4);
-}
-
-SEC("cgroup/recvmsg6")
-int bpx_recvmsg6(struct bpf_sock_addr *ctx)
-{
-	return bpx_sock6_reverse(ctx, BPX_STAT_RECVMSG6);
-}
-
-SEC("cgroup/getpeername4")
-int bpx_getpeer4(struct bpf_sock_addr *ctx)
-{
-	return bpx_sock4_reverse(ctx, BPX_STAT_GETPEERNAME4);
-}
-
-SEC("cgroup/getpeername6")
-int bpx_getpeer6(struct bpf_sock_addr *ctx)
-{
-	return bpx_sock6_reverse(ctx, BPX_STAT_GETPEERNAME6);
-}
+BPX_SOCK_HOOK("cgroup/connect4", bpx_connect4, bpx_sock4_forward(ctx, 0))
+BPX_SOCK_HOOK("cgroup/connect6", bpx_connect6, bpx_sock6_forward(ctx, 0))
+BPX_SOCK_HOOK("cgroup/sendmsg4", bpx_sendmsg4, bpx_sock4_forward(ctx, 1))
+BPX_SOCK_HOOK("cgroup/sendmsg6", bpx_sendmsg6, bpx_sock6_forward(ctx, 1))
+BPX_SOCK_HOOK("cgroup/recvmsg4", bpx_recvmsg4, bpx_sock4_reverse(ctx, BPX_STAT_RECVMSG4))
+BPX_SOCK_HOOK("cgroup/recvmsg6", bpx_recvmsg6, bpx_sock6_reverse(ctx, BPX_STAT_RECVMSG6))
+BPX_SOCK_HOOK("cgroup/getpeername4", bpx_getpeer4, bpx_sock4_reverse(ctx, BPX_STAT_GETPEERNAME4))
+BPX_SOCK_HOOK("cgroup/getpeername6", bpx_getpeer6, bpx_sock6_reverse(ctx, BPX_STAT_GETPEERNAME6))
 
 /* Bind protection: a bind shadowing a NodePort fails with EADDRINUSE. */
 static __always_inline int bpx_postbind(struct bpf_sock *ctx, const __be32 addr32[4], int v6)

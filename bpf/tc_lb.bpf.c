@@ -4,30 +4,17 @@
  * socket hooks. Attached through tcx links (clsact on older kernels) by loader/tc_loader. */
 #include "lib/tc_lb.bpf.h"
 
+#define BPX_TC_PROG(name, call)                 \
+	SEC("tc") int name(struct __sk_buff *skb) \
+	{                                         \
+		return call;                      \
+	}
+
 /* Node devices (--devices). */
-SEC("tc")
-int bpx_tc_from_dev(struct __sk_buff *skb)
-{
-	return bpx_tc_ingress(skb, BPX_SCOPE_NODE);
-}
-
-SEC("tc")
-int bpx_tc_to_dev(struct __sk_buff *skb)
-{
-	return bpx_tc_egress(skb);
-}
-
+BPX_TC_PROG(bpx_tc_from_dev, bpx_tc_ingress(skb, BPX_SCOPE_NODE))
+BPX_TC_PROG(bpx_tc_to_dev, bpx_tc_egress(skb))
 /* Pod-facing devices (--pod-devices): "from" is what the pod sends. */
-SEC("tc")
-int bpx_tc_from_pod(struct __sk_buff *skb)
-{
-	return bpx_tc_ingress(skb, BPX_SCOPE_POD);
-}
-
-SEC("tc")
-int bpx_tc_to_pod(struct __sk_buff *skb)
-{
-	return bpx_tc_egress(skb);
-}
+BPX_TC_PROG(bpx_tc_from_pod, bpx_tc_ingress(skb, BPX_SCOPE_POD))
+BPX_TC_PROG(bpx_tc_to_pod, bpx_tc_egress(skb))
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -112,12 +112,17 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 	return BPX_PICK_TRANSLATED;
 }
 
-/* The hook's verdict for a frontend; BPX_HOOK_TRANSLATE when *backend is to be written
- * into the socket's address. */
+/* The hook's verdict for the frontend the socket asks for (its address in frontend->addr32;
+ * the port and protocol are the socket's); BPX_HOOK_TRANSLATE when *backend is to be
+ * written into the socket's address. */
 #define BPX_HOOK_TRANSLATE 2
-static __always_inline int bpx_sock_decide(struct bpf_sock_addr *ctx, const struct bpx_svc_key *frontend,
+static __always_inline int bpx_sock_decide(struct bpf_sock_addr *ctx, struct bpx_svc_key *frontend,
 					   int sendmsg, struct bpx_backend *backend)
 {
+	__u32 user_port = ctx->user_port;
+
+	frontend->port = (__be16)user_port;
+	frontend->proto = bpx_sock_proto(ctx);
 	switch (bpx_pick_backend(ctx, frontend, sendmsg, backend)) {
 	case BPX_PICK_NOT_A_SERVICE:
 		return BPX_HOOK_ALLOW;
@@ -134,13 +139,9 @@ static __always_inline int bpx_sock4_forward(struct bpf_sock_addr *ctx, int send
 {
 	struct bpx_svc_key frontend __attribute__((aligned(8))) = {};
 	struct bpx_backend backend __attribute__((aligned(8)));
-	__u32 user_port = ctx->user_port;
 	int verdict;
 
 	bpx_v4_mapped(frontend.addr32, ctx->user_ip4);
-	frontend.port = (__be16)user_port;
-	frontend.proto = bpx_sock_proto(ctx);
-
 	verdict = bpx_sock_decide(ctx, &frontend, sendmsg, &backend);
 	if (verdict != BPX_HOOK_TRANSLATE)
 		return verdict;
@@ -160,16 +161,12 @@ static __always_inline int bpx_sock6_forward(struct bpf_sock_addr *ctx, int send
 {
 	struct bpx_svc_key frontend __attribute__((aligned(8))) = {};
 	struct bpx_backend backend __attribute__((aligned(8)));
-	__u32 user_port = ctx->user_port;
 	int verdict;
 
 	frontend.addr32[0] = ctx->user_ip6[0];
 	frontend.addr32[1] = ctx->user_ip6[1];
 	frontend.addr32[2] = ctx->user_ip6[2];
 	frontend.addr32[3] = ctx->user_ip6[3];
-	frontend.port = (__be16)user_port;
-	frontend.proto = bpx_sock_proto(ctx);
-
 	verdict = bpx_sock_decide(ctx, &frontend, sendmsg, &backend);
 	if (verdict != BPX_HOOK_TRANSLATE)
 		return verdict;

@@ -118,6 +118,15 @@ std::optional<ServiceKey> owner(const EndpointSlice& slice) {
   return slice.serviceKey();
 }
 
+// One element per map entry, picked from it (its key or its value), in the map's order.
+template <typename Map, typename Pick>
+auto collect(const Map& map, Pick pick) {
+  std::vector<std::decay_t<decltype(pick(*map.begin()))>> result;
+  result.reserve(map.size());
+  for (const auto& entry : map) result.push_back(pick(entry));
+  return result;
+}
+
 }  // namespace
 
 ClusterStore::ClusterStore(std::string nodeName) : nodeName_(std::move(nodeName)) {}
@@ -211,10 +220,7 @@ void ClusterStore::deletePod(const std::string& key) {
 
 std::vector<BypassPod> ClusterStore::bypassPods() const {
   std::lock_guard lock(mutex_);
-  std::vector<BypassPod> result;
-  result.reserve(pods_.size());
-  for (const auto& [key, pod] : pods_) result.push_back(pod);
-  return result;
+  return collect(pods_, [](const auto& entry) { return entry.second; });
 }
 
 void ClusterStore::setZone(const std::string& zone) {
@@ -349,10 +355,7 @@ std::optional<Service> ClusterStore::service(const ServiceKey& key) const {
 
 std::vector<ServiceKey> ClusterStore::serviceKeys() const {
   std::lock_guard lock(mutex_);
-  std::vector<ServiceKey> keys;
-  keys.reserve(services_.size());
-  for (const auto& [key, service] : services_) keys.push_back(key);
-  return keys;
+  return collect(services_, [](const auto& entry) { return entry.first; });
 }
 
 std::vector<EndpointSlice> ClusterStore::slicesFor(const ServiceKey& key) const {
