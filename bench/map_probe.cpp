@@ -76,8 +76,7 @@ int main(int argc, char** argv) {
     else die("unknown flag " + flag);
   }
   maps::DatapathMaps maps;
-  std::string error;
-  if (!maps.open(pinDir, &error)) die(error);
+  if (auto opened = maps.open(pinDir); !opened) die(opened.error().message);
 
   if (mode == "count") {
     auto snapshot = maps::readSnapshot(maps);

@@ -127,8 +127,8 @@ struct Bench {
     bpf_program* program = bpf_object__find_program_by_name(harness, "sock_lb_harness");
     if (!program) return "the harness object has no sock_lb_harness program";
     harnessFd = bpf_program__fd(program);
-    std::string error;
-    if (!maps.open(pins.path(), &error) || !tcMaps.open(pins.path(), &error)) return error;
+    if (auto opened = maps.open(pins.path()); !opened) return opened.error().message;
+    if (auto opened = tcMaps.open(pins.path()); !opened) return opened.error().message;
     writer = std::make_unique<maps::BpfDatapathWriter>(maps);
     reconciler = std::make_unique<controller::Reconciler>(*writer, BPX_DEFAULT_SERVICE_PORTS, BPX_DEFAULT_BACKENDS);
     state = std::make_unique<controller::TcMapState>(tcMaps);

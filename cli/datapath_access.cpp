@@ -8,9 +8,8 @@
 namespace bpfproxy::cli {
 
 bool openDatapath(const std::string& pinDir, maps::DatapathMaps& datapath, int& exitCode) {
-  std::string error;
-  if (!datapath.open(pinDir, &error)) {
-    std::cerr << "bpfproxy: " << error << "\n(is the agent running with --pin-dir " << pinDir << "?)\n";
+  if (auto opened = datapath.open(pinDir); !opened) {
+    std::cerr << "bpfproxy: " << opened.error().message << "\n(is the agent running with --pin-dir " << pinDir << "?)\n";
     exitCode = kExitNotFound;
     return false;
   }

@@ -8,18 +8,16 @@
 
 namespace bpfproxy::maps {
 
-bool DatapathMaps::open(const std::string& pinDir, std::string* error) {
-  auto opened = openMaps(pinDir, {{&layout, kLayoutMap},
-                                  {&services, kServiceMap},
-                                  {&slots, kSlotMap},
-                                  {&backends, kBackendMap},
-                                  {&sockets, kSockMap},
-                                  {&clientAffinity, kClientAffinityMap},
-                                  {&serviceMeta, kServiceMetaMap},
-                                  {&stats, kStatsMap},
-                                  {&generation, kGenerationMap}});
-  if (!opened && error) *error = opened.error().message;
-  return opened.ok();
+Status DatapathMaps::open(const std::string& pinDir) {
+  return openMaps(pinDir, {{&layout, kLayoutMap},
+                           {&services, kServiceMap},
+                           {&slots, kSlotMap},
+                           {&backends, kBackendMap},
+                           {&sockets, kSockMap},
+                           {&clientAffinity, kClientAffinityMap},
+                           {&serviceMeta, kServiceMetaMap},
+                           {&stats, kStatsMap},
+                           {&generation, kGenerationMap}});
 }
 
 std::vector<uint64_t> DatapathMaps::readCounters() const {

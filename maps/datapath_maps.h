@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "maps/map_fd.h"
 
 namespace bpfproxy::maps {
@@ -11,8 +12,8 @@ namespace bpfproxy::maps {
 struct DatapathMaps {
   MapFd layout, services, slots, backends, sockets, clientAffinity, serviceMeta, stats, generation;
 
-  // Opens every map under <pinDir>/maps; on failure returns false and *error names the map.
-  bool open(const std::string& pinDir, std::string* error);
+  // Opens every map under <pinDir>/maps; the error names the map that failed.
+  Status open(const std::string& pinDir);
 
   // Sums a per-CPU counter (BPX_STAT_*) over all CPUs.
   uint64_t readCounter(uint32_t index) const;

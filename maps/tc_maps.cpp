@@ -5,16 +5,14 @@
 
 namespace bpfproxy::maps {
 
-bool TcMaps::open(const std::string& pinDir, std::string* error) {
-  auto opened = openMaps(pinDir, {{&conntrack, kConntrackMap},
-                                  {&nodeAddrs, kNodeAddrMap},
-                                  {&lpm, kLpmMap},
-                                  {&config, kTcConfigMap},
-                                  {&tcPods, kTcPodMap},
-                                  {&optOut, kSockOptOutMap},
-                                  {&netnsAddrs, kNetnsAddrMap}});
-  if (!opened && error) *error = opened.error().message;
-  return opened.ok();
+Status TcMaps::open(const std::string& pinDir) {
+  return openMaps(pinDir, {{&conntrack, kConntrackMap},
+                           {&nodeAddrs, kNodeAddrMap},
+                           {&lpm, kLpmMap},
+                           {&config, kTcConfigMap},
+                           {&tcPods, kTcPodMap},
+                           {&optOut, kSockOptOutMap},
+                           {&netnsAddrs, kNetnsAddrMap}});
 }
 
 bpx_svc_key addressKey(const IpAddress& address) {

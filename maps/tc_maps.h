@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bpf/maps_abi.h"
+#include "base/result.h"
 #include "maps/ip_address.h"
 #include "maps/map_fd.h"
 
@@ -15,7 +16,8 @@ namespace bpfproxy::maps {
 
 struct TcMaps {
   MapFd conntrack, nodeAddrs, lpm, config, tcPods, optOut, netnsAddrs;
-  bool open(const std::string& pinDir, std::string* error);
+  // Opens every map under <pinDir>/maps; the error names the map that failed.
+  Status open(const std::string& pinDir);
 };
 
 // Keys of the address-keyed maps (bpx_nodeaddr, bpx_tcpod): the address, rest zero.

@@ -62,8 +62,7 @@ std::vector<NodeAddress> localAddresses(const std::vector<std::string>& devices,
 }
 
 NodeState::NodeState(const NodeStateOptions& options, const std::string& pinDir) : options_(options) {
-  std::string error;
-  if (!maps_.open(pinDir, &error)) throw std::runtime_error(error);
+  if (auto opened = maps_.open(pinDir); !opened) throw std::runtime_error(opened.error().message);
   state_ = std::make_unique<TcMapState>(maps_);
   options_.settings.nodeNetnsCookie = netnsCookie();
   namespaces_ = std::make_unique<NetnsAddresses>(maps_.netnsAddrs, options_.settings.nodeNetnsCookie);

@@ -170,8 +170,7 @@ private:
     out.push_back(std::move(capacity));
 
     maps::DatapathMaps datapath;
-    std::string error;
-    if (!datapath.open(owner_.options_.pinDir, &error)) return;
+    if (!datapath.open(owner_.options_.pinDir).ok()) return;
     auto stats = datapath.readCounters();
     auto translations = family("bpfproxy_translations_total",
                                "Socket addresses translated by the datapath, by hook", MetricType::Counter);

@@ -119,9 +119,8 @@ private:
 
   // The reconciler takes what the maps hold as programmed, so a restart rewrites nothing.
   bool adopt() {
-    std::string error;
-    if (!maps_.open(options_.pinDir, &error)) {
-      spdlog::critical("{}", error);
+    if (auto opened = maps_.open(options_.pinDir); !opened) {
+      spdlog::critical("{}", opened.error().message);
       return false;
     }
     reconciler_.adopt(maps::readSnapshot(maps_));

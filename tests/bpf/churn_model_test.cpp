@@ -42,6 +42,7 @@
 #include "tests/model/churn.h"
 #include "tests/model/reference_model.h"
 #include "tests/support/packet_builder.h"
+#include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
 #include "tests/support/tc_test_namespace.h"
 #include "tests/support/test_bpffs.h"
@@ -91,9 +92,8 @@ public:
     REQUIRE(harness_);
     loader::applyMapSizes(harness_->obj, sizes);
     REQUIRE(sock_lb_harness::load(harness_) == 0);
-    std::string error;
-    REQUIRE_MESSAGE(maps_.open(pins_.path(), &error), error);
-    REQUIRE_MESSAGE(tcMaps_.open(pins_.path(), &error), error);
+    REQUIRE_OK(maps_.open(pins_.path()));
+    REQUIRE_OK(tcMaps_.open(pins_.path()));
     writer_ = std::make_unique<maps::BpfDatapathWriter>(maps_);
     model_.serviceCidrs = node_.serviceCidrs;
     model_.nodeName = node_.name;

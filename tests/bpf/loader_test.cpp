@@ -14,6 +14,7 @@
 #include "maps/map_names.h"
 #include "maps/map_open.h"
 #include "maps/map_table.h"
+#include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
 #include "tests/support/test_bpffs.h"
 #include "tests/support/test_cgroup.h"
@@ -40,8 +41,7 @@ bpx_svc_key key(uint16_t port) {
 
 maps::DatapathMaps openMaps(const std::string& pinDir) {
   maps::DatapathMaps maps;
-  std::string error;
-  REQUIRE_MESSAGE(maps.open(pinDir, &error), error);
+  REQUIRE_OK(maps.open(pinDir));
   return maps;
 }
 
@@ -191,9 +191,9 @@ TEST_CASE("maps: a pin whose key or value size is not this build's is refused wh
   CHECK(wrong.error().message.find("bpfproxy cleanup") != std::string::npos);
   CHECK(maps::openMap(pins.path(), maps::kBackendMap).ok());
   maps::DatapathMaps all;
-  std::string error;
-  CHECK_FALSE(all.open(pins.path(), &error));
-  CHECK(error.find(maps::kServiceMap) != std::string::npos);
+  auto opened = all.open(pins.path());
+  REQUIRE_FALSE(opened.ok());
+  CHECK(opened.error().message.find(maps::kServiceMap) != std::string::npos);
 
   // doctor goes over the whole table: which map is wrong, which is missing, which is fine.
   auto doctor = [&] {

@@ -16,6 +16,7 @@
 #include "maps/map_names.h"
 #include "maps/snapshot_reader.h"
 #include "tests/support/frontend_specs.h"
+#include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
 #include "tests/support/test_bpffs.h"
 #include "tests/support/test_cgroup.h"
@@ -165,8 +166,7 @@ TEST_CASE("migration: an older agent's bpx_svc_v1 and bpx_affinity_v1 are conver
   std::vector<std::pair<bpx_svc_key, bpx_svc_value>> programmed;
   {
     maps::DatapathMaps maps;
-    std::string error;
-    REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+    REQUIRE_OK(maps.open(pins.path()));
     maps::BpfDatapathWriter writer(maps);
     controller::Reconciler reconciler(writer, 1024, 1024);
     REQUIRE(reconciler.apply(web, {sticky, testing::wildcardSpec("10.32.0.10")}).errors.empty());
@@ -209,8 +209,7 @@ TEST_CASE("migration: an older agent's bpx_svc_v1 and bpx_affinity_v1 are conver
   CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), "bpx_affinity_v1")));
 
   maps::DatapathMaps maps;
-  std::string error;
-  REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+  REQUIRE_OK(maps.open(pins.path()));
   for (const auto& [k, v] : programmed) {
     bpx_svc_value value{};
     REQUIRE(maps.services.lookup(k, value) == 0);
@@ -268,8 +267,7 @@ TEST_CASE("migration: an older layout's service map is converted in place and th
 
   CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), kOldServiceMap)));
   maps::DatapathMaps maps;
-  std::string error;
-  REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+  REQUIRE_OK(maps.open(pins.path()));
   for (uint16_t port = 1; port <= 10; ++port) {
     bpx_svc_value value{};
     REQUIRE(maps.services.lookup(key(port), value) == 0);

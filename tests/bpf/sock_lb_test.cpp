@@ -22,6 +22,7 @@
 #include "sock_lb_harness.skel.h"
 #include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/frontend_specs.h"
+#include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
 #include "tests/support/test_bpffs.h"
 
@@ -57,8 +58,7 @@ struct Harness {
     // Small maps: LRU maps preallocate.
     bpf_map__set_max_entries(skeleton->maps.BPX_MAP_CLIENT_AFFINITY, 1024);
     REQUIRE(sock_lb_harness::load(skeleton) == 0);
-    std::string error;
-    REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+    REQUIRE_OK(maps.open(pins.path()));
     writer = std::make_unique<maps::BpfDatapathWriter>(maps);
     reconciler = std::make_unique<controller::Reconciler>(*writer, 1024, 4096);
   }
@@ -69,14 +69,13 @@ struct Harness {
   std::unique_ptr<controller::TcMapState> node;
   void setNode(const std::vector<const char*>& serviceCidrs, controller::TcSettings settings = {},
                std::vector<controller::NodeAddress> addresses = {}) {
-    std::string error;
     if (!node) {
-      REQUIRE_MESSAGE(nodeMaps.open(pins.path(), &error), error);
+      REQUIRE_OK(nodeMaps.open(pins.path()));
       node = std::make_unique<controller::TcMapState>(nodeMaps);
     }
     std::vector<Cidr> cidrs;
     for (const char* text : serviceCidrs) cidrs.push_back(*Cidr::parse(text));
-    error = node->setNode(settings, addresses, cidrs);
+    const std::string error = node->setNode(settings, addresses, cidrs);
     REQUIRE_MESSAGE(error.empty(), error);
   }
 

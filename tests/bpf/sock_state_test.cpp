@@ -23,6 +23,7 @@
 #include "maps/datapath_maps.h"
 #include "maps/bpf_datapath_writer.h"
 #include "tests/support/frontend_specs.h"
+#include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
 #include "tests/support/tc_test_namespace.h"
 #include "tests/support/test_bpffs.h"
@@ -102,8 +103,7 @@ struct Datapath {
     loader::SocketLbOptions options{pins.path(), cgroup.path(), {}};
     options.mapSizes = {1024, 1024, 1024, 1024};
     loader::loadSocketLb(options);
-    std::string error;
-    REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+    REQUIRE_OK(maps.open(pins.path()));
     writer = std::make_unique<maps::BpfDatapathWriter>(maps);
     reconciler = std::make_unique<controller::Reconciler>(*writer, 1024, 4096);
   }

@@ -26,6 +26,7 @@
 #include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/packet_builder.h"
 #include "tests/support/frontend_specs.h"
+#include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
 #include "tests/support/tc_test_namespace.h"
 #include "tests/support/test_bpffs.h"
@@ -89,9 +90,8 @@ struct Harness {
     sizes.clientAffinity = 1024;
     sizes.conntrack = 1024;
     tc = std::make_unique<loader::TcDatapath>(pins.path(), sizes);
-    std::string error;
-    REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
-    REQUIRE_MESSAGE(tcMaps.open(pins.path(), &error), error);
+    REQUIRE_OK(maps.open(pins.path()));
+    REQUIRE_OK(tcMaps.open(pins.path()));
     writer = std::make_unique<maps::BpfDatapathWriter>(maps);
     reconciler = std::make_unique<controller::Reconciler>(*writer, 1024, 4096);
     state = std::make_unique<controller::TcMapState>(tcMaps);
