@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/unique_fd.h"
+
 namespace bpfproxy::loader {
 
 namespace {
@@ -80,8 +82,9 @@ int destroyOne(int fd, uint8_t family, uint8_t proto, const inet_diag_sockid& id
 
 uint64_t sockDiagDestroy(const std::vector<StaleBackend>& targets, uint8_t proto,
                          std::vector<std::string>& errors) {
-  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd < 0) {
+  UniqueFd owner(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  const int fd = owner.get();
+  if (!owner) {
     errors.push_back(std::string("sock_diag socket: ") + std::strerror(errno));
     return 0;
   }
@@ -98,7 +101,6 @@ uint64_t sockDiagDestroy(const std::vector<StaleBackend>& targets, uint8_t proto
       else if (rc != -ENOENT) errors.push_back(std::string("SOCK_DESTROY: ") + std::strerror(-rc));
     }
   }
-  close(fd);
   return destroyed;
 }
 

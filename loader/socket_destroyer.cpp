@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "base/unique_fd.h"
 #include "bpf/maps_abi.h"
 #include "loader/sock_diag_destroy.h"
 #include "loader/socket_lb_loader.h"
@@ -44,22 +45,19 @@ bool inCgroup(const fs::path& process, const std::string& cgroup) {
 }
 
 // The network namespaces of the processes in `cgroup`, one open descriptor per namespace.
-std::vector<int> networkNamespaces(const std::string& cgroup) {
-  std::vector<int> fds;
+std::vector<UniqueFd> networkNamespaces(const std::string& cgroup) {
+  std::vector<UniqueFd> fds;
   std::set<std::pair<dev_t, ino_t>> seen;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     if (!inCgroup(entry.path(), cgroup)) continue;
-    int fd = open((entry.path() / "ns/net").c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;  // the process ended, or is a kernel thread
+    UniqueFd fd(open((entry.path() / "ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;  // the process ended, or is a kernel thread
     struct stat st{};
-    if (fstat(fd, &st) != 0 || !seen.insert({st.st_dev, st.st_ino}).second) {
-      close(fd);
-      continue;
-    }
-    fds.push_back(fd);
+    if (fstat(fd.get(), &st) != 0 || !seen.insert({st.st_dev, st.st_ino}).second) continue;
+    fds.push_back(std::move(fd));
   }
   return fds;
 }
@@ -75,14 +73,13 @@ bool hasSysAdmin() {
 
 // Runs one iterator to its end in the calling thread's namespace; records read.
 int64_t runIterator(bpf_link* link) {
-  int fd = bpf_iter_create(bpf_link__fd(link));
-  if (fd < 0) return -errno;
+  UniqueFd fd(bpf_iter_create(bpf_link__fd(link)));
+  if (!fd) return -errno;
   uint64_t records = 0;
   char buffer[4096];
   ssize_t n;
-  while ((n = read(fd, buffer, sizeof(buffer))) > 0) records += static_cast<uint64_t>(n) / sizeof(uint64_t);
+  while ((n = read(fd.get(), buffer, sizeof(buffer))) > 0) records += static_cast<uint64_t>(n) / sizeof(uint64_t);
   int error = n < 0 ? errno : 0;
-  close(fd);
   return error ? -error : static_cast<int64_t>(records);
 }
 
@@ -199,20 +196,16 @@ DestroyCounts SocketDestroyer::destroy(const std::vector<StaleBackend>& backends
   if (wanted.empty()) return counts;
   // setns changes only the calling thread's namespace: a thread of its own does the walk.
   std::thread worker([&] {
-    int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    for (int fd : networkNamespaces(cgroup_)) {
-      if (setns(fd, CLONE_NEWNET) == 0) {
+    UniqueFd home(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    for (const UniqueFd& fd : networkNamespaces(cgroup_)) {
+      if (setns(fd.get(), CLONE_NEWNET) == 0) {
         sweepCurrentNamespace(wanted, counts);
         counts.namespaces++;
       } else {
         counts.errors.push_back("entering a network namespace: " + errnoText(errno));
       }
-      close(fd);
     }
-    if (home >= 0) {
-      setns(home, CLONE_NEWNET);
-      close(home);
-    }
+    if (home) setns(home.get(), CLONE_NEWNET);
   });
   worker.join();
   disarm(wanted);
