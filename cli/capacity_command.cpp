@@ -14,6 +14,7 @@
 #include "cli/table.h"
 #include "maps/map_fd.h"
 #include "maps/map_names.h"
+#include "maps/map_open.h"
 #include "maps/map_table.h"
 #include "maps/map_usage.h"
 
@@ -147,15 +148,15 @@ void addCapacityCommand(CLI::App& app, int& exitCode) {
     auto shapes = serviceMapShapes(flags->maxServices, flags->maxBackends);
     if (!flags->pinDir.empty()) {
       for (auto& shape : shapes) {
-        std::string error;
-        auto map = maps::MapFd::openPinned(maps::mapPinPath(flags->pinDir, shape.name), &error);
-        maps::MapFd::Info info;
-        if (!map.valid() || map.info(info) != 0) {
-          std::cerr << "bpfproxy: " << error << "\n";
+        const maps::MapSpec* spec = maps::findMapSpec(shape.name);
+        auto pinned = spec ? maps::inspectPinnedMap(flags->pinDir, *spec)
+                           : Result<maps::MapFd::Info>(Error{std::string("no map ") + shape.name + " in the table"});
+        if (!pinned) {
+          std::cerr << "bpfproxy: " << pinned.error().message << "\n";
           exitCode = kExitNotFound;
           return;
         }
-        shape.maxEntries = info.maxEntries;
+        shape.maxEntries = pinned->maxEntries;
       }
     }
     int cpus = libbpf_num_possible_cpus();

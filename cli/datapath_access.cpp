@@ -1,9 +1,11 @@
 #include "cli/datapath_access.h"
 
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "maps/map_names.h"
+#include "maps/map_open.h"
 
 namespace bpfproxy::cli {
 
@@ -25,13 +27,16 @@ bool openSnapshot(const std::string& pinDir, maps::DatapathSnapshot& snapshot, i
 
 maps::MapFd openOptionalMap(const std::string& pinDir, const std::string& name, const std::string& what,
                             int& exitCode) {
-  auto map = maps::MapFd::openPinned(maps::mapPinPath(pinDir, name));
-  if (!map.valid()) {
+  auto map = maps::openMap(pinDir, name);  // checked against the table
+  if (map) return std::move(map).value();
+  std::error_code ec;
+  if (std::filesystem::exists(maps::mapPinPath(pinDir, name), ec))
+    std::cerr << "bpfproxy: " << map.error().message << "\n";
+  else
     std::cerr << "bpfproxy: not available: this datapath has no " << what << " map (" << name << " under "
               << maps::mapsDir(pinDir) << "; it needs the TC datapath)\n";
-    exitCode = kExitNotFound;
-  }
-  return map;
+  exitCode = kExitNotFound;
+  return {};
 }
 
 }  // namespace bpfproxy::cli
