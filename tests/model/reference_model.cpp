@@ -11,13 +11,6 @@ constexpr uint8_t kTcp = 6;
 constexpr uint8_t kUdp = 17;
 
 // Divergence names: each is an open item, printed by the test with how often it was used.
-const char* const kSocketNoRanges = "socket path ignores loadBalancerSourceRanges (issue 9 section 2)";
-const char* const kInsideGetsLocal =
-    "pods and the node get externalTrafficPolicy Local's endpoints (issue 9 section 2)";
-const char* const kSocketUnallocatedPasses =
-    "socket path lets an unallocated service-CIDR address pass (issue 9 section 2)";
-const char* const kExternalIpOffNode =
-    "externalIPs not on this node are left alone (CVE-2020-8554 guard on by default; issue 9 section 2)";
 const char* const kRefuseInsteadOfDrop =
     "internalTrafficPolicy Local without a local endpoint is refused, kube-proxy drops";
 const char* const kDropInsteadOfRefuse =
@@ -188,17 +181,8 @@ void expectFromInside(const Frontend& f, const std::vector<Endpoint>& endpoints,
   // node to the cluster-wide endpoints whatever the external policy says.
   if (f.kind == Kind::kLoadBalancer && !sourceAllowed(service, flow.src)) {
     out.strict = outcome(Outcome::kDrop, "loadBalancerSourceRanges exclude the client");
-    if (flow.path == Path::kSocket) {
-      out.divergences.push_back(serve(cluster, any, false, kSocketNoRanges));
-      out.divergences.back().rule = kSocketNoRanges;
-    }
   } else {
     out.strict = serve(cluster, any, false, "external address from inside: all endpoints");
-  }
-  if (service.externalTrafficPolicy == "Local") {
-    Answer divergence = translate(local, kInsideGetsLocal);
-    if (local.empty()) divergence.outcomes = {Outcome::kRefuse, Outcome::kDrop};
-    out.divergences.push_back(divergence);
   }
 }
 
@@ -283,7 +267,6 @@ Expected expect(const Cluster& cluster, const NodeView& node, const Flow& flow) 
       out.strict = outcome(Outcome::kRefuse, "a port the ClusterIP does not define");
     } else if (inServiceCidr(node, flow.dst)) {
       out.strict = outcome(Outcome::kRefuse, "an address of the service CIDR no Service has");
-      if (flow.path == Path::kSocket) out.divergences.push_back(outcome(Outcome::kPass, kSocketUnallocatedPasses));
     } else {
       out.strict = outcome(Outcome::kPass, "no Service");
     }
@@ -301,8 +284,6 @@ Expected expect(const Cluster& cluster, const NodeView& node, const Flow& flow) 
   auto endpoints = endpointsOf(cluster, node, *f->service, *f->port);
   if (inside) expectFromInside(*f, endpoints, flow, out);
   else expectFromOutside(*f, endpoints, flow, out);
-  if (f->kind == Kind::kExternalIp && !isNodeAddress(node, flow.dst))
-    out.divergences.push_back(outcome(Outcome::kPass, kExternalIpOffNode));
   // A socket hook cannot drop a packet, only fail the call: where kube-proxy drops, the
   // socket path refuses.
   if (flow.path == Path::kSocket && out.strict.outcomes.count(Outcome::kDrop))
