@@ -80,6 +80,8 @@ TEST_CASE("metrics: changes pending and total, sync, no-local-endpoints, opted-i
   report.programmingLatencies = {std::chrono::duration<double>(0.7)};
   report.frontendsProgrammed = 2;
   report.backendsProgrammed = 0;
+  report.udpSocketsDestroyed = 2;
+  report.tcpSocketsDestroyed = 1;
   metrics.onSyncApplied(report);
   metrics.countHealthz(200);
   metrics.countLivez(503);
@@ -94,6 +96,8 @@ TEST_CASE("metrics: changes pending and total, sync, no-local-endpoints, opted-i
   CHECK(value(text, "kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"external\"}") == "1");
   CHECK(value(text, "kubeproxy_proxy_healthz_total{code=\"200\"}") == "1");
   CHECK(value(text, "kubeproxy_proxy_livez_total{code=\"503\"}") == "1");
+  CHECK(value(text, "bpfproxy_stale_sockets_destroyed_total{protocol=\"udp\"}") == "2");
+  CHECK(value(text, "bpfproxy_stale_sockets_destroyed_total{protocol=\"tcp\"}") == "1");
   CHECK(text.find("bpfproxy_service_backends{frontend=\"10.32.0.5:80\",name=\"web\"") != std::string::npos);
   CHECK(text.find("name=\"hidden\"") == std::string::npos);  // not opted in
 
