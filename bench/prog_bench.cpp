@@ -140,18 +140,22 @@ struct Bench {
 
   // Services 0 .. count-1; Service 0 also has UDP 53 and NodePort 30080.
   void grow(size_t count) {
-    for (; programmed < count; ++programmed) {
-      size_t i = programmed;
-      std::string vip = clusterIp(i);
-      std::vector<controller::FrontendSpec> frontends = {
-          service(i, vip.c_str(), 80, BPX_PROTO_TCP, BPX_SVC_F_CLUSTER_IP), testing::wildcardSpec(vip.c_str())};
-      if (i == 0) {
-        frontends.push_back(service(i, vip.c_str(), 53, BPX_PROTO_UDP, BPX_SVC_F_CLUSTER_IP));
-        frontends.push_back(service(i, "0.0.0.0", 30080, BPX_PROTO_TCP, BPX_SVC_F_NODEPORT));
-      }
-      auto result = reconciler->apply({"bench", "svc-" + std::to_string(i)}, frontends);
-      if (!result.errors.empty()) throw std::runtime_error("programming Service " + std::to_string(i) + " failed");
+    for (; programmed < count; ++programmed) program(programmed, BPX_LB_RANDOM);
+  }
+
+  // Service i with every frontend on `algorithm` (BPX_LB_*).
+  void program(size_t i, uint8_t algorithm) {
+    std::string vip = clusterIp(i);
+    std::vector<controller::FrontendSpec> frontends = {
+        service(i, vip.c_str(), 80, BPX_PROTO_TCP, BPX_SVC_F_CLUSTER_IP), testing::wildcardSpec(vip.c_str())};
+    if (i == 0) {
+      frontends.push_back(service(i, vip.c_str(), 53, BPX_PROTO_UDP, BPX_SVC_F_CLUSTER_IP));
+      frontends.push_back(service(i, "0.0.0.0", 30080, BPX_PROTO_TCP, BPX_SVC_F_NODEPORT));
     }
+    for (auto& frontend : frontends)
+      if (!(frontend.flags & BPX_SVC_F_WILDCARD)) frontend.algorithm = algorithm;
+    auto result = reconciler->apply({"bench", "svc-" + std::to_string(i)}, frontends);
+    if (!result.errors.empty()) throw std::runtime_error("programming Service " + std::to_string(i) + " failed");
   }
 
   // One harness call; returns the kernel's nanoseconds.
@@ -268,6 +272,28 @@ std::vector<Figure> measure(Bench& bench, size_t services, size_t runs) {
   auto out = testing::buildPacket(tcp("192.168.1.1", 22, client, 40000, testing::kTcpAck));
   add("tc_to_dev", "node traffic out",
       repeat([&](size_t) { return bench.tcRun(loader::TcProgram::kToDevice, out).ns; }));
+
+  // The cost of each load-balancing algorithm per new connection, beside random's: Service
+  // 0 (10 backends) switched to each in turn, then back to random.
+  const std::pair<uint8_t, const char*> algorithms[] = {
+      {BPX_LB_RANDOM, "random"}, {BPX_LB_ROUND_ROBIN, "round-robin"}, {BPX_LB_MAGLEV, "maglev"}};
+  for (size_t a = 0; a < std::size(algorithms); ++a) {
+    const auto& [algorithm, name] = algorithms[a];
+    bench.program(0, algorithm);
+    std::string what = std::string("ClusterIP TCP, a new socket, ") + name;
+    hook("connect4", what.c_str(), repeat([&](size_t) {
+           return bench.sock(BPX_HARNESS_CONNECT4, vip.c_str(), 80, IPPROTO_TCP, bench.nextCookie++);
+         }));
+    std::vector<uint32_t> flows;
+    const std::string lbClient = "192.168.1." + std::to_string(200 + a * 10 + services % 10);
+    for (size_t r = 0; r < std::min<size_t>(runs, 1000); ++r) {
+      auto in = testing::buildPacket(tcp(lbClient, static_cast<uint16_t>(1024 + r), "192.168.1.1", 30080, testing::kTcpSyn));
+      flows.push_back(bench.tcRun(loader::TcProgram::kFromDevice, in).ns);
+    }
+    what = std::string("NodePort TCP, new flow (SYN), ") + name;
+    add("tc_from_dev", what.c_str(), std::move(flows));
+  }
+  bench.program(0, BPX_LB_RANDOM);
   return figures;
 }
 

@@ -20,12 +20,12 @@
 #define BPX_ASSERT_SIZE(type, size) _Static_assert(sizeof(type) == (size), #type " size")
 #endif
 
-#define BPX_LAYOUT_VERSION 1
+#define BPX_LAYOUT_VERSION 2 /* 2: bpx_svc_v3 (the load-balancing algorithm and its table) */
 #define BPX_LAYOUT_MAGIC 0x62707831 /* "bpx1" */
 
 /* Map names: the kernel keeps 15 characters. */
 #define BPX_MAP_LAYOUT bpx_layout_v1
-#define BPX_MAP_SVC bpx_svc_v2 /* v2: the key's last byte is the scope */
+#define BPX_MAP_SVC bpx_svc_v3 /* v2: the key's last byte is the scope; v3: algorithm, table_size, rr_next */
 #define BPX_MAP_SLOT bpx_slot_v1
 #define BPX_MAP_BACKEND bpx_be_v1
 /* Socket-local storage (replaces bpx_revnat_v1 and bpx_udpaff_v1, global LRUs keyed by
@@ -99,16 +99,75 @@ BPX_ASSERT_SIZE(struct bpx_svc_key, 20);
 #define BPX_SVC_F_LB_PROXY 0x0080     /* loadBalancer ipMode Proxy: never short-circuited */
 #define BPX_SVC_F_SOURCE_RANGES 0x0100 /* loadBalancerSourceRanges in bpx_lpm (key svc_id) */
 
+/* bpx_svc_value.algorithm: how a new flow picks among the slots (docs/load-balancing.md). */
+#define BPX_LB_RANDOM 0      /* bpf_get_prandom_u32() % slots */
+#define BPX_LB_MAGLEV 1      /* bpx_flow_hash() % table_size over the Maglev table */
+#define BPX_LB_ROUND_ROBIN 2 /* rr_next % slots, then rr_next + 1 */
+
 struct bpx_svc_value {
 	__u32 svc_id;           /* host order; key of bpx_meta and bpx_slot; reused after release */
 	__u32 generation;       /* host order; new on every backend-set change, and never handed out
 				 * twice in a datapath (see bpx_generation): state that names
 				 * (svc_id, generation) can only match the Service it was made for */
-	__u16 backend_count;    /* host order; active slots in bank (generation & 1) */
+	__u16 backend_count;    /* host order; the backends, slots 0 .. backend_count-1 of bank
+				 * (generation & 1), each once */
 	__u16 flags;            /* host order; BPX_SVC_F_* */
 	__u32 affinity_timeout; /* host order; seconds, sessionAffinity ClientIP */
+	__u16 table_size;       /* host order; the lookup table in the slots after the backends
+				 * (backend_count .. backend_count+table_size-1): Maglev's, or
+				 * backends repeated by weight; 0: new flows pick among the backends */
+	__u8 algorithm;         /* BPX_LB_* */
+	__u8 pad;               /* zero */
+	__u32 rr_next;          /* host order; round-robin position, advanced by the datapath;
+				 * the agent writes what it read (0 for a new frontend) */
 };
-BPX_ASSERT_SIZE(struct bpx_svc_value, 16);
+BPX_ASSERT_SIZE(struct bpx_svc_value, 24);
+
+/*
+ * Maglev's flow hash, the same on both paths and in `bpfproxy explain`: murmur3's 32-bit
+ * mixing over the flow's words (addresses in network order, ports as they sit in the
+ * packet). The TC path hashes the 5-tuple; the socket path has no source port yet when
+ * connect() runs, so it hashes the client identity and the frontend with sport 0.
+ */
+static inline __attribute__((always_inline)) __u32 bpx_hash_mix(__u32 hash, __u32 word)
+{
+	word *= 0xcc9e2d51;
+	word = (word << 15) | (word >> 17);
+	word *= 0x1b873593;
+	hash ^= word;
+	hash = (hash << 13) | (hash >> 19);
+	return hash * 5 + 0xe6546b64;
+}
+
+/* Loops kept rolled in BPF: unrolled, clang loads every word first and spills them, and
+ * the TC programs' stack has no room for that. */
+#ifdef __bpf__
+#define BPX_ROLLED _Pragma("clang loop unroll(disable)")
+#else
+#define BPX_ROLLED
+#endif
+
+static inline __attribute__((always_inline)) __u32 bpx_flow_hash(const __be32 src[4], const __be32 dst[4],
+								 __be16 sport, __be16 dport, __u8 proto)
+{
+	__u32 hash = 0x62707831; /* seed: "bpx1" */
+	int i;
+
+	BPX_ROLLED
+	for (i = 0; i < 4; i++)
+		hash = bpx_hash_mix(hash, src[i]);
+	BPX_ROLLED
+	for (i = 0; i < 4; i++)
+		hash = bpx_hash_mix(hash, dst[i]);
+	hash = bpx_hash_mix(hash, ((__u32)sport << 16) | dport);
+	hash = bpx_hash_mix(hash, proto);
+	hash ^= 40;
+	hash ^= hash >> 16;
+	hash *= 0x85ebca6b;
+	hash ^= hash >> 13;
+	hash *= 0xc2b2ae35;
+	return hash ^ (hash >> 16);
+}
 
 /* Backend slots. The reconciler writes a new set into the bank the service does not use,
  * then flips bpx_svc_value.generation in one update: a connecting socket sees the old set

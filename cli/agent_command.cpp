@@ -11,6 +11,8 @@
 #include "cli/duration.h"
 #include "cli/logging.h"
 #include "controller/model/input_checks.h"
+#include "controller/model/lb_choice.h"
+#include "controller/model/lb_table.h"
 #include "controller/sync/agent.h"
 #include "loader/system_paths.h"
 #include "maps/map_names.h"
@@ -41,6 +43,8 @@ struct AgentFlags {
   uint32_t maxConntrack = BPX_DEFAULT_CONNTRACK;
   uint32_t maxAffinity = BPX_DEFAULT_CLIENT_AFFINITY;
   bool destroyStaleTcpSockets = false;
+  std::string algorithm = "random";
+  uint32_t maglevTableSize = 0;
   LogFlags log;
   OpsFlags ops;  // --config, metrics and health ports
   TcFlags tc;    // per-packet datapath
@@ -74,6 +78,13 @@ std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& opti
   options.mapSizes.conntrack = flags.maxConntrack;
   options.mapSizes.clientAffinity = flags.maxAffinity;
   options.destroyTcpSockets = flags.destroyStaleTcpSockets;
+  auto algorithm = controller::parseLbAlgorithm(flags.algorithm);
+  if (!algorithm) return "--algorithm: '" + flags.algorithm + "' is not one of: random, maglev, round-robin";
+  options.model.defaultAlgorithm = *algorithm;
+  if (flags.maglevTableSize && (!controller::isPrime(flags.maglevTableSize) || flags.maglevTableSize > 65521))
+    return "--maglev-table-size: " + std::to_string(flags.maglevTableSize) +
+           " is not a prime up to 65521 (Maglev needs a prime; 0 chooses one per Service)";
+  options.model.maglevTableSize = flags.maglevTableSize;
   return buildTcOptions(flags.tc, options);
 }
 
@@ -105,6 +116,13 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
       ->capture_default_str();
   cmd->add_option("--max-affinity", flags->maxAffinity,
                   "sessionAffinity ClientIP entries (client, Service); the oldest are evicted beyond it")
+      ->capture_default_str();
+  cmd->add_option("--algorithm", flags->algorithm,
+                  "How new flows pick a backend, unless a Service's bpfproxy.io/lb-algorithm says: "
+                  "random, maglev or round-robin")
+      ->capture_default_str();
+  cmd->add_option("--maglev-table-size", flags->maglevTableSize,
+                  "Maglev's table size, a prime (0: per Service, a prime at least 100 times its backends)")
       ->capture_default_str();
   addLogFlags(*cmd, flags->log);
   addOpsFlags(*cmd, flags->ops);

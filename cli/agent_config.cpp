@@ -129,7 +129,8 @@ const std::vector<ConfigKey>& configKeys() {
       {"bpfproxy.devices", "--devices", K::Strings, {}},
       {"bpfproxy.podDevices", "--pod-devices", K::Strings, {}},
       {"bpfproxy.nodePortRange", "--nodeport-range", K::String, {}},
-      {"bpfproxy.algorithm", "", K::Enum, {"random"}},
+      {"bpfproxy.algorithm", "--algorithm", K::Enum, {"random", "maglev", "round-robin"}},
+      {"bpfproxy.maglevTableSize", "--maglev-table-size", K::Uint, {}},
       {"bpfproxy.mapSizes.services", "--max-services", K::Uint, {}},
       {"bpfproxy.mapSizes.backends", "--max-backends", K::Uint, {}},
       {"bpfproxy.mapSizes.conntrack", "--max-conntrack", K::Uint, {}},
@@ -286,7 +287,6 @@ web::json::value effectiveConfig(const CLI::App& cmd, const LoadedConfig& config
       for (const auto& entry : config.entries)
         if (entry.path == key.path) values = entry.values, known = true;
       if (!known && key.path == "mode") values = {"ebpf"}, known = true;
-      if (!known && key.path == "bpfproxy.algorithm") values = {"random"}, known = true;
       if (!known && key.path == "apiVersion") values = {"bpfproxy.io/v1alpha1"}, known = true;
       if (!known && key.path == "kind") values = {"BpfProxyConfiguration"}, known = true;
     }

@@ -5,9 +5,12 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <sstream>
 
 #include "bpf/maps_abi.h"
 #include "cli/commands.h"
+#include "cli/lb_explain.h"
+#include "controller/model/lb_choice.h"
 #include "cli/datapath_access.h"
 #include "cli/ops_views.h"
 #include "cli/output.h"
@@ -203,8 +206,9 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
   auto mgFlags = std::make_shared<Flags>();
   auto* mgShow = maglev->add_subcommand(
       "show",
-      "The selection table the datapath really uses for SERVICE (NAMESPACE/NAME): bpfproxy picks at random over "
-      "a slot array, it has no Maglev table, so this shows the slots (exit 3 when the Service is not programmed)");
+      "The selection table the datapath uses for SERVICE (NAMESPACE/NAME), per frontend: the backends, each one's "
+      "share of the table, and the table itself (Maglev's, or backends repeated by weight; without a table a new "
+      "flow picks among the backends) (exit 3 when the Service is not programmed)");
   mgShow->add_option("SERVICE", mgFlags->service, "NAMESPACE/NAME")->required();
   addPinDir(*mgShow, *mgFlags);
   addOutputFlag(*mgShow, mgFlags->output);
@@ -216,20 +220,27 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
     std::string name = slash == std::string::npos ? mgFlags->service : mgFlags->service.substr(slash + 1);
     auto array = value::array();
     size_t i = 0;
-    Table table({"FRONTEND", "PROTO", "BANK", "SLOT", "BACKEND", "STATE", "SHARE"});
+    std::ostringstream text;
     for (const auto& view : serviceViews(snapshot)) {
       if (view.namespace_ != namespace_ || view.name != name) continue;
       const maps::SnapshotFrontend* frontend = nullptr;
       for (const auto& f : snapshot.frontends)
         if (f.value.svc_id == view.id) frontend = &f;
-      uint32_t bank = frontend ? (frontend->value.generation & 1) : 0;
+      if (!frontend) continue;
+      const auto& positions = lbPositions(*frontend);
+      std::map<uint32_t, size_t> share;
+      for (uint32_t id : positions) share[id]++;
+      uint32_t bank = frontend->value.generation & 1;
+      const std::string algorithm = controller::lbAlgorithmName(frontend->value.algorithm);
       auto item = value::object(true);
       item["frontend"] = jsonString(view.frontend);
       item["protocol"] = jsonString(view.protocol);
-      item["algorithm"] = jsonString("random");
+      item["algorithm"] = jsonString(algorithm);
       item["bank"] = value::number(bank);
-      item["generation"] = value::number(frontend ? frontend->value.generation : 0);
+      item["generation"] = value::number(frontend->value.generation);
+      item["table_size"] = value::number(static_cast<uint32_t>(frontend->value.table_size));
       auto slots = value::array();
+      Table backends({"SLOT", "BACKEND", "STATE", "POSITIONS", "SHARE"});
       for (size_t slot = 0; slot < view.backends.size(); ++slot) {
         const auto& b = view.backends[slot];
         auto s = value::object(true);
@@ -237,14 +248,36 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
         s["backend_id"] = value::number(b.id);
         s["address"] = jsonString(b.address);
         s["state"] = jsonString(b.state);
+        s["positions"] = value::number(static_cast<uint64_t>(share[b.id]));
         slots[slot] = s;
-        table.addRow({slot == 0 ? view.frontend : "", slot == 0 ? view.protocol : "", std::to_string(bank),
-                      std::to_string(slot), std::to_string(b.id) + " => " + b.address, b.state,
-                      "1/" + std::to_string(view.backends.size())});
+        backends.addRow({std::to_string(slot), std::to_string(b.id) + " => " + b.address, b.state,
+                         std::to_string(share[b.id]), std::to_string(share[b.id]) + "/" + std::to_string(positions.size())});
       }
-      if (view.backends.empty()) table.addRow({view.frontend, view.protocol, std::to_string(bank), "-", "(none)", "", ""});
       item["slots"] = slots;
+      auto table = value::array();
+      for (size_t p = 0; p < frontend->tableIds.size(); ++p) table[p] = value::number(frontend->tableIds[p]);
+      item["table"] = table;
       array[i++] = item;
+
+      text << view.frontend << " " << view.protocol << ": " << algorithm << ", bank " << bank << ", generation "
+           << frontend->value.generation << ", ";
+      if (frontend->value.table_size)
+        text << "a table of " << frontend->value.table_size << " positions (slots " << view.backends.size() << ".."
+             << view.backends.size() + frontend->value.table_size - 1 << ")\n";
+      else
+        text << (view.backends.empty() ? "no backend: connections refused\n" : "no table: new flows pick among the backends\n");
+      if (!view.backends.empty()) backends.print(text);
+      if (!frontend->tableIds.empty()) {
+        Table rows({"POSITION", "BACKEND IDS"});
+        for (size_t p = 0; p < frontend->tableIds.size(); p += 16) {
+          std::string ids;
+          for (size_t q = p; q < std::min(p + 16, frontend->tableIds.size()); ++q)
+            ids += (q == p ? "" : " ") + std::to_string(frontend->tableIds[q]);
+          rows.addRow({std::to_string(p), ids});
+        }
+        rows.print(text);
+      }
+      text << "\n";
     }
     if (i == 0) {
       std::cerr << "bpfproxy: Service " << namespace_ << "/" << name << " is not programmed in " << mgFlags->pinDir
@@ -252,10 +285,7 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
       exitCode = kExitNotFound;
       return;
     }
-    if (!printStructured(array, mgFlags->output, std::cout)) {
-      std::cout << "algorithm: random (bpf_get_prandom_u32() % slots); no Maglev table: these slots are the table\n\n";
-      table.print(std::cout);
-    }
+    if (!printStructured(array, mgFlags->output, std::cout)) std::cout << text.str();
   });
 }
 

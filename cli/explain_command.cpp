@@ -11,6 +11,7 @@
 #include "bpf/maps_abi.h"
 #include "cli/commands.h"
 #include "cli/datapath_access.h"
+#include "cli/lb_explain.h"
 #include "cli/ops_views.h"
 #include "cli/output.h"
 #include "cli/service_view.h"
@@ -169,8 +170,8 @@ Explanation explainFlow(const maps::DatapathSnapshot& snapshot, const FlowQuery&
 
   result.conntrack = extras.conntrack;
   result.udpStickySockets = extras.udpStickySockets;
-  result.algorithm = "random: slot = bpf_get_prandom_u32() % " + std::to_string(left.size()) +
-                     " over the active bank, every backend equally likely";
+  auto lb = explainLbPick(*frontend, query);
+  result.algorithm = lb.algorithm;
   if (query.proto == BPX_PROTO_UDP)
     result.algorithm += "; an unconnected UDP socket keeps its first backend while it stays in the set";
   if (left.empty()) {
@@ -190,6 +191,9 @@ Explanation explainFlow(const maps::DatapathSnapshot& snapshot, const FlowQuery&
   } else if (left.size() == 1) {
     result.picked = left.front();
     result.pickDetail = "the only backend: every new connection gets it";
+  } else if (lb.backendId && !(frontend->value.flags & BPX_SVC_F_AFFINITY)) {
+    result.picked = lb.backendId;
+    result.pickDetail = lb.detail;
   } else {
     result.pickDetail = "random among " + std::to_string(left.size()) + " (each 1/" + std::to_string(left.size()) + ")";
   }

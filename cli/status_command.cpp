@@ -12,6 +12,7 @@
 
 #include "bpf/maps_abi.h"
 #include "cli/commands.h"
+#include "controller/model/lb_choice.h"
 #include "cli/datapath_access.h"
 #include "cli/ops_views.h"
 #include "cli/output.h"
@@ -31,6 +32,16 @@ struct Summary {
   std::map<std::string, size_t> frontendsByType;
   size_t backends = 0, affinityFrontends = 0, localFrontends = 0, terminatingBackends = 0;
   bool udp = false, tcp = false;
+  std::map<std::string, size_t> frontendsByAlgorithm;
+  // "random", or each algorithm in use with its frontends: "maglev (2), random (5)".
+  std::string selection() const {
+    if (frontendsByAlgorithm.size() <= 1)
+      return frontendsByAlgorithm.empty() ? "random" : frontendsByAlgorithm.begin()->first;
+    std::string text;
+    for (const auto& [name, count] : frontendsByAlgorithm)
+      text += (text.empty() ? "" : ", ") + name + " (" + std::to_string(count) + ")";
+    return text;
+  }
 };
 
 Summary summarize(const StatusInput& input) {
@@ -47,6 +58,7 @@ Summary summarize(const StatusInput& input) {
     if (frontend.value.flags & BPX_SVC_F_WILDCARD) continue;
     s.frontendsByType[frontend.meta ? maps::frontendTypeName(frontend.meta->type) : "unknown"]++;
     if (frontend.value.flags & BPX_SVC_F_AFFINITY) s.affinityFrontends++;
+    s.frontendsByAlgorithm[controller::lbAlgorithmName(frontend.value.algorithm)]++;
     if (frontend.value.flags & BPX_SVC_F_LOCAL) s.localFrontends++;
     if (frontend.key.proto == BPX_PROTO_UDP) s.udp = true;
     if (frontend.key.proto == BPX_PROTO_TCP) s.tcp = true;
@@ -103,7 +115,7 @@ value statusJson(const StatusInput& input) {
   for (const auto& [type, count] : s.frontendsByType) services[type] = value::number(static_cast<uint64_t>(count));
   root["frontends"] = services;
   root["backends"] = value::number(static_cast<uint64_t>(s.backends));
-  root["backendSelection"] = jsonString("random");
+  root["backendSelection"] = jsonString(s.selection());
   root["sessionAffinityFrontends"] = value::number(static_cast<uint64_t>(s.affinityFrontends));
   root["gracefulTermination"] = value::boolean(true);
   auto programs = value::array();
@@ -165,7 +177,7 @@ void printStatus(const StatusInput& input, std::ostream& out) {
   line("  Other links:", s.otherLinks ? std::to_string(s.otherAttached) + "/" + std::to_string(s.otherLinks) +
                                            " attached (TC, post-bind)"
                                      : "none pinned");
-  line("  Backend Selection:", "Random");
+  line("  Backend Selection:", s.selection());
   line("  Session Affinity:", s.affinityFrontends ? "Enabled (" + std::to_string(s.affinityFrontends) + " frontends)"
                                                  : "Enabled (no frontend asks for it)");
   line("  Graceful Termination:", "Enabled (" + std::to_string(s.terminatingBackends) + " terminating backends in use)");

@@ -13,6 +13,17 @@ namespace {
 
 // The older layouts, as they were pinned (bpf/maps_abi.h only knows the current ones).
 
+// bpx_svc_v1's and bpx_svc_v2's value: v3 added the load-balancing algorithm, its table
+// and the round-robin position.
+struct ServiceValueV2 {
+  uint32_t svc_id;
+  uint32_t generation;
+  uint16_t backend_count;
+  uint16_t flags;
+  uint32_t affinity_timeout;
+};
+static_assert(sizeof(ServiceValueV2) == 16);
+
 // bpx_svc_v1 (until 4ba262c): the key's last byte was padding, always zero. v2 names it
 // the scope, and zero is BPX_SVC_SCOPE_ALL; the value did not change.
 struct ServiceKeyV1 {
@@ -44,7 +55,7 @@ bool serviceV1ToV2(const uint8_t* oldKey, const uint8_t* oldValue, uint8_t* key,
   converted.proto = old.proto;
   converted.scope = BPX_SVC_SCOPE_ALL;
   std::memcpy(key, &converted, sizeof(converted));
-  std::memcpy(value, oldValue, sizeof(bpx_svc_value));
+  std::memcpy(value, oldValue, sizeof(ServiceValueV2));  // v2 kept v1's value
   return true;
 }
 
@@ -62,6 +73,22 @@ bool affinityV1ToV2(const uint8_t* oldKey, const uint8_t* oldValue, uint8_t* key
   return true;
 }
 
+// Every v2 frontend picked at random among its backends: random, no table.
+bool serviceV2toV3(const uint8_t* oldKey, const uint8_t* oldValue, uint8_t* key, uint8_t* value) {
+  ServiceValueV2 old;
+  std::memcpy(&old, oldValue, sizeof(old));
+  bpx_svc_value converted{};
+  converted.svc_id = old.svc_id;
+  converted.generation = old.generation;
+  converted.backend_count = old.backend_count;
+  converted.flags = old.flags;
+  converted.affinity_timeout = old.affinity_timeout;
+  converted.algorithm = BPX_LB_RANDOM;
+  std::memcpy(key, oldKey, sizeof(bpx_svc_key));  // the key did not change
+  std::memcpy(value, &converted, sizeof(converted));
+  return true;
+}
+
 }  // namespace
 
 const std::vector<MapConverter>& builtinMapConverters() {
@@ -69,9 +96,10 @@ const std::vector<MapConverter>& builtinMapConverters() {
   // instead (maps::kRetiredMaps): bpx_revnat_v1 and bpx_udpaff_v1, keyed by socket cookie,
   // whose successor is socket-local storage, which only a socket's own descriptor can fill.
   static const std::vector<MapConverter> converters = {
-      {"bpx_svc_v1", "bpx_svc_v2", sizeof(ServiceKeyV1), sizeof(bpx_svc_value), serviceV1ToV2},
+      {"bpx_svc_v1", "bpx_svc_v2", sizeof(ServiceKeyV1), sizeof(ServiceValueV2), serviceV1ToV2},
       {"bpx_affinity_v1", "bpx_affinity_v2", sizeof(AffinityKeyV1), sizeof(bpx_client_affinity_value),
        affinityV1ToV2},
+      {"bpx_svc_v2", BPX_STRINGIFY(BPX_MAP_SVC), sizeof(bpx_svc_key), sizeof(ServiceValueV2), serviceV2toV3},
   };
   return converters;
 }

@@ -16,6 +16,7 @@ struct SnapshotFrontend {
   bpx_svc_value value{};
   std::optional<bpx_svc_meta> meta;
   std::vector<uint32_t> backendIds;  // the active bank, in slot order
+  std::vector<uint32_t> tableIds;    // the active bank's lookup table (Maglev, weights), in order
 };
 
 struct DatapathSnapshot {

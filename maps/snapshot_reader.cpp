@@ -11,7 +11,7 @@ DatapathSnapshot readSnapshot(const DatapathMaps& maps) {
   std::map<uint32_t, size_t> byId;  // svc_id -> index in frontends
   maps.services.forEach<bpx_svc_key, bpx_svc_value>(
       [&](const bpx_svc_key& key, const bpx_svc_value& value) {
-        snapshot.frontends.push_back({key, value, std::nullopt, {}});
+        snapshot.frontends.push_back({key, value, std::nullopt, {}, {}});
         return true;
       });
   std::sort(snapshot.frontends.begin(), snapshot.frontends.end(),
@@ -22,6 +22,7 @@ DatapathSnapshot readSnapshot(const DatapathMaps& maps) {
     auto& frontend = snapshot.frontends[i];
     byId[frontend.value.svc_id] = i;
     frontend.backendIds.assign(frontend.value.backend_count, 0);
+    frontend.tableIds.assign(frontend.value.table_size, 0);
     bpx_svc_meta meta{};
     if (maps.serviceMeta.lookup(frontend.value.svc_id, meta) == 0) frontend.meta = meta;
   }
@@ -33,10 +34,12 @@ DatapathSnapshot readSnapshot(const DatapathMaps& maps) {
           return true;
         }
         auto& frontend = snapshot.frontends[it->second];
-        bool active = key.bank == (frontend.value.generation & 1) &&
-                      key.index < frontend.value.backend_count;
-        if (active)
+        const auto& value = frontend.value;
+        bool active = key.bank == (value.generation & 1) && key.index < value.backend_count + value.table_size;
+        if (active && key.index < value.backend_count)
           frontend.backendIds[key.index] = slot.backend_id;
+        else if (active)
+          frontend.tableIds[key.index - value.backend_count] = slot.backend_id;
         else
           snapshot.staleSlots.push_back(key);
         return true;

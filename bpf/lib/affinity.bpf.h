@@ -7,7 +7,7 @@
 #ifndef BPFPROXY_AFFINITY_BPF_H
 #define BPFPROXY_AFFINITY_BPF_H
 
-#include "lb_lookup.bpf.h"
+#include "lb_pick.bpf.h"
 
 /* The backend id `key->client` last got from `svc` (key->svc_id), while it keeps coming
  * back within the timeout and the Service still lists it; else a new pick, remembered.
@@ -36,7 +36,7 @@ __attribute__((noinline)) int bpx_affinity_pick(const struct bpx_client_affinity
 			return 1;
 		}
 	}
-	if (!bpx_random_backend(svc, &picked))
+	if (!bpx_lb_pick(svc, bpx_flow_hash(key->client32, key->client32, 0, 0, 0), &picked))
 		return 0;
 	struct bpx_client_affinity_value value = {
 		.backend_id = picked,

@@ -142,15 +142,6 @@ static __always_inline struct bpx_backend *bpx_slot_backend(const struct bpx_svc
 	return bpf_map_lookup_elem(&BPX_MAP_BACKEND, &slot->backend_id);
 }
 
-/* A random backend of the active bank. */
-static __always_inline struct bpx_backend *bpx_random_backend(const struct bpx_svc_value *svc,
-							      __u32 *backend_id)
-{
-	if (!svc->backend_count)
-		return 0;
-	return bpx_slot_backend(svc, bpf_get_prandom_u32() % svc->backend_count, backend_id);
-}
-
 /* The backend, when the service's current set still lists it (searched in the first
  * BPX_STICKY_SCAN slots); null when it is gone. */
 static __always_inline struct bpx_backend *bpx_backend_if_listed(const struct bpx_svc_value *svc,

@@ -54,6 +54,7 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 	__u32 backend_id = 0;
 	struct bpx_svc_value *svc;
 	__be32 client[4] = {};
+	__u32 hash = 0;
 	int nodeport, index = -1, known = 0;
 
 	if (bpx_opted_out()) {
@@ -78,7 +79,7 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 	/* A load-balancer address in Proxy mode must reach the load balancer. */
 	if (svc->flags & (BPX_SVC_F_WILDCARD | BPX_SVC_F_LB_PROXY))
 		return BPX_PICK_NOT_A_SERVICE;
-	if (svc->flags & (BPX_SVC_F_AFFINITY | BPX_SVC_F_SOURCE_RANGES))
+	if ((svc->flags & (BPX_SVC_F_AFFINITY | BPX_SVC_F_SOURCE_RANGES)) || svc->algorithm == BPX_LB_MAGLEV)
 		known = bpx_sock_client(BPX_NETNS_COOKIE(ctx), bpx_is_v4_mapped(frontend->addr32), client);
 	/* An unknown client cannot be shown to be inside the ranges: refused. */
 	if ((svc->flags & BPX_SVC_F_SOURCE_RANGES) && !(known && bpx_in_lpm(svc->svc_id, client))) {
@@ -92,12 +93,15 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 	state = BPX_SOCK_STATE(ctx, 1);
 	if (state)
 		index = bpx_sock_find_peer(state, frontend, svc->svc_id);
+	/* Maglev: the client and the Service port (the source port is not chosen yet). */
+	if (svc->algorithm == BPX_LB_MAGLEV)
+		hash = bpx_flow_hash(client, frontend->addr32, 0, frontend->port, frontend->proto);
 	if (svc->flags & BPX_SVC_F_AFFINITY)
 		backend = bpx_affinity_backend(svc, client, &backend_id);
 	else if (sticky && state)
-		backend = bpx_sticky_backend(svc, state, index, &backend_id);
+		backend = bpx_sticky_backend(svc, state, index, hash, &backend_id);
 	else
-		backend = bpx_random_backend(svc, &backend_id);
+		backend = bpx_lb_pick(svc, hash, &backend_id);
 	if (!backend) {
 		bpx_count(BPX_STAT_DROP_STALE);
 		return BPX_PICK_REFUSED;

@@ -7,7 +7,7 @@
 #ifndef BPFPROXY_SOCK_STATE_BPF_H
 #define BPFPROXY_SOCK_STATE_BPF_H
 
-#include "lb_lookup.bpf.h"
+#include "lb_pick.bpf.h"
 
 #ifndef BPX_SOCK_STATE
 /* The socket's own state; create: allocate it on first use (zeroed). */
@@ -75,7 +75,7 @@ static __always_inline void bpx_sock_remember(struct bpx_sock_state *state, int 
  * the service still lists it, so a request and its retries reach one server. */
 static __always_inline struct bpx_backend *bpx_sticky_backend(const struct bpx_svc_value *svc,
 							      const struct bpx_sock_state *state,
-							      int index, __u32 *backend_id)
+							      int index, __u32 hash, __u32 *backend_id)
 {
 	const struct bpx_sock_peer *chosen;
 	struct bpx_backend *backend;
@@ -90,7 +90,7 @@ static __always_inline struct bpx_backend *bpx_sticky_backend(const struct bpx_s
 		if (backend)
 			return backend;
 	}
-	return bpx_random_backend(svc, backend_id);
+	return bpx_lb_pick(svc, hash, backend_id);
 }
 
 /* recvmsg and getpeername: show the application the frontend it asked for. */

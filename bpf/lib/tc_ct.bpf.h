@@ -423,7 +423,8 @@ pick:
 	if (svc->flags & BPX_SVC_F_AFFINITY)
 		backend = bpx_affinity_backend(svc, pkt->tuple.src32, &backend_id);
 	else
-		backend = bpx_random_backend(svc, &backend_id);
+		backend = bpx_lb_pick_flow(svc, &pkt->tuple, &backend_id) ?
+				  bpf_map_lookup_elem(&BPX_MAP_BACKEND, &backend_id) : 0;
 	if (!backend) {
 		bpx_count(BPX_STAT_DROP_STALE);
 		return -1;

@@ -27,6 +27,7 @@ struct BackendSpec {
   bool local = false;                  // on this node
   std::string nodeName;
   std::string zone;
+  uint32_t weight = 1;  // bpfproxy.io/lb-weights; 0: no new flows
   auto operator<=>(const BackendSpec&) const = default;
 };
 
@@ -35,6 +36,8 @@ struct FrontendSpec {
   uint8_t type = BPX_SVC_TYPE_CLUSTER_IP;  // BPX_SVC_TYPE_*
   uint16_t flags = 0;                      // BPX_SVC_F_*
   uint32_t affinityTimeoutSeconds = 0;
+  uint8_t algorithm = BPX_LB_RANDOM;  // BPX_LB_*: how a new flow picks (lb_choice.h)
+  uint32_t maglevTableSize = 0;       // --maglev-table-size; 0: automatic (lb_table.h)
   std::string namespace_;
   std::string name;
   std::string portName;

@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "controller/model/lb_choice.h"
+
 namespace bpfproxy::controller {
 
 namespace {
@@ -65,7 +67,8 @@ class FrontendBuilder {
 public:
   FrontendBuilder(const Service& service, const std::vector<const EndpointSlice*>& slices,
                   const ModelConfig& config)
-      : service_(service), config_(config) {
+      : service_(service), config_(config), lb_(lbChoiceFor(service, config.defaultAlgorithm)) {
+    for (const auto& error : lb_.errors) warn(error);
     for (const EndpointSlice* slice : slices) {
       if (slice->serviceKey() != service.key()) {
         warn("EndpointSlice " + slice->meta.namespace_ + "/" + slice->meta.name +
@@ -182,6 +185,10 @@ private:
     frontend.type = type;
     frontend.flags = flags;
     if (flags & BPX_SVC_F_AFFINITY) frontend.affinityTimeoutSeconds = service_.sessionAffinityTimeoutSeconds;
+    if (!(flags & BPX_SVC_F_WILDCARD)) {
+      frontend.algorithm = lb_.algorithm;
+      frontend.maglevTableSize = config_.maglevTableSize;
+    }
     frontend.namespace_ = service_.meta.namespace_;
     frontend.name = service_.meta.name;
     frontend.portName = portName;
@@ -268,6 +275,7 @@ private:
     spec.local = candidate.local;
     spec.nodeName = candidate.endpoint->nodeName;
     spec.zone = candidate.endpoint->zone;
+    spec.weight = lb_.weights.weightOf(candidate.address, spec.zone);
     return spec;
   }
 
@@ -334,10 +342,11 @@ private:
 
   const Service& service_;
   const ModelConfig& config_;
+  ModelResult result_;  // before lb_: its errors are warnings
+  LbChoice lb_;
   std::vector<const EndpointSlice*> slices_;
   std::map<std::tuple<bool, std::string, Protocol>, std::vector<Candidate>> candidates_;
   std::map<FrontendKey, FrontendSpec> frontends_;
-  ModelResult result_;
 };
 
 }  // namespace

@@ -15,6 +15,8 @@ struct ModelConfig {
   std::string nodeName;
   std::string nodeZone;  // this Node's topology.kubernetes.io/zone, "" when unknown
   PortRange nodePortRange;  // nodePorts outside it are not programmed
+  uint8_t defaultAlgorithm = BPX_LB_RANDOM;  // --algorithm: Services without the annotation
+  uint32_t maglevTableSize = 0;              // --maglev-table-size; 0: automatic
 };
 
 struct ModelResult {

@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "bpf/maps_abi.h"
+#include "controller/model/lb_choice.h"
+#include "controller/model/lb_table.h"
 #include "loader/attach_check.h"
 #include "maps/datapath_maps.h"
 #include "maps/map_names.h"
@@ -116,7 +118,9 @@ private:
     auto backends = family("bpfproxy_service_backends",
                            "Backends programmed per frontend, for Services annotated bpfproxy.io/metrics=true",
                            MetricType::Gauge);
+    size_t invalidLb = 0;
     for (const auto& [key, state] : owner_.services_) {
+      invalidLb += state.invalidLbAnnotations;
       internal += state.internalNoLocal;
       external += state.externalNoLocal;
       if (!state.optedIn) continue;
@@ -131,6 +135,12 @@ private:
     addSample(noLocal, {{"traffic_policy", "internal"}}, static_cast<double>(internal));
     addSample(noLocal, {{"traffic_policy", "external"}}, static_cast<double>(external));
     out.push_back(std::move(noLocal));
+    auto invalid = family("bpfproxy_services_invalid_lb_annotations",
+                          "Services whose bpfproxy.io/lb-algorithm or lb-weights annotation is invalid (the default "
+                          "is used; the agent's log names the Service and the value)",
+                          MetricType::Gauge);
+    addSample(invalid, {}, static_cast<double>(invalidLb));
+    out.push_back(std::move(invalid));
     if (!backends.metric.empty()) out.push_back(std::move(backends));
   }
 
@@ -382,13 +392,14 @@ void AgentMetrics::onServiceBuilt(const ServiceKey& key, const Service* service,
   }
   ServiceState state;
   state.optedIn = optedIn(*service);
+  state.invalidLbAnnotations = !lbChoiceFor(*service, BPX_LB_RANDOM).errors.empty();
   state.frontends = frontends.size();
   bool remoteOnly = hasRemoteButNoLocal(slices, options_.nodeName);
   state.internalNoLocal = service->internalTrafficPolicy == "Local" && remoteOnly;
   bool external = service->type == "NodePort" || service->type == "LoadBalancer" || !service->externalIPs.empty();
   state.externalNoLocal = external && service->externalTrafficPolicy == "Local" && remoteOnly;
   for (const auto& frontend : frontends) {
-    state.slots += frontend.backends.size();
+    state.slots += frontend.backends.size() + lookupTableSize(frontend);
     if (state.optedIn && !(frontend.flags & BPX_SVC_F_WILDCARD))
       state.backends.emplace_back(frontend.key, frontend.backends.size());
   }

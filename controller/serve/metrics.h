@@ -75,6 +75,7 @@ private:
     bool internalNoLocal = false;  // iTP Local, endpoints elsewhere, none on this node
     bool externalNoLocal = false;  // eTP Local, the same
     bool optedIn = false;
+    bool invalidLbAnnotations = false;  // bpfproxy.io/lb-* could not be used
     size_t frontends = 0;
     size_t slots = 0;
     std::vector<std::pair<FrontendKey, size_t>> backends;  // per frontend, for opted-in ones

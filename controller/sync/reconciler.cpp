@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "controller/model/lb_table.h"
 #include "maps/map_names.h"
 
 namespace bpfproxy::controller {
@@ -101,6 +102,7 @@ ReconcileResult Reconciler::adopt(const maps::DatapathSnapshot& snapshot) {
     programmed.value = frontend.value;
     programmed.meta = frontend.meta.value_or(bpx_svc_meta{});
     programmed.backendIds = frontend.backendIds;
+    programmed.tableIds = frontend.tableIds;
     for (uint32_t id : programmed.backendIds) {
       auto it = backendsById_.find(id);
       if (it != backendsById_.end()) backends_[it->second].references++;
@@ -184,6 +186,20 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
     return false;
   }
 
+  // The algorithm's table, as backend ids (Maglev keeps its size while backends go).
+  std::vector<uint32_t> tableIds;
+  const bool wasMaglev = existing != frontends_.end() && existing->second.value.algorithm == BPX_LB_MAGLEV;
+  for (uint16_t index : lookupTable(spec, wasMaglev ? existing->second.value.table_size : 0))
+    tableIds.push_back(ids[index]);
+  if (ids.size() + tableIds.size() > BPX_MAX_BACKENDS_PER_SERVICE) {
+    releaseBackends(ids);
+    result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " +
+                            std::to_string(ids.size()) + " backends and a table of " +
+                            std::to_string(tableIds.size()) + " slots exceed " +
+                            std::to_string(BPX_MAX_BACKENDS_PER_SERVICE) + " slots (lower the weights): skipped");
+    return false;
+  }
+
   ProgrammedFrontend next;
   if (existing != frontends_.end()) {
     next = existing->second;
@@ -206,10 +222,11 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
     next.value.svc_id = *id;
   }
   next.owner = owner;
-  bool backendsChanged = existing == frontends_.end() || next.backendIds != ids;
+  bool backendsChanged = existing == frontends_.end() || next.backendIds != ids || next.tableIds != tableIds;
   bpx_svc_value value = next.value;
   value.flags = spec.flags;
   value.affinity_timeout = spec.affinityTimeoutSeconds;
+  value.algorithm = spec.algorithm;
   if (backendsChanged) {
     std::string error;
     std::optional<uint32_t> current;
@@ -222,6 +239,7 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
       return false;
     }
     value.backend_count = static_cast<uint16_t>(ids.size());
+    value.table_size = static_cast<uint16_t>(tableIds.size());
   }
   bpx_svc_meta meta = toServiceMeta(spec);
   bool metaChanged = existing == frontends_.end() || std::memcmp(&meta, &next.meta, sizeof(meta));
@@ -236,27 +254,20 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   };
 
   uint8_t newBank = value.generation & 1;
+  const size_t slotCount = ids.size() + tableIds.size();
   if (backendsChanged) {
-    for (size_t i = 0; i < ids.size(); ++i) {
-      bpx_slot_key slot{};
-      slot.svc_id = next.svcId;
-      slot.index = static_cast<uint16_t>(i);
-      slot.bank = newBank;
-      if (int rc = writer_.putSlot(slot, {ids[i]}); rc != 0) {
-        deleteSlots(next.svcId, newBank, i);
-        return fail("writing backend slots", maps::kSlotMap, rc);
-      }
-    }
+    if (int rc = putSlots(next.svcId, newBank, ids, tableIds); rc != 0)
+      return fail("writing backend slots", maps::kSlotMap, rc);
   }
   if (metaChanged) {
     if (int rc = writer_.putMeta(next.svcId, meta); rc != 0) {
-      if (backendsChanged) deleteSlots(next.svcId, newBank, ids.size());
+      if (backendsChanged) deleteSlots(next.svcId, newBank, slotCount);
       return fail("writing service metadata", maps::kServiceMetaMap, rc);
     }
   }
   if (valueChanged) {
     if (int rc = writer_.putService(toServiceKey(spec.key), value); rc != 0) {
-      if (backendsChanged) deleteSlots(next.svcId, newBank, ids.size());
+      if (backendsChanged) deleteSlots(next.svcId, newBank, slotCount);
       if (existing == frontends_.end()) writer_.deleteMeta(next.svcId);
       return fail("writing the service entry", maps::kServiceMap, rc);
     }
@@ -265,10 +276,11 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   std::vector<uint32_t> previousIds = existing != frontends_.end() ? next.backendIds
                                                                    : std::vector<uint32_t>{};
   if (backendsChanged && existing != frontends_.end())
-    deleteSlots(next.svcId, next.value.generation & 1, next.backendIds.size());
+    deleteSlots(next.svcId, next.value.generation & 1, next.backendIds.size() + next.tableIds.size());
   next.value = value;
   next.meta = meta;
   next.backendIds = ids;
+  next.tableIds = std::move(tableIds);
   frontends_[spec.key] = next;
   byService_[owner].insert(spec.key);
   releaseBackends(previousIds);
@@ -284,7 +296,8 @@ void Reconciler::removeFrontend(const FrontendKey& key, ReconcileResult& result)
     result.errors.push_back("removing " + describe(key) + ": " + errnoText(rc));
     return;
   }
-  deleteSlots(programmed.svcId, programmed.value.generation & 1, programmed.backendIds.size());
+  deleteSlots(programmed.svcId, programmed.value.generation & 1,
+              programmed.backendIds.size() + programmed.tableIds.size());
   writer_.deleteMeta(programmed.svcId);
   releaseBackends(programmed.backendIds);
   serviceIds_.release(programmed.svcId);
@@ -350,6 +363,23 @@ std::vector<Reconciler::RemovedBackend> Reconciler::takeRemovedBackends() {
     if (!backends_.count(backend)) removed.push_back({backend.address, backend.port, backend.proto});  // not back since
   removedBackends_.clear();
   return removed;
+}
+
+int Reconciler::putSlots(uint32_t svcId, uint8_t bank, const std::vector<uint32_t>& backendIds,
+                         const std::vector<uint32_t>& tableIds) {
+  const size_t count = backendIds.size() + tableIds.size();
+  for (size_t i = 0; i < count; ++i) {
+    bpx_slot_key slot{};
+    slot.svc_id = svcId;
+    slot.index = static_cast<uint16_t>(i);
+    slot.bank = bank;
+    uint32_t id = i < backendIds.size() ? backendIds[i] : tableIds[i - backendIds.size()];
+    if (int rc = writer_.putSlot(slot, {id}); rc != 0) {
+      deleteSlots(svcId, bank, i);
+      return rc;
+    }
+  }
+  return 0;
 }
 
 void Reconciler::deleteSlots(uint32_t svcId, uint8_t bank, size_t count) {

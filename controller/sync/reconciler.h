@@ -81,6 +81,7 @@ private:
     bpx_svc_value value{};
     bpx_svc_meta meta{};
     std::vector<uint32_t> backendIds;  // slot order
+    std::vector<uint32_t> tableIds;    // the slots after the backends (bpx_svc_value.table_size)
   };
 
   bool applyFrontend(const ServiceKey& owner, const FrontendSpec& spec, ReconcileResult& result);
@@ -92,6 +93,9 @@ private:
   std::string mapFull(const char* map, std::set<std::string>& fullMaps) const;
   void releaseBackends(const std::vector<uint32_t>& ids);
   void deleteSlots(uint32_t svcId, uint8_t bank, size_t count);
+  // Writes the backends, then the table, into one bank; on an error, deletes what it wrote.
+  int putSlots(uint32_t svcId, uint8_t bank, const std::vector<uint32_t>& backendIds,
+               const std::vector<uint32_t>& tableIds);
 
   maps::DatapathWriter& writer_;
   uint32_t maxServices_;

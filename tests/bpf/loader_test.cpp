@@ -57,7 +57,7 @@ TEST_CASE("loader: a second load adopts the pins: links updated in place, entrie
   CHECK(cgroup.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 1);
   {
     auto maps = openMaps(pins.path());
-    REQUIRE(maps.services.update(key(443), bpx_svc_value{7, 1, 0, 0, 0}) == 0);
+    REQUIRE(maps.services.update(key(443), bpx_svc_value{7, 1, 0, 0, 0, 0, BPX_LB_RANDOM, 0, 0}) == 0);
   }
 
   auto second = loader::loadSocketLb(options(pins.path(), cgroup.path()));
@@ -97,7 +97,7 @@ TEST_CASE("loader: a new map size migrates the entries into the resized map") {
   {
     auto maps = openMaps(pins.path());
     for (uint16_t port = 1; port <= 10; ++port)
-      REQUIRE(maps.services.update(key(port), bpx_svc_value{port, 1, 0, 0, 0}) == 0);
+      REQUIRE(maps.services.update(key(port), bpx_svc_value{port, 1, 0, 0, 0, 0, BPX_LB_RANDOM, 0, 0}) == 0);
   }
   auto bigger = options(pins.path(), cgroup.path());
   bigger.mapSizes.servicePorts = 4096;

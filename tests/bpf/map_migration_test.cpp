@@ -136,6 +136,12 @@ struct ServiceKeyV1 {
   uint8_t proto;
   uint8_t pad;
 };
+// bpx_svc_v1's (and v2's) value: bpx_svc_value's first 16 bytes (v3 added the
+// load-balancing algorithm, its table and the round-robin position).
+struct ServiceValueV1 {
+  uint8_t bytes[16];
+};
+
 // bpx_affinity_v1's key: the client's network namespace (v2: its address).
 struct AffinityKeyV1 {
   uint64_t netns_cookie;
@@ -182,17 +188,20 @@ TEST_CASE("migration: an older agent's bpx_svc_v1 and bpx_affinity_v1 are conver
     if (k.port == htons(80)) stickyValue = v;
   REQUIRE(stickyValue.affinity_timeout == 600);
 
-  std::vector<std::pair<ServiceKeyV1, bpx_svc_value>> services;
+  std::vector<std::pair<ServiceKeyV1, ServiceValueV1>> services;
   for (const auto& [k, v] : programmed) {
     REQUIRE(k.scope == 0);
+    REQUIRE(v.algorithm == BPX_LB_RANDOM);  // what a v1 agent's frontends did
     ServiceKeyV1 old{};
     std::memcpy(&old, &k, sizeof(old));
-    services.push_back({old, v});
+    ServiceValueV1 oldValue{};
+    std::memcpy(&oldValue, &v, sizeof(oldValue));
+    services.push_back({old, oldValue});
   }
   ServiceKeyV1 notV1{};  // a nonzero pad: no v1 agent wrote it; dropped, not given a scope
   notV1.port = htons(9);
   notV1.pad = 1;
-  services.push_back({notV1, stickyValue});
+  services.push_back({notV1, services.front().second});
   pinOlderMap(pins.path(), BPF_MAP_TYPE_HASH, "bpx_svc_v1", maps::kServiceMap, services);
   const uint64_t podNetns = 0x1122334455667788ull;
   const bpx_client_affinity_value chosen{7, stickyValue.generation, 123456789ull};
@@ -201,8 +210,9 @@ TEST_CASE("migration: an older agent's bpx_svc_v1 and bpx_affinity_v1 are conver
                   {{podNetns, stickyValue.svc_id, 0}, chosen}});
 
   auto report = loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
-  CHECK(hasNote(report, "converting bpx_svc_v1 into bpx_svc_v2"));
-  CHECK(hasNote(report, "converted 3 entries of bpx_svc_v1 into bpx_svc_v2, 1 the converter dropped"));
+  CHECK(hasNote(report, "converting bpx_svc_v1 into " + std::string(maps::kServiceMap)));  // through v2
+  CHECK(hasNote(report, "converted 3 entries of bpx_svc_v1 into " + std::string(maps::kServiceMap) +
+                            ", 1 the converter dropped"));
   CHECK(hasNote(report, "converted 1 entries of bpx_affinity_v1 into bpx_affinity_v2"));
   for (const auto& program : report.programs) CHECK(program.updated);  // never detached: traffic flows
   CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), "bpx_svc_v1")));
@@ -218,6 +228,8 @@ TEST_CASE("migration: an older agent's bpx_svc_v1 and bpx_affinity_v1 are conver
     CHECK(value.backend_count == v.backend_count);
     CHECK(value.flags == v.flags);
     CHECK(value.affinity_timeout == v.affinity_timeout);
+    CHECK(value.algorithm == BPX_LB_RANDOM);
+    CHECK(value.table_size == 0);
   }
   size_t entries = 0;
   maps.services.forEach<bpx_svc_key, bpx_svc_value>([&](const bpx_svc_key&, const bpx_svc_value&) {
@@ -285,6 +297,48 @@ TEST_CASE("migration: an older layout's service map is converted in place and th
   auto used = mapsOfLinkedProgram(maps::linksDir(pins.path()) + "/bpx_connect4");
   auto converted = mapId(maps::mapPinPath(pins.path(), maps::kServiceMap));
   CHECK(std::find(used.begin(), used.end(), converted) != used.end());
+}
+
+TEST_CASE("migration: bpx_svc_v2 (before load-balancing algorithms) is converted by the built-in converter") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  struct ServiceValueV2 {  // the v2 layout, as an agent of layout v1 pinned it
+    uint32_t svc_id, generation;
+    uint16_t backend_count, flags;
+    uint32_t affinity_timeout;
+  };
+  {
+    LIBBPF_OPTS(bpf_map_create_opts, createOptions);
+    int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bpx_svc_v2", sizeof(bpx_svc_key), sizeof(ServiceValueV2), 1024,
+                            &createOptions);
+    REQUIRE(fd >= 0);
+    maps::MapFd old(fd);
+    for (uint16_t port = 1; port <= 3; ++port)
+      REQUIRE(old.update(key(port), ServiceValueV2{port, 40u + port, 2, BPX_SVC_F_CLUSTER_IP | BPX_SVC_F_AFFINITY,
+                                                   10800}) == 0);
+    REQUIRE(bpf_obj_pin(old.fd(), maps::mapPinPath(pins.path(), "bpx_svc_v2").c_str()) == 0);
+    REQUIRE(unlink(maps::mapPinPath(pins.path(), maps::kServiceMap).c_str()) == 0);
+    auto layout = maps::MapFd::openPinned(maps::mapPinPath(pins.path(), maps::kLayoutMap));
+    REQUIRE(layout.update(uint32_t{0}, bpx_layout{BPX_LAYOUT_MAGIC, 1}) == 0);
+  }
+  auto report = loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  CHECK(hasNote(report, "converted 3 entries of bpx_svc_v2"));
+  CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), "bpx_svc_v2")));
+  maps::DatapathMaps maps;
+  REQUIRE_OK(maps.open(pins.path()));
+  for (uint16_t port = 1; port <= 3; ++port) {
+    bpx_svc_value value{};
+    REQUIRE(maps.services.lookup(key(port), value) == 0);
+    CHECK(value.svc_id == port);
+    CHECK(value.generation == 40u + port);
+    CHECK(value.backend_count == 2);
+    CHECK(value.flags == (BPX_SVC_F_CLUSTER_IP | BPX_SVC_F_AFFINITY));
+    CHECK(value.affinity_timeout == 10800);
+    CHECK(value.algorithm == BPX_LB_RANDOM);  // what every v2 frontend did
+    CHECK(value.table_size == 0);
+  }
 }
 
 TEST_CASE("migration: an older layout's map without a converter is refused, nothing touched") {

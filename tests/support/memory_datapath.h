@@ -81,17 +81,19 @@ public:
   maps::DatapathSnapshot snapshot() const {
     maps::DatapathSnapshot out;
     for (const auto& [key, value] : services) {
-      maps::SnapshotFrontend frontend{key, value, std::nullopt, {}};
+      maps::SnapshotFrontend frontend{key, value, std::nullopt, {}, {}};
       if (auto meta = metas.find(value.svc_id); meta != metas.end()) frontend.meta = meta->second;
       frontend.backendIds.assign(value.backend_count, 0);
+      frontend.tableIds.assign(value.table_size, 0);
       out.frontends.push_back(frontend);
     }
     for (const auto& [key, slot] : slots) {
       bool placed = false;
       for (auto& frontend : out.frontends)
         if (frontend.value.svc_id == key.svc_id && key.bank == (frontend.value.generation & 1) &&
-            key.index < frontend.value.backend_count) {
-          frontend.backendIds[key.index] = slot.backend_id;
+            key.index < frontend.value.backend_count + frontend.value.table_size) {
+          if (key.index < frontend.value.backend_count) frontend.backendIds[key.index] = slot.backend_id;
+          else frontend.tableIds[key.index - frontend.value.backend_count] = slot.backend_id;
           placed = true;
         }
       if (!placed) out.staleSlots.push_back(key);

@@ -79,7 +79,8 @@ TEST_CASE("config: unknown keys and bad values are errors naming the key") {
        "key iptables.masqueradeAl: unknown key (not a KubeProxyConfiguration field)"},
       {"bad number", "bpfproxy:\n  mapSizes:\n    backends: -1\n", "key bpfproxy.mapSizes.backends: '-1' is not a non-negative integer"},
       {"bad enum", "logging:\n  format: xml\n", "key logging.format: 'xml' is not one of: text, json"},
-      {"unsupported algorithm", "bpfproxy:\n  algorithm: maglev\n", "key bpfproxy.algorithm: 'maglev' is not one of: random"},
+      {"unknown algorithm", "bpfproxy:\n  algorithm: fastest\n",
+       "key bpfproxy.algorithm: 'fastest' is not one of: random, maglev, round-robin"},
       {"list for a scalar", "minSyncPeriod: [1s]\n", "key minSyncPeriod: expects a single value"},
       {"not YAML", "a: [\n", "bad.yaml: not YAML"},
   };

@@ -1,0 +1,218 @@
+// Load-balancing algorithms on both paths: Services annotated with bpfproxy.io/lb-algorithm
+// (and lb-weights) are built by the production model, programmed by the production
+// reconciler, and picked from by the real programs: the socket hooks in the XDP harness,
+// the TC programs under BPF_PROG_TEST_RUN. Distribution bounds are stated per case; no case
+// measures time.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bpf/maps_abi.h"
+#include "tests/bpf/both_paths_datapath.h"
+#include "tests/support/skip.h"
+#include "tests/support/tc_test_namespace.h"
+
+using namespace bpfproxy;
+using namespace bpfproxy::modeltest;
+
+namespace {
+
+const IpAddress kClusterIp = ip("10.32.0.50");
+const IpAddress kNodeIp = ip("192.168.1.1");
+constexpr uint16_t kNodePort = 30080;
+
+// Backends on node2 (10.200.128.0/17): the TC path redirects to them through eth0.
+std::string backendAddress(int i) { return "10.200.128." + std::to_string(i + 1); }
+
+Cluster webCluster(const std::string& algorithm, int backends, const std::string& weights = "") {
+  Cluster cluster;
+  Service service;
+  service.meta.namespace_ = "default";
+  service.meta.name = "web";
+  if (!algorithm.empty()) service.meta.annotations["bpfproxy.io/lb-algorithm"] = algorithm;
+  if (!weights.empty()) service.meta.annotations["bpfproxy.io/lb-weights"] = weights;
+  service.type = "NodePort";
+  service.clusterIPs = {kClusterIp.toString()};
+  service.ports.push_back({"http", controller::Protocol::TCP, 80, 8080, "", kNodePort});
+  cluster.services["web"] = service;
+  EndpointSlice slice;
+  slice.meta.namespace_ = "default";
+  slice.meta.name = "web-1";
+  slice.meta.labels["kubernetes.io/service-name"] = "web";
+  slice.addressType = "IPv4";
+  slice.ports.push_back({std::string("http"), controller::Protocol::TCP, uint16_t(8080)});
+  for (int i = 0; i < backends; ++i) {
+    controller::Endpoint endpoint;
+    endpoint.addresses = {backendAddress(i)};
+    endpoint.nodeName = "node2";
+    slice.endpoints.push_back(endpoint);
+  }
+  cluster.slices["web-1"] = slice;
+  return cluster;
+}
+
+// Flow number n on a path: the socket path's clients differ by network namespace (so by
+// identity), the TC path's by source address and port.
+Flow flow(Path path, uint32_t n) {
+  Flow f;
+  f.path = path;
+  f.proto = BPX_PROTO_TCP;
+  if (path == Path::kSocket) {
+    f.dst = kClusterIp;
+    f.dport = 80;
+    f.netns = 1000 + n;  // no address known: identified by the namespace cookie
+    f.socket = 1;
+  } else {
+    f.src = IpAddress::fromV4(htonl(0xc6336400 + (n >> 12)));  // 198.51.100.x, outside the cluster
+    f.sport = static_cast<uint16_t>(20000 + (n & 0xfff));
+    f.dst = kNodeIp;
+    f.dport = kNodePort;
+  }
+  return f;
+}
+
+std::string pick(ChurnDatapath& datapath, const Flow& f) {
+  auto observed = datapath.run(f);
+  const bool translated = observed.outcome == Outcome::kTranslate;
+  REQUIRE_MESSAGE(translated, f.toString() << ": " << observed.toString());
+  return observed.backend.address.toString();
+}
+
+// New flows on a path, counted by backend. TC flows to one backend share its 4,536 SNAT
+// ports: conntrack is emptied every 1,000 flows so that no flow is dropped for want of one.
+std::map<std::string, int> counts(ChurnDatapath& datapath, Path path, uint32_t flows) {
+  std::map<std::string, int> seen;
+  for (uint32_t n = 0; n < flows; ++n) {
+    if (path != Path::kSocket && n % 1000 == 999) datapath.clearConntrack();
+    seen[pick(datapath, flow(path, n))]++;
+  }
+  return seen;
+}
+
+const Path kPaths[] = {Path::kSocket, Path::kTcNode};
+
+}  // namespace
+
+TEST_CASE("lb: random spreads 3,000 new flows over 3 backends within 6 standard deviations, on both paths") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
+  ChurnDatapath datapath;
+  REQUIRE(datapath.sync(webCluster("random", 3), "web").empty());
+  for (Path path : kPaths) {
+    const std::string pathName = toString(path);
+    CAPTURE(pathName);
+    auto seen = counts(datapath, path, 3000);
+    REQUIRE(seen.size() == 3);
+    // Binomial(3000, 1/3): mean 1000, standard deviation 25.8; 6 of them is 155.
+    for (const auto& [backend, count] : seen) {
+      CAPTURE(backend);
+      CHECK(count >= 845);
+      CHECK(count <= 1155);
+    }
+  }
+}
+
+TEST_CASE("lb: round-robin rotates exactly over the backends, on both paths") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
+  ChurnDatapath datapath;
+  REQUIRE(datapath.sync(webCluster("round-robin", 3), "web").empty());
+  for (Path path : kPaths) {
+    const std::string pathName = toString(path);
+    CAPTURE(pathName);
+    std::vector<std::string> order;
+    for (uint32_t n = 0; n < 30; ++n) order.push_back(pick(datapath, flow(path, n)));
+    CHECK(std::set<std::string>(order.begin(), order.begin() + 3).size() == 3);
+    for (size_t i = 3; i < order.size(); ++i) {
+      CAPTURE(i);
+      CHECK(order[i] == order[i - 3]);
+    }
+  }
+}
+
+TEST_CASE("lb: weights repeat a backend in the table: round-robin exactly, random within bounds, on both paths") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
+  ChurnDatapath datapath;
+  const std::string heavy = backendAddress(0);
+  REQUIRE(datapath.sync(webCluster("round-robin", 3, heavy + "=3"), "web").empty());
+  for (Path path : kPaths) {
+    const std::string pathName = toString(path);
+    CAPTURE(pathName);
+    auto seen = counts(datapath, path, 50);  // ten rounds of the 5-slot table (3 + 1 + 1)
+    CHECK(seen[heavy] == 30);
+    CHECK(seen[backendAddress(1)] == 10);
+    CHECK(seen[backendAddress(2)] == 10);
+  }
+  REQUIRE(datapath.sync(webCluster("random", 3, heavy + "=3," + backendAddress(2) + "=0"), "web").empty());
+  for (Path path : kPaths) {
+    const std::string pathName = toString(path);
+    CAPTURE(pathName);
+    datapath.clearConntrack();
+    auto seen = counts(datapath, path, 4000);
+    // Weight 0 gets no new flow; Binomial(4000, 3/4): mean 3000, sd 27.4, 6 of them 164.
+    CHECK(seen.count(backendAddress(2)) == 0);
+    CHECK(seen[heavy] >= 2836);
+    CHECK(seen[heavy] <= 3164);
+  }
+}
+
+TEST_CASE("lb: maglev moves only about 1/N of 10,000 flows when one of N backends goes, and keeps them after a restart") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
+  ChurnDatapath datapath(8192);
+  constexpr int kBackends = 5;
+  constexpr uint32_t kFlows = 10000;
+  REQUIRE(datapath.sync(webCluster("maglev", kBackends), "web").empty());
+  for (Path path : kPaths) {
+    const std::string pathName = toString(path);
+    CAPTURE(pathName);
+    datapath.clearConntrack();
+    std::vector<std::string> before;
+    for (uint32_t n = 0; n < kFlows; ++n) before.push_back(pick(datapath, flow(path, n)));
+    // Consistent: the same flow again (no conntrack) gets the same backend.
+    datapath.clearConntrack();
+    for (uint32_t n = 0; n < kFlows; n += 97) CHECK(pick(datapath, flow(path, n)) == before[n]);
+
+    // The agent restarts: it adopts the maps and rewrites nothing; flows keep their backend.
+    datapath.restartAgent();
+    REQUIRE(datapath.sync(webCluster("maglev", kBackends), "web").empty());
+    datapath.clearConntrack();
+    for (uint32_t n = 0; n < kFlows; n += 7) CHECK(pick(datapath, flow(path, n)) == before[n]);
+
+    // One of the five goes: its flows move, and few others (Maglev's table keeps its size).
+    const std::string removed = backendAddress(kBackends - 1);
+    REQUIRE(datapath.sync(webCluster("maglev", kBackends - 1), "web").empty());
+    datapath.clearConntrack();
+    uint32_t moved = 0, onRemoved = 0, movedElsewhere = 0;
+    for (uint32_t n = 0; n < kFlows; ++n) {
+      std::string now = pick(datapath, flow(path, n));
+      onRemoved += before[n] == removed;
+      if (now != before[n]) {
+        ++moved;
+        movedElsewhere += before[n] != removed;
+      }
+    }
+    MESSAGE(pathName << ": " << moved << " of " << kFlows << " flows moved, " << onRemoved
+                           << " were on the removed backend");
+    // About 1/5 were on the removed backend (Binomial, 6 sd = 240); all of them move, and
+    // at most 4% of all flows elsewhere (Maglev's table of 809 keeps all but ~2.6% of the
+    // other backends' positions: tests/unit/lb_table_test.cpp).
+    CHECK(onRemoved >= 2000 - 240);
+    CHECK(onRemoved <= 2000 + 240);
+    CHECK(moved >= onRemoved);
+    CHECK(movedElsewhere <= kFlows * 4 / 100);
+    REQUIRE(datapath.sync(webCluster("maglev", kBackends), "web").empty());
+  }
+}
+
+TEST_CASE("lb: an unknown algorithm falls back to the default and the Service is still served") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
+  ChurnDatapath datapath;
+  datapath.modelConfig().defaultAlgorithm = BPX_LB_ROUND_ROBIN;
+  REQUIRE(datapath.sync(webCluster("fastest", 3), "web").empty());
+  std::vector<std::string> order;
+  for (uint32_t n = 0; n < 6; ++n) order.push_back(pick(datapath, flow(Path::kSocket, n)));
+  CHECK(std::set<std::string>(order.begin(), order.begin() + 3).size() == 3);
+  CHECK(order[3] == order[0]);
+  CHECK(order[4] == order[1]);
+  CHECK(order[5] == order[2]);
+}

@@ -1,0 +1,160 @@
+// Per-Service load balancing in the model: the annotations, Maglev's table and the weighted
+// table (controller/model/lb_choice.h, lb_table.h).
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+
+#include "controller/model/lb_choice.h"
+#include "controller/model/lb_table.h"
+#include "controller/model/model.h"
+
+using namespace bpfproxy;
+using namespace bpfproxy::controller;
+
+namespace {
+
+std::vector<BackendSpec> backends(int count, int first = 0) {
+  std::vector<BackendSpec> out;
+  for (int i = first; i < first + count; ++i) {
+    BackendSpec spec;
+    spec.address = IpAddress::fromV4(htonl(0x0ac88000 + static_cast<uint32_t>(i)));
+    spec.port = 8080;
+    out.push_back(spec);
+  }
+  return out;
+}
+
+Service annotated(std::map<std::string, std::string> annotations) {
+  Service service;
+  service.meta.namespace_ = "shop";
+  service.meta.name = "cart";
+  service.meta.annotations = std::move(annotations);
+  service.clusterIPs = {"10.32.0.7"};
+  service.ports.push_back({"", Protocol::TCP, 80, 8080, "", 0});
+  return service;
+}
+
+}  // namespace
+
+TEST_CASE("lb choice: the annotation picks the algorithm; a bad one names the Service and falls back") {
+  struct Case {
+    const char* description;
+    std::map<std::string, std::string> annotations;
+    uint8_t defaultAlgorithm;
+    uint8_t algorithm;
+    const char* warning;  // "" for none
+  };
+  const Case cases[] = {
+      {"no annotation: the default", {}, BPX_LB_MAGLEV, BPX_LB_MAGLEV, ""},
+      {"maglev", {{"bpfproxy.io/lb-algorithm", "maglev"}}, BPX_LB_RANDOM, BPX_LB_MAGLEV, ""},
+      {"round-robin", {{"bpfproxy.io/lb-algorithm", "round-robin"}}, BPX_LB_RANDOM, BPX_LB_ROUND_ROBIN, ""},
+      {"random over a maglev default", {{"bpfproxy.io/lb-algorithm", "random"}}, BPX_LB_MAGLEV, BPX_LB_RANDOM, ""},
+      {"unknown", {{"bpfproxy.io/lb-algorithm", "fastest"}}, BPX_LB_ROUND_ROBIN, BPX_LB_ROUND_ROBIN,
+       "Service shop/cart: annotation bpfproxy.io/lb-algorithm: \"fastest\" is not one of: random, maglev, "
+       "round-robin; using the default, round-robin"},
+      {"bad weight", {{"bpfproxy.io/lb-weights", "10.200.0.2=heavy"}}, BPX_LB_RANDOM, BPX_LB_RANDOM,
+       "Service shop/cart: annotation bpfproxy.io/lb-weights: \"10.200.0.2=heavy\": the weight must be an "
+       "integer from 0 to 100; every endpoint weighs 1"},
+      {"weight target neither address nor zone", {{"bpfproxy.io/lb-weights", "db=2"}}, BPX_LB_RANDOM, BPX_LB_RANDOM,
+       "\"db\" is neither an endpoint address nor zone:NAME"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(std::string(c.description));
+    ModelConfig config;
+    config.defaultAlgorithm = c.defaultAlgorithm;
+    EndpointSlice slice;
+    slice.meta.namespace_ = "shop";
+    slice.meta.name = "cart-1";
+    slice.meta.labels["kubernetes.io/service-name"] = "cart";
+    slice.addressType = "IPv4";
+    slice.ports.push_back({std::string(""), Protocol::TCP, uint16_t(8080)});
+    Endpoint endpoint;
+    endpoint.addresses = {"10.200.0.2"};
+    slice.endpoints.push_back(endpoint);
+    auto built = buildServiceFrontends(annotated(c.annotations), {&slice}, config);
+    REQUIRE(built.frontends.size() == 1);  // served whatever the annotation says
+    CHECK(built.frontends[0].algorithm == c.algorithm);
+    CHECK(built.frontends[0].backends.size() == 1);
+    if (std::string(c.warning).empty()) {
+      CHECK(built.warnings.empty());
+    } else {
+      REQUIRE(built.warnings.size() == 1);
+      CHECK(built.warnings[0].find(c.warning) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("lb choice: weights by endpoint win over weights by zone; the rest weigh 1") {
+  auto choice = lbChoiceFor(annotated({{"bpfproxy.io/lb-weights", "10.200.0.2=5, zone:eu-1=3,10.200.0.9=0"}}),
+                            BPX_LB_RANDOM);
+  REQUIRE(choice.errors.empty());
+  CHECK(choice.weights.weightOf(*IpAddress::parse("10.200.0.2"), "eu-1") == 5);
+  CHECK(choice.weights.weightOf(*IpAddress::parse("10.200.0.3"), "eu-1") == 3);
+  CHECK(choice.weights.weightOf(*IpAddress::parse("10.200.0.3"), "eu-2") == 1);
+  CHECK(choice.weights.weightOf(*IpAddress::parse("10.200.0.9"), "") == 0);
+}
+
+TEST_CASE("maglev: the table size is a prime at least 100 times the backends (rounded up to a power of two), never shrinking") {
+  CHECK(maglevTableSize(1, 0, 0) == 101);
+  CHECK(maglevTableSize(3, 0, 0) == 401);
+  CHECK(maglevTableSize(5, 0, 0) == 809);
+  CHECK(maglevTableSize(4, 0, 809) == 809);     // a backend went: the size stays
+  CHECK(maglevTableSize(100, 0, 0) == 12809);
+  CHECK(maglevTableSize(3, 16381, 0) == 16381);  // --maglev-table-size
+  CHECK(maglevTableSize(1000, 0, 0) == 64513);   // capped: backends + table fit 65535 slots
+  for (size_t n : {1, 2, 3, 7, 50, 300, 1000}) CHECK(isPrime(maglevTableSize(n, 0, 0)));
+}
+
+TEST_CASE("maglev: every backend gets about M/N positions, and removing one moves its positions and few others") {
+  for (int n : {3, 5, 10, 40}) {
+    CAPTURE(n);
+    auto all = backends(n);
+    uint32_t size = maglevTableSize(all.size(), 0, 0);
+    auto table = maglevTable(all, size);
+    REQUIRE(table.size() == size);
+    std::map<uint16_t, uint32_t> share;
+    for (uint16_t index : table) share[index]++;
+    REQUIRE(share.size() == static_cast<size_t>(n));
+    for (const auto& [index, count] : share) CHECK(count <= size / n + 1);  // Maglev fills in turns
+
+    auto fewer = all;
+    fewer.pop_back();
+    auto after = maglevTable(fewer, maglevTableSize(fewer.size(), 0, size));
+    REQUIRE(after.size() == size);
+    uint32_t movedOthers = 0;
+    for (uint32_t p = 0; p < size; ++p) {
+      const auto& was = all[table[p]];
+      const auto& now = fewer[after[p]];
+      if (table[p] != n - 1 && !(was == now)) ++movedOthers;
+    }
+    MESSAGE(n << " backends, table " << size << ": " << movedOthers << " positions of remaining backends moved");
+    CHECK(movedOthers <= size * 4 / 100);  // at most 4% of the table (measured: 1.2 to 2.6%)
+  }
+}
+
+TEST_CASE("maglev: the table depends on the backend set only") {
+  auto all = backends(7);
+  auto reversed = std::vector<BackendSpec>(all.rbegin(), all.rend());
+  auto a = maglevTable(all, 809), b = maglevTable(reversed, 809);
+  REQUIRE(a.size() == b.size());
+  uint32_t differ = 0;
+  for (size_t p = 0; p < a.size(); ++p) differ += !(all[a[p]] == reversed[b[p]]);
+  // The model sorts backends, so order is fixed in practice; even reversed, most agree.
+  CHECK(differ <= a.size() / 4);
+  CHECK(maglevTable(all, 809) == a);  // deterministic
+}
+
+TEST_CASE("weighted table: backends repeated by weight over their gcd, interleaved; none when weights are equal") {
+  auto three = backends(3);
+  CHECK(weightedTable(three).empty());
+  three[0].weight = 6;
+  three[1].weight = 2;
+  three[2].weight = 2;
+  auto table = weightedTable(three);
+  CHECK(table == std::vector<uint16_t>{0, 1, 0, 2, 0});  // 3:1:1, smooth
+  three[2].weight = 0;
+  table = weightedTable(three);
+  CHECK(table == std::vector<uint16_t>{0, 0, 1, 0});
+}
