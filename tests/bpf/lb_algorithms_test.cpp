@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "bpf/maps_abi.h"
+#include "cli/lb_explain.h"
+#include "maps/snapshot_reader.h"
 #include "tests/bpf/both_paths_datapath.h"
 #include "tests/support/skip.h"
 #include "tests/support/tc_test_namespace.h"
@@ -215,4 +217,46 @@ TEST_CASE("lb: an unknown algorithm falls back to the default and the Service is
   CHECK(order[3] == order[0]);
   CHECK(order[4] == order[1]);
   CHECK(order[5] == order[2]);
+}
+
+namespace {
+
+// What `bpfproxy explain` computes for a flow (cli/lb_explain.h), from the pinned maps.
+std::string explained(const ChurnDatapath& datapath, const IpAddress& frontend, uint16_t frontendPort,
+                      const cli::FlowQuery& query) {
+  auto snapshot = maps::readSnapshot(datapath.maps());
+  for (const auto& f : snapshot.frontends) {
+    if (!(maps::addressOf(f.key.addr) == frontend) || ntohs(f.key.port) != frontendPort) continue;
+    auto pick = cli::explainLbPick(f, query);
+    REQUIRE(pick.backendId);
+    return maps::addressOf(snapshot.backends.at(*pick.backendId).addr).toString();
+  }
+  FAIL("frontend not programmed");
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("lb: explain computes the backend the datapath picks: Maglev on both paths, round-robin's next") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
+  ChurnDatapath datapath(8192);
+  REQUIRE(datapath.sync(webCluster("maglev", 5), "web").empty());
+  datapath.clearConntrack();
+  for (uint32_t n = 0; n < 300; ++n) {
+    Flow f = flow(Path::kTcNode, n * 13);
+    cli::FlowQuery query{f.src, f.dst, f.dport, BPX_PROTO_TCP, f.sport};
+    CHECK(explained(datapath, IpAddress::fromV4(0), kNodePort, query) == pick(datapath, f));
+  }
+  for (uint64_t netns : {2, 3}) {  // pods whose address the agent knows (socketClient)
+    Flow f = flow(Path::kSocket, 0);
+    f.netns = netns;
+    cli::FlowQuery query{socketClient(netns), kClusterIp, 80, BPX_PROTO_TCP, std::nullopt};
+    CHECK(explained(datapath, kClusterIp, 80, query) == pick(datapath, f));
+  }
+  REQUIRE(datapath.sync(webCluster("round-robin", 3), "web").empty());
+  for (uint32_t n = 0; n < 7; ++n) {
+    cli::FlowQuery query{ip("10.200.0.9"), kClusterIp, 80, BPX_PROTO_TCP, std::nullopt};
+    std::string next = explained(datapath, kClusterIp, 80, query);
+    CHECK(pick(datapath, flow(Path::kSocket, n)) == next);
+  }
 }
