@@ -91,6 +91,14 @@ LbChoice lbChoiceFor(const Service& service, uint8_t defaultAlgorithm) {
                               lbAlgorithmName(defaultAlgorithm));
     }
   }
+  if (auto it = annotations.find(kTerminatingFallbackAnnotation); it != annotations.end()) {
+    const std::string value = trim(it->second);
+    if (value == "drain")
+      choice.drain = true;
+    else if (value != "serve")
+      choice.errors.push_back(prefix + kTerminatingFallbackAnnotation + ": \"" + it->second +
+                              "\" is not one of: serve, drain; using serve (kube-proxy's)");
+  }
   if (auto it = annotations.find(kLbWeightsAnnotation); it != annotations.end()) {
     LbWeights weights;
     if (auto why = parseWeights(it->second, weights); !why.empty())

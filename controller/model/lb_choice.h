@@ -15,6 +15,9 @@ namespace bpfproxy::controller {
 
 inline constexpr const char* kLbAlgorithmAnnotation = "bpfproxy.io/lb-algorithm";
 inline constexpr const char* kLbWeightsAnnotation = "bpfproxy.io/lb-weights";
+// What new flows get when no endpoint is ready: "serve" (kube-proxy's: the serving
+// terminating ones) or "drain" (none: refused, open flows continue).
+inline constexpr const char* kTerminatingFallbackAnnotation = "bpfproxy.io/terminating-fallback";
 inline constexpr uint32_t kMaxLbWeight = 100;
 
 // "random", "maglev", "round-robin" -> BPX_LB_*; nullopt for anything else.
@@ -36,6 +39,7 @@ struct LbWeights {
 struct LbChoice {
   uint8_t algorithm = 0;  // BPX_LB_*
   LbWeights weights;
+  bool drain = false;  // bpfproxy.io/terminating-fallback: drain
   // Each names the annotation and what was wrong (the model adds the Service); the
   // default algorithm, or no weights, are used instead.
   std::vector<std::string> errors;

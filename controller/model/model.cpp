@@ -236,7 +236,8 @@ private:
   }
 
   // Ready endpoints allowed by topology; when none is ready anywhere, the serving
-  // terminating ones (KEP-1669) so connections drain instead of failing.
+  // terminating ones (KEP-1669) so connections drain instead of failing, unless the
+  // Service asks to drain (bpfproxy.io/terminating-fallback: drain): then none.
   std::vector<BackendSpec> clusterBackends(bool v4, const ServicePort& port) {
     const auto& candidates = candidatesFor(v4, port);
     Topology mode = topologyMode(candidates, config_);
@@ -244,7 +245,7 @@ private:
     for (const auto& candidate : candidates)
       if (candidate.ready && availableForTopology(candidate, mode, config_))
         backends.push_back(backend(candidate, port, BPX_BACKEND_ACTIVE));
-    if (!backends.empty()) return backends;
+    if (!backends.empty() || lb_.drain) return backends;
     for (const auto& candidate : candidates)
       if (candidate.serving && candidate.terminating)
         backends.push_back(backend(candidate, port, BPX_BACKEND_TERMINATING));
@@ -259,7 +260,7 @@ private:
     for (const auto& candidate : candidates)
       if (candidate.local && candidate.ready)
         backends.push_back(backend(candidate, port, BPX_BACKEND_ACTIVE));
-    if (!backends.empty()) return backends;
+    if (!backends.empty() || lb_.drain) return backends;
     for (const auto& candidate : candidates)
       if (candidate.local && candidate.serving && candidate.terminating)
         backends.push_back(backend(candidate, port, BPX_BACKEND_TERMINATING));

@@ -260,3 +260,25 @@ TEST_CASE("lb: explain computes the backend the datapath picks: Maglev on both p
     CHECK(pick(datapath, flow(Path::kSocket, n)) == next);
   }
 }
+
+TEST_CASE("lb: terminating-fallback drain refuses new flows on both paths when no endpoint is ready; serve uses the terminating ones") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
+  ChurnDatapath datapath;
+  for (const char* fallback : {"serve", "drain"}) {
+    CAPTURE(std::string(fallback));
+    Cluster cluster = webCluster("round-robin", 2);
+    cluster.services["web"].meta.annotations["bpfproxy.io/terminating-fallback"] = fallback;
+    for (auto& endpoint : cluster.slices["web-1"].endpoints) endpoint.conditions = {false, true, true};
+    REQUIRE(datapath.sync(cluster, "web").empty());
+    datapath.clearConntrack();
+    for (Path path : kPaths) {
+      const std::string pathName = toString(path);
+      CAPTURE(pathName);
+      auto observed = datapath.run(flow(path, 7));
+      const bool refused = observed.outcome == Outcome::kRefuse;
+      const bool translated = observed.outcome == Outcome::kTranslate;
+      if (std::string(fallback) == "drain") CHECK(refused);
+      else CHECK(translated);
+    }
+  }
+}

@@ -36,6 +36,24 @@ Service annotated(std::map<std::string, std::string> annotations) {
   return service;
 }
 
+Endpoint endpoint(const char* address) {
+  Endpoint out;
+  out.addresses = {address};
+  return out;
+}
+
+// A slice of shop/cart with one endpoint on port 8080.
+EndpointSlice cartSlice(const Endpoint& first) {
+  EndpointSlice slice;
+  slice.meta.namespace_ = "shop";
+  slice.meta.name = "cart-1";
+  slice.meta.labels["kubernetes.io/service-name"] = "cart";
+  slice.addressType = "IPv4";
+  slice.ports.push_back({std::string(""), Protocol::TCP, uint16_t(8080)});
+  slice.endpoints.push_back(first);
+  return slice;
+}
+
 }  // namespace
 
 TEST_CASE("lb choice: the annotation picks the algorithm; a bad one names the Service and falls back") {
@@ -64,15 +82,7 @@ TEST_CASE("lb choice: the annotation picks the algorithm; a bad one names the Se
     CAPTURE(std::string(c.description));
     ModelConfig config;
     config.defaultAlgorithm = c.defaultAlgorithm;
-    EndpointSlice slice;
-    slice.meta.namespace_ = "shop";
-    slice.meta.name = "cart-1";
-    slice.meta.labels["kubernetes.io/service-name"] = "cart";
-    slice.addressType = "IPv4";
-    slice.ports.push_back({std::string(""), Protocol::TCP, uint16_t(8080)});
-    Endpoint endpoint;
-    endpoint.addresses = {"10.200.0.2"};
-    slice.endpoints.push_back(endpoint);
+    EndpointSlice slice = cartSlice(endpoint("10.200.0.2"));
     auto built = buildServiceFrontends(annotated(c.annotations), {&slice}, config);
     REQUIRE(built.frontends.size() == 1);  // served whatever the annotation says
     CHECK(built.frontends[0].algorithm == c.algorithm);
@@ -157,4 +167,39 @@ TEST_CASE("weighted table: backends repeated by weight over their gcd, interleav
   three[2].weight = 0;
   table = weightedTable(three);
   CHECK(table == std::vector<uint16_t>{0, 0, 1, 0});
+}
+
+TEST_CASE("terminating fallback: serve uses the serving-terminating endpoints when none is ready, drain uses none") {
+  struct Case {
+    const char* description;
+    const char* annotation;  // nullptr: none
+    size_t backends;
+    bool warning;
+  };
+  const Case cases[] = {
+      {"no annotation: kube-proxy's", nullptr, 1, false},
+      {"serve", "serve", 1, false},
+      {"drain: new flows refused", "drain", 0, false},
+      {"unknown: serve, with a warning", "drain-later", 1, true},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(std::string(c.description));
+    std::map<std::string, std::string> annotations;
+    if (c.annotation) annotations["bpfproxy.io/terminating-fallback"] = c.annotation;
+    Endpoint terminating = endpoint("10.200.0.2");
+    terminating.conditions = {false, true, true};  // not ready, serving, terminating
+    EndpointSlice slice = cartSlice(terminating);
+    auto built = buildServiceFrontends(annotated(annotations), {&slice}, ModelConfig{});
+    REQUIRE(built.frontends.size() == 1);
+    CHECK(built.frontends[0].backends.size() == c.backends);
+    if (c.backends) CHECK(built.frontends[0].backends[0].state == BPX_BACKEND_TERMINATING);
+    CHECK(built.warnings.size() == (c.warning ? 1u : 0u));
+    if (c.warning) CHECK(built.warnings[0].find("bpfproxy.io/terminating-fallback: \"drain-later\" is not one of") !=
+                         std::string::npos);
+    // A ready endpoint is used whatever the annotation says; the terminating one is not.
+    slice.endpoints.push_back(endpoint("10.200.0.3"));
+    built = buildServiceFrontends(annotated(annotations), {&slice}, ModelConfig{});
+    REQUIRE(built.frontends[0].backends.size() == 1);
+    CHECK(built.frontends[0].backends[0].address.toString() == "10.200.0.3");
+  }
 }
