@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 #include "maps/bpx_stat_names.h"
 
@@ -40,6 +41,13 @@ bool isDropStat(std::string_view name) {
 }
 
 std::string dropReason(std::string_view name) {
+  // Reasons documented (docs/operations.md) before the labels were derived from the macro
+  // names: a label is a contract, so these keep their documented spelling.
+  static constexpr std::pair<std::string_view, std::string_view> kDocumentedFirst[] = {
+      {"DROP_SRC_RANGE", "source_range"},
+  };
+  for (const auto& [macro, documented] : kDocumentedFirst)
+    if (name == macro) return std::string(documented);
   std::string reason;
   for (const auto& word : words(name)) {
     if (word == "DROP") continue;

@@ -20,7 +20,9 @@ const std::vector<StatName>& statNames();
 // A drop or refusal counter has DROP, REJECT or REFUSED among the words of its name.
 bool isDropStat(std::string_view name);
 // Its reason label: the name in lower case without the word DROP ("DROP_NO_BACKEND" ->
-// "no_backend", "TC_DROP_NO_LOCAL" -> "tc_no_local", "TC_REJECT_NO_PORT" -> "tc_reject_no_port").
+// "no_backend", "TC_DROP_NO_LOCAL" -> "tc_no_local", "TC_REJECT_NO_PORT" -> "tc_reject_no_port"),
+// except a reason documented before that rule, which keeps its documented name
+// ("DROP_SRC_RANGE" -> "source_range").
 std::string dropReason(std::string_view name);
 
 struct DropCounter {
