@@ -55,9 +55,11 @@ std::vector<NodeAddress> localAddresses(const std::vector<std::string>& devices,
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<NodeAddress> result;
-  for (auto& [rank, node] : ranked)
+  for (auto& rankedNode : ranked) {
+    const NodeAddress& node = rankedNode.second;  // clang 14 cannot capture a structured binding
     if (std::none_of(result.begin(), result.end(), [&](const NodeAddress& seen) { return seen.address == node.address; }))
       result.push_back(node);
+  }
   return result;
 }
 
