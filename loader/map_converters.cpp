@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "bpf/maps_abi.h"
+#include "loader/tc_config_converter.h"
 
 namespace bpfproxy::loader {
 
@@ -100,6 +101,7 @@ const std::vector<MapConverter>& builtinMapConverters() {
       {"bpx_affinity_v1", "bpx_affinity_v2", sizeof(AffinityKeyV1), sizeof(bpx_client_affinity_value),
        affinityV1ToV2},
       {"bpx_svc_v2", BPX_STRINGIFY(BPX_MAP_SVC), sizeof(bpx_svc_key), sizeof(ServiceValueV2), serviceV2toV3},
+      tcConfigWithoutNetnsCookie(),  // bpx_tccfg_v1 of 48 bytes, in place
   };
   return converters;
 }

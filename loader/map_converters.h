@@ -12,7 +12,9 @@ namespace bpfproxy::loader {
 
 struct MapConverter {
   std::string from;  // the older pin's name: "bpx_svc_v1"
-  std::string to;    // this build's name: "bpx_svc_v2"
+  std::string to;    // this build's name: "bpx_svc_v2"; the same as `from` for a layout that
+                     // changed without a bump (before that rule): the pin of that name whose
+                     // sizes are fromKeySize/fromValueSize is converted in place
   uint32_t fromKeySize = 0;
   uint32_t fromValueSize = 0;  // per CPU for per-CPU maps
   // Fills `key` and `value` (already sized for `to`, zeroed) from one old entry; returns

@@ -26,13 +26,15 @@ size_t valueBytes(unsigned type, uint32_t valueSize) {
 
 }  // namespace
 
+bool MapMigration::samePin(const Moved& moved) { return moved.name == bpf_map__name(moved.replacement); }
+
 std::vector<const MapConverter*> MapMigration::converterChain(const std::string& name) const {
   std::vector<const MapConverter*> chain;
   std::string target = name;
   for (size_t steps = 0; steps <= converters_.size(); ++steps) {
     const MapConverter* step = nullptr;
     for (const auto& converter : converters_)
-      if (converter.to == target) step = &converter;
+      if (converter.to == target && converter.from != converter.to) step = &converter;
     if (!step) break;
     chain.insert(chain.begin(), step);
     if (access((pinRoot_ + "/" + step->from).c_str(), F_OK) == 0) return chain;
@@ -89,20 +91,30 @@ void MapMigration::prepare(bpf_map* map, std::vector<std::string>& notes) {
   auto pinned = maps::MapFd::openPinned(path, &error);
   maps::MapFd::Info info;
   if (!pinned.valid() || pinned.info(info) != 0) throw LoaderError(error);
-  if (info.keySize != bpf_map__key_size(map) || info.valueSize != bpf_map__value_size(map))
+  const bool sizesDiffer = info.keySize != bpf_map__key_size(map) || info.valueSize != bpf_map__value_size(map);
+  const MapConverter* inPlace = nullptr;
+  for (const auto& converter : converters_)
+    if (sizesDiffer && converter.from == name && converter.to == name && converter.fromKeySize == info.keySize &&
+        converter.fromValueSize == info.valueSize)
+      inPlace = &converter;
+  if (sizesDiffer && !inPlace)
     throw LoaderError("pinned map " + path + " has key/value size " +
                       std::to_string(info.keySize) + "/" + std::to_string(info.valueSize) +
                       ", this build expects " + std::to_string(bpf_map__key_size(map)) + "/" +
                       std::to_string(bpf_map__value_size(map)) +
                       ": the layout changed without a version bump; run `bpfproxy cleanup`");
-  if (info.maxEntries == bpf_map__max_entries(map)) return;
+  if (!inPlace && info.maxEntries == bpf_map__max_entries(map)) return;
   // bpffs cannot rename: keep the old map alive through our fd and unpin it, so that load
-  // creates and pins the resized one. The attached programs still use the old map.
+  // creates and pins the new one. The attached programs still use the old map.
   if (unlink(path.c_str()) != 0)
-    throw LoaderError("cannot unpin " + path + " to resize it: " + std::strerror(errno));
-  notes.push_back("resizing " + name + " from " + std::to_string(info.maxEntries) + " to " +
-                  std::to_string(bpf_map__max_entries(map)) + " entries");
-  moved_.push_back({name, path, std::move(pinned), map, {}});
+    throw LoaderError("cannot unpin " + path + " to replace it: " + std::strerror(errno));
+  if (inPlace)
+    notes.push_back("converting " + name + " of value size " + std::to_string(info.valueSize) +
+                    " in place to " + std::to_string(bpf_map__value_size(map)));
+  else
+    notes.push_back("resizing " + name + " from " + std::to_string(info.maxEntries) + " to " +
+                    std::to_string(bpf_map__max_entries(map)) + " entries");
+  moved_.push_back({name, path, std::move(pinned), map, inPlace ? std::vector{inPlace} : std::vector<const MapConverter*>{}});
 }
 
 void MapMigration::copyEntries(std::vector<std::string>& notes) {
@@ -146,6 +158,8 @@ void MapMigration::copyEntries(std::vector<std::string>& notes) {
     const std::string target_name = bpf_map__name(moved.replacement);
     std::string note = moved.chain.empty()
                            ? "copied " + std::to_string(copied) + " entries into resized " + target_name
+                       : moved.name == target_name
+                           ? "converted " + std::to_string(copied) + " entries of " + moved.name + " in place"
                            : "converted " + std::to_string(copied) + " entries of " + moved.name +
                                  " into " + target_name;
     if (dropped) note += ", " + std::to_string(dropped) + " did not fit";
@@ -156,7 +170,7 @@ void MapMigration::copyEntries(std::vector<std::string>& notes) {
 
 void MapMigration::finish(std::vector<std::string>& notes, const std::vector<std::string>& alsoUnpin) {
   for (auto& moved : moved_) {
-    if (!moved.chain.empty()) unlink(moved.pinPath.c_str());
+    if (!samePin(moved)) unlink(moved.pinPath.c_str());
     notes.push_back("dropped the old " + moved.name);
   }
   for (const auto& path : alsoUnpin)
@@ -168,7 +182,7 @@ MapMigration::~MapMigration() {
   if (finished_) return;
   // Something failed before the programs switched: the old maps stay authoritative.
   for (auto& moved : moved_) {
-    if (moved.chain.empty()) {
+    if (samePin(moved)) {
       unlink(moved.pinPath.c_str());
       bpf_obj_pin(moved.old.fd(), moved.pinPath.c_str());
     } else {  // the next load converts again from the untouched old pin

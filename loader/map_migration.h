@@ -4,7 +4,9 @@
 //  - resize (a flag like --max-services changed): libbpf refuses to reuse a pin of another
 //    size, so the old map is unpinned (held by an fd), the new one created, entries copied;
 //  - upgrade (a map's layout moved from bpx_x_vN to bpx_x_vN+1): the old pin is kept until
-//    the end, the new map is created, every entry converted into it (loader/map_converters.h).
+//    the end, the new map is created, every entry converted into it (loader/map_converters.h);
+//  - in-place conversion (a layout that changed without a bump, from before that rule): like
+//    a resize, with a converter whose `from` and `to` are the same name.
 // Only once the programs use the new maps are the old ones dropped. If anything fails
 // first, the old pins stay (or are pinned back) and what this load created is unpinned.
 #include <bpf/libbpf.h>
@@ -42,6 +44,8 @@ private:
     bpf_map* replacement;
     std::vector<const MapConverter*> chain;  // empty: a resize
   };
+  // A resize or an in-place conversion: the new map takes the old one's pin.
+  static bool samePin(const Moved& moved);
   std::vector<const MapConverter*> converterChain(const std::string& name) const;
   void refuseOtherVersions(const std::string& name) const;
 

@@ -1,20 +1,27 @@
 // Upgrading pinned maps to a newer layout in place: a synthetic older layout of the service
-// map (bpx_svc "v0": no generation, flags or affinity) is converted entry by entry, the
-// attached programs switch to the converted map, and the old pin goes.
+// map (bpx_svc "v0": no generation, flags or affinity) and the real older layouts of other
+// maps (loader/map_converters.cpp) are converted entry by entry, the attached programs
+// switch to the converted maps, and the old pins go.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "controller/sync/reconciler.h"
 #include "loader/socket_lb_loader.h"
 #include "maps/bpf_datapath_writer.h"
 #include "maps/datapath_maps.h"
+#include "maps/datapath_snapshot.h"
 #include "maps/map_names.h"
 #include "maps/snapshot_reader.h"
+#include "sock_lb_harness.skel.h"
+#include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/frontend_specs.h"
 #include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
@@ -387,4 +394,232 @@ TEST_CASE("migration: map names split into base and version") {
   CHECK(loader::splitMapVersion("bpx_svc_v0") == std::pair<std::string, int>{"bpx_svc", 0});
   CHECK(loader::splitMapVersion("bpx_svc") == std::pair<std::string, int>{"bpx_svc", -1});
   CHECK(loader::splitMapVersion("bpx_svc_vx") == std::pair<std::string, int>{"bpx_svc_vx", -1});
+}
+
+namespace {
+
+uint64_t monotonicNs() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // bpf_ktime_get_ns's clock
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
+}
+
+// The socket-hook logic (tests/bpf/sock_lb_harness.bpf.c) on the pinned maps, as they are.
+struct PinnedHarness {
+  sock_lb_harness* skeleton = nullptr;
+  explicit PinnedHarness(const std::string& pinDir) {
+    std::string pinRoot = maps::mapsDir(pinDir);
+    LIBBPF_OPTS(bpf_object_open_opts, options, .pin_root_path = pinRoot.c_str());
+    skeleton = sock_lb_harness::open(&options);
+    REQUIRE(skeleton);
+    bpf_map* map;
+    bpf_object__for_each_map(map, skeleton->obj) {  // reuse needs the pinned sizes
+      auto pinned = maps::MapFd::openPinned(maps::mapPinPath(pinDir, bpf_map__name(map)));
+      maps::MapFd::Info info;
+      if (pinned.valid() && pinned.info(info) == 0) bpf_map__set_max_entries(map, info.maxEntries);
+    }
+    REQUIRE(sock_lb_harness::load(skeleton) == 0);
+  }
+  ~PinnedHarness() { sock_lb_harness::destroy(skeleton); }
+  // The backend a TCP connect to vip:port from network namespace `netns` gets.
+  std::string connect(const char* vip, uint16_t port, uint64_t netns, uint64_t socket) {
+    bpx_harness_case in{}, out{};
+    in.hook = BPX_HARNESS_CONNECT4;
+    in.protocol = IPPROTO_TCP;
+    in.cookie = socket;
+    in.netns_cookie = netns;
+    in.ip4 = testing::ip(vip).v4NetworkOrder();
+    in.port = htons(port);
+    LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = &in, .data_out = &out, .data_size_in = sizeof(in),
+                .data_size_out = sizeof(out));
+    REQUIRE(bpf_prog_test_run_opts(bpf_program__fd(skeleton->progs.sock_lb_harness), &run) == 0);
+    return formatEndpoint(IpAddress::fromV4(out.ip4), ntohs(static_cast<uint16_t>(out.port)));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("migration: converted bpx_affinity_v1 entries are what the socket hooks use: pods keep their backends") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));  // this build's converters
+
+  // A sticky Service of three backends, programmed as the agent would.
+  std::map<uint32_t, std::string> backendById;
+  uint32_t svcId = 0;
+  {
+    maps::DatapathMaps maps;
+    std::string error;
+    REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+    maps::BpfDatapathWriter writer(maps);
+    controller::Reconciler reconciler(writer, 1024, 1024);
+    std::vector<controller::BackendSpec> backends;
+    for (const char* address : {"10.200.0.2", "10.200.0.3", "10.200.0.4"})
+      backends.push_back(testing::backendSpec(address, 80, BPX_PROTO_TCP));
+    auto sticky = testing::frontendSpec("10.32.0.141", 80, BPX_PROTO_TCP, BPX_SVC_F_CLUSTER_IP, std::move(backends));
+    sticky.flags |= BPX_SVC_F_AFFINITY;
+    sticky.affinityTimeoutSeconds = 10800;
+    REQUIRE(reconciler.apply({"default", "sticky"}, {sticky}).errors.empty());
+    maps.backends.forEach<uint32_t, bpx_backend>([&](const uint32_t& id, const bpx_backend& backend) {
+      backendById[id] = formatEndpoint(maps::addressOf(backend.addr), ntohs(backend.port));
+      return true;
+    });
+    bpx_svc_value value{};
+    bpx_svc_key key{};
+    key.addr32[2] = htonl(0xffff);
+    key.addr32[3] = testing::ip("10.32.0.141").v4NetworkOrder();
+    key.port = htons(80);
+    key.proto = BPX_PROTO_TCP;
+    REQUIRE(maps.services.lookup(key, value) == 0);
+    svcId = value.svc_id;
+  }
+  REQUIRE(backendById.size() == 3);
+
+  // The v1 map as an agent of 8f2f50d left it: six pods, two on each backend.
+  std::map<uint64_t, std::string> expected;  // netns cookie -> its backend
+  std::vector<std::pair<AffinityKeyV1, bpx_client_affinity_value>> entries;
+  auto backend = backendById.begin();
+  for (uint64_t netns = 5001; netns <= 5006; ++netns, ++backend) {
+    if (backend == backendById.end()) backend = backendById.begin();
+    AffinityKeyV1 key{netns | (uint64_t{7} << 40), svcId, 0};  // a cookie with high bits set
+    entries.push_back({key, {backend->first, 0, monotonicNs()}});
+    expected[key.netns_cookie] = backend->second;
+  }
+  pinOlderMap(pins.path(), BPF_MAP_TYPE_LRU_HASH, "bpx_affinity_v1", maps::kClientAffinityMap, entries);
+  REQUIRE(std::filesystem::exists(maps::mapPinPath(pins.path(), "bpx_affinity_v1")));  // the fault is in place
+
+  auto report = loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  CHECK(hasNote(report, "converting bpx_affinity_v1 into " + std::string(maps::kClientAffinityMap)));
+  CHECK(hasNote(report, "converted 6 entries of bpx_affinity_v1"));
+  for (const auto& program : report.programs) CHECK(program.updated);  // links updated, never detached
+  CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), "bpx_affinity_v1")));
+
+  // Each entry is now keyed as the hooks key a namespace whose address they do not know.
+  maps::DatapathMaps maps;
+  std::string error;
+  REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+  for (const auto& [netns, backend] : expected) {
+    CAPTURE(netns);
+    bpx_client_affinity_key key{};
+    key.client32[0] = htonl(BPX_CLIENT_NETNS_PREFIX);
+    key.client32[2] = htonl(static_cast<uint32_t>(netns >> 32));
+    key.client32[3] = htonl(static_cast<uint32_t>(netns));
+    key.svc_id = svcId;
+    bpx_client_affinity_value value{};
+    REQUIRE(maps.clientAffinity.lookup(key, value) == 0);
+    CHECK(backendById[value.backend_id] == backend);
+  }
+
+  // The socket hooks honour the converted entries: every pod reaches the backend it had.
+  PinnedHarness hooks(pins.path());
+  uint64_t socket = 1;
+  for (const auto& [netns, backend] : expected) {
+    CAPTURE(netns);
+    for (int i = 0; i < 3; ++i) CHECK(hooks.connect("10.32.0.141", 80, netns, socket++) == backend);
+  }
+  auto used = mapsOfLinkedProgram(maps::linksDir(pins.path()) + "/bpx_connect4");
+  auto converted = mapId(maps::mapPinPath(pins.path(), maps::kClientAffinityMap));
+  CHECK(std::find(used.begin(), used.end(), converted) != used.end());
+}
+
+namespace {
+
+// bpx_tccfg_v1 as 7ea059c pinned it (48 bytes: no node_netns_cookie; flag 0x02 allowed
+// externalIPs no node holds, which are now allowed unless EXTERNAL_IPS_NODE_ONLY).
+struct TcConfig48 {
+  uint32_t flags;
+  uint16_t nodeportMin, nodeportMax, snatPortMin, snatPortMax;
+  uint32_t optoutCount;
+  uint8_t snatV4[16], snatV6[16];
+};
+static_assert(sizeof(TcConfig48) == 48);
+
+// Replaces the pinned bpx_tccfg_v1 by an array of `valueSize`-byte values holding `entry`.
+void pinTcConfigOfSize(const std::string& pinDir, uint32_t valueSize, const void* entry) {
+  const auto pin = maps::mapPinPath(pinDir, maps::kTcConfigMap);
+  REQUIRE(unlink(pin.c_str()) == 0);
+  LIBBPF_OPTS(bpf_map_create_opts, createOptions);
+  maps::MapFd aged(bpf_map_create(BPF_MAP_TYPE_ARRAY, maps::kTcConfigMap, 4, valueSize, 1, &createOptions));
+  REQUIRE(aged.valid());
+  uint32_t zero = 0;
+  if (entry) REQUIRE(bpf_map_update_elem(aged.fd(), &zero, entry, BPF_ANY) == 0);
+  REQUIRE(bpf_obj_pin(aged.fd(), pin.c_str()) == 0);
+}
+
+// Loads, replaces the pinned bpx_tccfg_v1 by the 48-byte layout holding `old`, loads again:
+// the converted entry (and the load's report).
+bpx_tc_config convertTcConfig(const TcConfig48& old, loader::LoadReport& report) {
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  pinTcConfigOfSize(pins.path(), sizeof(old), &old);
+  const auto pin = maps::mapPinPath(pins.path(), maps::kTcConfigMap);
+  maps::MapFd::Info info;
+  REQUIRE(maps::MapFd::openPinned(pin).info(info) == 0);
+  REQUIRE(info.valueSize == 48);  // the fault is in place
+
+  report = loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  auto converted = maps::MapFd::openPinned(pin);
+  REQUIRE(converted.info(info) == 0);
+  REQUIRE(info.valueSize == sizeof(bpx_tc_config));
+  // The attached programs read the converted map.
+  auto used = mapsOfLinkedProgram(maps::linksDir(pins.path()) + "/bpx_connect4");
+  CHECK(std::find(used.begin(), used.end(), mapId(pin)) != used.end());
+  bpx_tc_config config{};
+  REQUIRE(converted.lookup(uint32_t{0}, config) == 0);
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("migration: bpx_tccfg_v1 of the 48-byte layout is converted in place, meaning kept") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
+  TcConfig48 old{};
+  old.flags = BPX_TC_CFG_LOADED | BPX_TC_CFG_ALLOW_EXTERNAL_CLUSTER_IP;  // externalIPs: this node's only
+  old.nodeportMin = 30000;
+  old.nodeportMax = 32767;
+  old.snatPortMin = 61000;
+  old.snatPortMax = 65000;
+  old.optoutCount = 3;
+  std::memcpy(old.snatV4, testing::ip("192.168.1.1").bytes().data(), 16);
+  std::memcpy(old.snatV6, testing::ip("fd00:1::1").bytes().data(), 16);
+
+  loader::LoadReport report;
+  auto config = convertTcConfig(old, report);
+  CHECK(hasNote(report, "converting " + std::string(maps::kTcConfigMap) + " of value size 48 in place to 56"));
+  CHECK(hasNote(report, "converted 1 entries of " + std::string(maps::kTcConfigMap) + " in place"));
+  CHECK(config.flags == (BPX_TC_CFG_LOADED | BPX_TC_CFG_ALLOW_EXTERNAL_CLUSTER_IP | BPX_TC_CFG_EXTERNAL_IPS_NODE_ONLY));
+  CHECK(config.nodeport_min == 30000);
+  CHECK(config.nodeport_max == 32767);
+  CHECK(config.snat_port_min == 61000);
+  CHECK(config.snat_port_max == 65000);
+  CHECK(config.optout_count == 3);
+  CHECK(std::memcmp(config.snat_v4, old.snatV4, 16) == 0);
+  CHECK(std::memcmp(config.snat_v6, old.snatV6, 16) == 0);
+  CHECK(config.node_netns_cookie == 0);  // bind protection everywhere, as before
+
+  old.flags |= 0x02;  // the old "externalIPs no node holds are served"
+  config = convertTcConfig(old, report);
+  CHECK(config.flags == (BPX_TC_CFG_LOADED | BPX_TC_CFG_ALLOW_EXTERNAL_CLUSTER_IP));
+}
+
+TEST_CASE("migration: a pin whose sizes changed without a bump and no converter knows is refused") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  pinTcConfigOfSize(pins.path(), 40, nullptr);
+  const auto pin = maps::mapPinPath(pins.path(), maps::kTcConfigMap);
+  std::string message;
+  try {
+    loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  } catch (const loader::LoaderError& failure) {
+    message = failure.what();
+  }
+  CHECK(message.find("has key/value size 4/40") != std::string::npos);
+  CHECK(message.find("without a version bump") != std::string::npos);
+  maps::MapFd::Info info;
+  REQUIRE(maps::MapFd::openPinned(pin).info(info) == 0);
+  CHECK(info.valueSize == 40);  // nothing touched
 }
