@@ -37,6 +37,7 @@
 #include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/frontend_specs.h"
 #include "tests/support/packet_builder.h"
+#include "tests/support/tc_datapath_fixture.h"
 #include "tests/support/tc_test_namespace.h"
 #include "tests/support/test_bpffs.h"
 
@@ -89,23 +90,15 @@ controller::FrontendSpec service(size_t i, const char* vip, uint16_t port, uint8
   return spec;
 }
 
-struct Bench {
-  testing::TestBpffsDir pins;
-  std::unique_ptr<loader::TcDatapath> tc;
+struct Bench : testing::TcDatapathFixture {
   bpf_object* harness = nullptr;
   int harnessFd = -1;
-  maps::DatapathMaps maps;
-  maps::TcMaps tcMaps;
-  std::unique_ptr<maps::BpfDatapathWriter> writer;
-  std::unique_ptr<controller::Reconciler> reconciler;
-  std::unique_ptr<controller::TcMapState> state;
-  int eth0 = static_cast<int>(if_nametoindex("eth0"));
   size_t programmed = 0;
   uint64_t nextCookie = 1;
 
   std::string open(const std::string& harnessObject) {
-    loader::MapSizes sizes;
-    tc = std::make_unique<loader::TcDatapath>(pins.path(), sizes);
+    if (auto error = TcDatapathFixture::open({}, BPX_DEFAULT_SERVICE_PORTS, BPX_DEFAULT_BACKENDS); !error.empty())
+      return error;
     std::string pinRoot = maps::mapsDir(pins.path());
     LIBBPF_OPTS(bpf_object_open_opts, options, .pin_root_path = pinRoot.c_str());
     size_t size = 0;
@@ -127,11 +120,6 @@ struct Bench {
     bpf_program* program = bpf_object__find_program_by_name(harness, "sock_lb_harness");
     if (!program) return "the harness object has no sock_lb_harness program";
     harnessFd = bpf_program__fd(program);
-    if (auto opened = maps.open(pins.path()); !opened) return opened.error().message;
-    if (auto opened = tcMaps.open(pins.path()); !opened) return opened.error().message;
-    writer = std::make_unique<maps::BpfDatapathWriter>(maps);
-    reconciler = std::make_unique<controller::Reconciler>(*writer, BPX_DEFAULT_SERVICE_PORTS, BPX_DEFAULT_BACKENDS);
-    state = std::make_unique<controller::TcMapState>(tcMaps);
     return state->setNode({}, {{ip("192.168.1.1"), eth0, true}}, {*Cidr::parse("10.32.0.0/16")});
   }
   ~Bench() {
@@ -173,38 +161,16 @@ struct Bench {
     return options.duration;
   }
 
-  struct TcRun {
-    uint32_t ns = 0;
-    int verdict = 0;
-    std::vector<uint8_t> frame;
-  };
-  TcRun tcRun(loader::TcProgram program, const std::vector<uint8_t>& in) {
-    TcRun run;
-    run.frame.resize(in.size() + 256);
-    __sk_buff context{};
-    context.ifindex = eth0;
-    LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = in.data(), .data_out = run.frame.data(),
-                .data_size_in = static_cast<__u32>(in.size()), .data_size_out = static_cast<__u32>(run.frame.size()),
-                .ctx_in = &context, .ctx_size_in = sizeof(context), .repeat = 1);
-    if (bpf_prog_test_run_opts(tc->programFd(program), &options) != 0)
-      throw std::runtime_error(std::string("TC test run failed: ") + std::strerror(errno));
-    run.ns = options.duration;
-    run.verdict = static_cast<int>(options.retval);
-    run.frame.resize(options.data_size_out);
-    return run;
+  testing::TcRun tcRun(loader::TcProgram program, const std::vector<uint8_t>& in) {
+    testing::TcRun result;
+    if (!run(program, in, result)) throw std::runtime_error(std::string("TC test run failed: ") + std::strerror(errno));
+    return result;
   }
 };
 
 testing::PacketSpec tcp(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport,
                         uint8_t flags) {
-  testing::PacketSpec spec;
-  spec.src = ip(src.c_str());
-  spec.dst = ip(dst.c_str());
-  spec.sport = sport;
-  spec.dport = dport;
-  spec.proto = BPX_PROTO_TCP;
-  spec.tcpFlags = flags;
-  return spec;
+  return testing::flowPacket(src, sport, dst, dport, BPX_PROTO_TCP, flags);
 }
 
 // Every case at one size.

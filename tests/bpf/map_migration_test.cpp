@@ -450,8 +450,7 @@ TEST_CASE("migration: converted bpx_affinity_v1 entries are what the socket hook
   uint32_t svcId = 0;
   {
     maps::DatapathMaps maps;
-    std::string error;
-    REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+    REQUIRE_OK(maps.open(pins.path()));
     maps::BpfDatapathWriter writer(maps);
     controller::Reconciler reconciler(writer, 1024, 1024);
     std::vector<controller::BackendSpec> backends;
@@ -497,8 +496,7 @@ TEST_CASE("migration: converted bpx_affinity_v1 entries are what the socket hook
 
   // Each entry is now keyed as the hooks key a namespace whose address they do not know.
   maps::DatapathMaps maps;
-  std::string error;
-  REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+  REQUIRE_OK(maps.open(pins.path()));
   for (const auto& [netns, backend] : expected) {
     CAPTURE(netns);
     bpx_client_affinity_key key{};

@@ -28,6 +28,7 @@
 #include "tests/support/frontend_specs.h"
 #include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
+#include "tests/support/tc_datapath_fixture.h"
 #include "tests/support/tc_test_namespace.h"
 #include "tests/support/test_bpffs.h"
 
@@ -74,27 +75,13 @@ struct Result {
   std::string verdictName() const { return ::verdictName(verdict); }
 };
 
-struct Harness {
-  testing::TestBpffsDir pins;
-  std::unique_ptr<loader::TcDatapath> tc;
-  maps::DatapathMaps maps;
-  maps::TcMaps tcMaps;
-  std::unique_ptr<maps::BpfDatapathWriter> writer;
-  std::unique_ptr<controller::Reconciler> reconciler;
-  std::unique_ptr<controller::TcMapState> state;
-  int eth0 = static_cast<int>(if_nametoindex("eth0"));
-  int br0 = static_cast<int>(if_nametoindex("br0"));
-
+struct Harness : testing::TcDatapathFixture {
   explicit Harness(controller::TcSettings settings = {}) {
     loader::MapSizes sizes;
     sizes.clientAffinity = 1024;
     sizes.conntrack = 1024;
-    tc = std::make_unique<loader::TcDatapath>(pins.path(), sizes);
-    REQUIRE_OK(maps.open(pins.path()));
-    REQUIRE_OK(tcMaps.open(pins.path()));
-    writer = std::make_unique<maps::BpfDatapathWriter>(maps);
-    reconciler = std::make_unique<controller::Reconciler>(*writer, 1024, 4096);
-    state = std::make_unique<controller::TcMapState>(tcMaps);
+    auto error = open(sizes, 1024, 4096);
+    REQUIRE_MESSAGE(error.empty(), error);
     auto written = state->setNode(settings,
                                   {{ip("192.168.1.1"), eth0, true}, {ip("fd00:1::1"), eth0, true}},
                                   {*Cidr::parse("10.32.0.0/24"), *Cidr::parse("fd00:32::/108")});
@@ -107,18 +94,11 @@ struct Harness {
   }
 
   Result run(loader::TcProgram program, const std::vector<uint8_t>& in, int ifindex = 0) {
+    testing::TcRun run;
+    REQUIRE_MESSAGE(TcDatapathFixture::run(program, in, run, ifindex), "test run failed: " << std::strerror(errno));
     Result result;
-    result.frame.resize(in.size() + 256);
-    __sk_buff context{};
-    context.ifindex = ifindex ? ifindex : eth0;
-    LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = in.data(), .data_out = result.frame.data(),
-                .data_size_in = static_cast<__u32>(in.size()),
-                .data_size_out = static_cast<__u32>(result.frame.size()), .ctx_in = &context,
-                .ctx_size_in = sizeof(context));
-    int rc = bpf_prog_test_run_opts(tc->programFd(program), &options);
-    REQUIRE_MESSAGE(rc == 0, "test run failed: " << std::strerror(errno));
-    result.verdict = static_cast<int>(options.retval);
-    result.frame.resize(options.data_size_out);
+    result.verdict = run.verdict;
+    result.frame = std::move(run.frame);
     auto decoded = decodePacket(result.frame);
     REQUIRE(decoded);
     result.packet = *decoded;
@@ -134,15 +114,7 @@ struct Harness {
 
 PacketSpec packet(const char* src, uint16_t sport, const char* dst, uint16_t dport, uint8_t proto,
                   uint8_t flags = testing::kTcpSyn) {
-  PacketSpec spec;
-  spec.src = ip(src);
-  spec.dst = ip(dst);
-  spec.sport = sport;
-  spec.dport = dport;
-  spec.proto = proto;
-  spec.tcpFlags = flags;
-  spec.payload = proto == BPX_PROTO_UDP ? "hello" : "";
-  return spec;
+  return testing::flowPacket(src, sport, dst, dport, proto, flags);
 }
 
 constexpr uint16_t kNodePortFlags = BPX_SVC_F_NODEPORT;

@@ -7,6 +7,19 @@
 
 namespace bpfproxy::testing {
 
+PacketSpec flowPacket(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport,
+                      uint8_t proto, uint8_t tcpFlags) {
+  PacketSpec spec;
+  spec.src = *IpAddress::parse(src);
+  spec.dst = *IpAddress::parse(dst);
+  spec.sport = sport;
+  spec.dport = dport;
+  spec.proto = proto;
+  spec.tcpFlags = tcpFlags;
+  spec.payload = proto == 17 ? "hello" : "";
+  return spec;
+}
+
 namespace {
 
 uint32_t sum16(const uint8_t* data, size_t length, uint32_t sum = 0) {

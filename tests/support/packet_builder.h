@@ -31,6 +31,10 @@ struct PacketSpec {
 // A frame carrying spec (IPv4 when both addresses are v4-mapped).
 std::vector<uint8_t> buildPacket(const PacketSpec& spec);
 
+// The spec of a packet from src:sport to dst:dport; a UDP one carries "hello".
+PacketSpec flowPacket(const std::string& src, uint16_t sport, const std::string& dst, uint16_t dport,
+                      uint8_t proto, uint8_t tcpFlags = kTcpSyn);
+
 // An ICMP destination-unreachable (port unreachable) from `from` to `to`, quoting the
 // IP packet of `quoted` (its frame minus Ethernet).
 std::vector<uint8_t> buildIcmpError(const IpAddress& from, const IpAddress& to,
