@@ -5,53 +5,16 @@
 # a refused handshake) before its outcome: the datapath keeps serving, the agent recovers
 # by itself and applies what changed meanwhile, and each condition shows in
 # bpfproxy_api_errors_total{reason} (or the relist counter) and in a log line.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-source "$top/scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
+source "$(dirname "$0")/preamble.sh"
+source "$here/fake_api.sh"
+source "$here/datapath_helpers.sh"
 down_seconds=${BPFPROXY_E2E_API_DOWN_SECONDS:-60}
 
-fake_pid=""
-cleanup() {
-  [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
-  sim_cleanup
-}
-trap cleanup EXIT
-
-pki="$SIM_TMP/pki"
-require "$top/tests/fake_apiserver/gen_certs.sh" "$pki"
-# Client certificates only: the agent authenticates with pki/client.crt.
-python3 "$top/tests/fake_apiserver/fake_apiserver.py" --ready-file "$SIM_TMP/fake.json" \
-  --tls-cert "$pki/server.crt" --tls-key "$pki/server.key" --client-ca "$pki/ca.crt" \
-  --bookmark-interval 2 --load "$here/kube/reference_objects.json" >"$SIM_TMP/fake.log" 2>&1 &
-fake_pid=$!
-require sim_wait_for "the fake API server" 20 test -s "$SIM_TMP/fake.json"
-field() { python3 -c "import json,sys; print(json.load(open('$SIM_TMP/fake.json'))['$1'])"; }
-api_port=$(field apiPort)
-control="http://127.0.0.1:$(field controlPort)"
-control() { curl -sf -X "$1" "$control$2" ${3:+--data-binary "$3"}; }
-fake_state() { control GET /state | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-
-cat > "$SIM_TMP/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: sim
-  cluster: {server: "https://127.0.0.1:$api_port", certificate-authority: $pki/ca.crt}
-users:
-- name: bpfproxy
-  user: {client-certificate: $pki/client.crt, client-key: $pki/client.key}
-contexts:
-- name: sim
-  context: {cluster: sim, user: bpfproxy}
-current-context: sim
-EOF
+fake_api_start --client-ca "$pki/ca.crt"  # client certificates only: pki/client.crt
 
 require sim_reference_cluster
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-metrics_port=$(free_port)
-sim_agent_with node1 --kubeconfig "$SIM_TMP/kubeconfig" --service-cidr 10.32.0.0/24 \
+metrics_port=$(e2e_free_port)
+sim_agent_with node1 --kubeconfig "$kubeconfig" --service-cidr 10.32.0.0/24 \
   --metrics-bind-address "127.0.0.1:$metrics_port"
 pin=$(sim_pin_dir node1)
 log="$SIM_TMP/agent-node1.log"
@@ -64,32 +27,24 @@ errors_above() { above "$(errors "$1")" "$2"; }
 backoff_is_zero() { test "$(metric bpfproxy_api_backoff_seconds)" = 0; }
 mid_event_cuts() { fake_state midEventCuts; }
 cut_happened() { test "$(mid_event_cuts)" -ge 1; }
-backends() {
-  "$SIM_BPFPROXY" service list --pin-dir "$pin" -o json | python3 -c "
-import json, sys
-f = [s for s in json.load(sys.stdin) if s['frontend'] == '$1']
-print(len(f[0]['backends']) if f else 'absent')"
-}
-has_backends() { test "$(backends "$1")" = "$2"; }
-absent() { test "$(backends "$1")" = absent; }
 serving() { sim_exec busybox curl -s --max-time 3 http://10.32.0.140/ | grep -q 'pod nginx-'; }
 handshake_ok() {  # the agent's own credentials against the API server
   curl -s -o /dev/null --max-time 5 --cacert "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" \
-    "https://127.0.0.1:$api_port/api/v1/namespaces/default/services"
+    "https://127.0.0.1:$fake_api_port/api/v1/namespaces/default/services"
 }
-port_refused() { ! curl -s -o /dev/null --max-time 2 -k "https://127.0.0.1:$api_port/"; }
 
-require sim_wait_for "the agent's first sync from the API" 30 has_backends 10.32.0.140:80 2
+require sim_wait_for "the agent's first sync from the API" 30 has_backends "$pin" 10.32.0.140:80 2
 require sim_wait_for "nginx pods" 10 sim_exec busybox curl -s --max-time 1 http://10.200.128.1/
 require sim_wait_for "the metrics port" 10 curl -s --max-time 1 "$metrics"
 
 echo "--- the API server unreachable for ${down_seconds}s"
-sim_spawn busybox "$SIM_TMP/keepalive.log" python3 "$here/keepalive_client.py" 10.32.0.140 80 $((down_seconds + 25))
+sim_spawn busybox "$SIM_TMP/keepalive.log" python3 "$here/keepalive_client.py" 10.32.0.140 80 900 "$SIM_TMP/keepalive.stop"
 keepalive=$SIM_LAST_PID
+require sim_wait_for "the kept connection's first answer" 30 grep -q "^connected" "$SIM_TMP/keepalive.log"
 before=$(errors unreachable)
-require control POST /down >/dev/null
-check "the fault happened: the API port refuses connections" port_refused
-control POST /objects @"$here/kube/nginx_one_endpoint.json" >/dev/null  # a change the agent cannot see yet
+require control POST /down
+check "the fault happened: the API port refuses connections" api_refused
+control POST /objects @"$here/kube/nginx_one_endpoint.json"  # a change the agent cannot see yet
 sleep "$down_seconds"
 unreachable=$(errors unreachable)
 backoff=$(metric bpfproxy_api_backoff_seconds)
@@ -99,23 +54,24 @@ check "the retries back off: bpfproxy_api_backoff_seconds reached several second
 check "and there were few of them (no busy loop): under 15 per watched resource" \
   above 60 "$(python3 -c "print($unreachable - $before)")"
 check "a log line says the API server is unreachable" grep -q "(unreachable); retrying with backoff" "$log"
-check "the datapath kept serving, unchanged" has_backends 10.32.0.140:80 2
+check "the datapath kept serving, unchanged" has_backends "$pin" 10.32.0.140:80 2
 check "the ClusterIP answers" serving
-require control POST /up >/dev/null
+require control POST /up
 check "the agent recovers by itself and applies the change it missed" \
-  sim_wait_for "the resync" 45 has_backends 10.32.0.140:80 1
+  sim_wait_for "the resync" 45 has_backends "$pin" 10.32.0.140:80 1
 check "a log line says the API server answers again" grep -q "the API server answers again" "$log"
 check "bpfproxy_api_backoff_seconds is back to 0" sim_wait_for "backoff 0" 10 backoff_is_zero
+touch "$SIM_TMP/keepalive.stop"
 wait "$keepalive"
 check "one TCP connection kept working through the outage" test $? = 0
 
 echo "--- a watch cut in the middle of an event"
 before=$(errors watch_broken)
-armed=$(control POST /cut '{"midEvent": true}' | python3 -c "import json,sys; print(json.load(sys.stdin)['armed'])")
+armed=$(fake_call POST /cut '{"midEvent": true}' | python3 -c "import json,sys; print(json.load(sys.stdin)['armed'])")
 require test "$armed" -gt 0
-control POST /objects @"$here/kube/reference_objects.json" >/dev/null  # nginx-2 ready again
+control POST /objects @"$here/kube/reference_objects.json"  # nginx-2 ready again
 check "the fault happened: a watch was cut after half an event" sim_wait_for "the cut" 10 cut_happened
-check "the agent re-watches and applies the whole event" sim_wait_for "nginx-2 back" 30 has_backends 10.32.0.140:80 2
+check "the agent re-watches and applies the whole event" sim_wait_for "nginx-2 back" 30 has_backends "$pin" 10.32.0.140:80 2
 check "bpfproxy_api_errors_total{reason=\"watch_broken\"} counts it" errors_above watch_broken "$before"
 check "a log line says the watch broke" grep -q "(watch_broken); retrying with backoff" "$log"
 check "the ClusterIP answers" serving
@@ -125,19 +81,19 @@ echo "--- 410 Gone, three times over"
 # agent's resourceVersion, the server returns: every watch the agent resumes gets 410 Gone.
 relists_before=$(metric bpfproxy_api_relists_total)
 for round in 1 2 3; do
-  require control POST /down >/dev/null
+  require control POST /down
   seen=$(fake_state resourceVersion)  # the newest version the agent can have seen
-  if [ $((round % 2)) = 1 ]; then control POST /objects @"$here/kube/web_service.json" >/dev/null
-  else control DELETE /objects/services/default/web >/dev/null; fi
-  control POST /compact >/dev/null
+  if [ $((round % 2)) = 1 ]; then control POST /objects @"$here/kube/web_service.json"
+  else control DELETE /objects/services/default/web; fi
+  control POST /compact
   check "round $round: the fault is in place: the history now starts after what the agent saw" \
     test "$(fake_state oldestResourceVersion)" -gt "$seen"
-  require control POST /up >/dev/null
+  require control POST /up
   if [ $((round % 2)) = 1 ]; then
     check "round $round: after the relist a created Service is programmed" \
-      sim_wait_for "web" 45 has_backends 10.32.0.160:8080 1
+      sim_wait_for "web" 45 has_backends "$pin" 10.32.0.160:8080 1
   else
-    check "round $round: after the relist a deleted Service is gone" sim_wait_for "web gone" 45 absent 10.32.0.160:8080
+    check "round $round: after the relist a deleted Service is gone" sim_wait_for "web gone" 45 absent "$pin" 10.32.0.160:8080
   fi
 done
 relists=$(metric bpfproxy_api_relists_total)
@@ -148,17 +104,17 @@ check "the ClusterIP answers" serving
 
 echo "--- the agent's client certificate rejected"
 before=$(errors tls)
-require control POST /config "{\"clientCa\": \"$pki/other-ca.crt\"}" >/dev/null
-check "the fault happened: the API server refuses the agent's certificate" bash -c "! curl -s -o /dev/null --max-time 5 --cacert '$pki/ca.crt' --cert '$pki/client.crt' --key '$pki/client.key' https://127.0.0.1:$api_port/api/v1/services"
-control POST /objects @"$here/kube/nginx_one_endpoint.json" >/dev/null
+require control POST /config "{\"clientCa\": \"$pki/other-ca.crt\"}"
+check "the fault happened: the API server refuses the agent's certificate" bash -c "! curl -s -o /dev/null --max-time 5 --cacert '$pki/ca.crt' --cert '$pki/client.crt' --key '$pki/client.key' https://127.0.0.1:$fake_api_port/api/v1/services"
+control POST /objects @"$here/kube/nginx_one_endpoint.json"
 check "bpfproxy_api_errors_total{reason=\"tls\"} counts the rejections" \
   sim_wait_for "tls errors" 45 errors_above tls "$before"
 check "a log line says the handshake failed" grep -q "(tls); retrying with backoff" "$log"
-check "the datapath kept serving, unchanged" has_backends 10.32.0.140:80 2
+check "the datapath kept serving, unchanged" has_backends "$pin" 10.32.0.140:80 2
 check "the ClusterIP answers" serving
-require control POST /config "{\"clientCa\": \"$pki/ca.crt\"}" >/dev/null
+require control POST /config "{\"clientCa\": \"$pki/ca.crt\"}"
 require handshake_ok
 check "once the certificate is accepted again the agent recovers by itself" \
-  sim_wait_for "the change" 45 has_backends 10.32.0.140:80 1
+  sim_wait_for "the change" 45 has_backends "$pin" 10.32.0.140:80 1
 
 e2e_finish

@@ -5,11 +5,7 @@
 # request to a deleted Service refused (the socket path rejects unallocated service-CIDR
 # addresses; never hung, never answered by a stale translation), the agent's memory flat.
 # Two minutes by default; longer with --seconds N or BPFPROXY_SOAK_SECONDS. Counts at the end.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
-trap sim_cleanup EXIT
+source "$(dirname "$0")/preamble.sh"
 seconds=${BPFPROXY_SOAK_SECONDS:-120}
 [ "${1:-}" = --seconds ] && seconds=$2
 

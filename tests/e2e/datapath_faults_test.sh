@@ -7,11 +7,7 @@
 #    counts it, every other Service keeps working and keeps following its endpoints;
 #  - clients that connect and say nothing, or send an oversized request, to the health and
 #    metrics ports: every other client is still answered.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
-trap sim_cleanup EXIT
+source "$(dirname "$0")/preamble.sh"
 
 manifests=$(sim_manifests "$here/manifests")
 require sim_reference_cluster

@@ -13,3 +13,12 @@ counter() {  # PIN NAME: a BPX_STAT_* counter summed over CPUs (index from bpf/m
     python3 -c 'import json,sys; v=json.load(sys.stdin); print(sum(int.from_bytes(bytes(int(b,16) for b in c["value"]),"little") for c in v["values"]))' 2>/dev/null ||
     echo 0
 }
+
+backend_count() {  # PIN VIP:PORT: the number of backends programmed for the frontend, or "absent"
+  "$SIM_BPFPROXY" service list --pin-dir "$1" -o json | python3 -c "
+import json, sys
+f = [s for s in json.load(sys.stdin) if s['frontend'] == sys.argv[1]]
+print(len(f[0]['backends']) if f else 'absent')" "$2"
+}
+has_backends() { test "$(backend_count "$1" "$2")" = "$3"; }  # PIN VIP:PORT COUNT
+absent() { test "$(backend_count "$1" "$2")" = absent; }      # PIN VIP:PORT

@@ -4,11 +4,7 @@
 # generated), and a TCP connection open through a ClusterIP the whole time never breaks.
 # The kill is made when the service map has grown by a few hundred entries, and checked to
 # have landed mid-sync (some but not all of the new Services programmed) before the rest.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
-trap sim_cleanup EXIT
+source "$(dirname "$0")/preamble.sh"
 services=${BPFPROXY_E2E_KILL_SERVICES:-10000}
 
 manifests=$(sim_manifests "$here/manifests")

@@ -4,11 +4,7 @@
 # capability dropped from the bounding set before exec. It loads, attaches its socket hooks
 # and TC programs, and ClusterIPs and NodePorts answer. And the capability list is needed:
 # without CAP_BPF the agent stops with an error instead of running half-done.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
-trap sim_cleanup EXIT
+source "$(dirname "$0")/preamble.sh"
 command -v setpriv >/dev/null || { echo "skip: setpriv (util-linux) is not installed"; exit 77; }
 
 # The chart's list, read from values.yaml so that the test follows it.

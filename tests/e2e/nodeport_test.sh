@@ -2,22 +2,14 @@
 # The per-packet datapath end to end: the two-node simulated cluster plus a LAN with an
 # external client. Agents run inside the node namespaces with their TC programs on the
 # nodes' devices (ext0 to the LAN, eth0 between nodes) and pod-facing veths.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
+source "$(dirname "$0")/preamble.sh"
 source "$here/datapath_helpers.sh"
-trap sim_cleanup EXIT
 
 manifests=$(sim_manifests "$here/manifests" "$here/manifests_nodeport")
-require sim_reference_cluster
-require sim_lan node1 node2
-require sim_external_client client 192.168.50.100/24 fd00:50::100/64
+require sim_nodeport_cluster "$here/peer_echo.py"
 # The client reaches the cluster's load-balancer and service addresses through node1.
 sim_ext client ip route add 203.0.113.0/24 via 192.168.50.1
 sim_ext client ip route add 10.32.0.0/24 via 192.168.50.1
-sim_spawn nginx-1 "$SIM_TMP/echo-1.log" python3 "$here/peer_echo.py" 8080 nginx-1
-sim_spawn nginx-2 "$SIM_TMP/echo-2.log" python3 "$here/peer_echo.py" 8080 nginx-2
 for node in node1 node2; do
   sim_agent_tc "$node" "$manifests" --service-cidr 10.32.0.0/24,fd00:32::/108 \
     --devices ext0,eth0 --pod-devices 'h*'

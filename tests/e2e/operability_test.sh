@@ -3,11 +3,7 @@
 # and /livez through their transitions (a detached hook, a restart), /proxyMode, /configz
 # from --config, and `bpfproxy explain` checked against the backend the datapath picks.
 # Servers bind 127.0.0.1 only; everything is removed at exit, also on failure.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
-trap sim_cleanup EXIT
+source "$(dirname "$0")/preamble.sh"
 
 manifests=$(sim_manifests "$here/manifests")
 # A slice whose last change happened long before this agent started (a restart on a quiet

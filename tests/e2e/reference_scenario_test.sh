@@ -2,11 +2,7 @@
 # The networking tutorial's checks, through bpfproxy, on a simulated two-node cluster:
 # curl through the nginx ClusterIP, nslookup and dig through kube-dns, plus what the
 # tutorial takes for granted: endpoint changes, refusals, agent restarts, IPv6.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
-trap sim_cleanup EXIT
+source "$(dirname "$0")/preamble.sh"
 
 manifests=$(sim_manifests "$here/manifests")
 require sim_reference_cluster

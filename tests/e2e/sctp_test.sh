@@ -4,16 +4,12 @@
 # Service's NodePort through the TC programs, with the port changed (3868 -> 3869). Over
 # veth the CRC32c is left to offload and not checked by the receiver; the CRC patch itself
 # is checked by tests/bpf/tc_lb_test.cpp. Reports SKIP (77) on kernels without SCTP.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+source "$(dirname "$0")/preamble.sh"
 if ! unshare --net python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)' 2>/dev/null &&
    ! { modprobe sctp 2>/dev/null && unshare --net python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)' 2>/dev/null; }; then
   echo "SKIP  this kernel has no SCTP (CONFIG_IP_SCTP, modprobe sctp failed)"
   exit 77
 fi
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
-trap sim_cleanup EXIT
 
 manifests=$(sim_manifests "$here/manifests" "$here/manifests_sctp")
 require sim_reference_cluster

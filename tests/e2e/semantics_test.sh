@@ -5,21 +5,13 @@
 # every local address (and one added while running), externalIPs no node holds,
 # sessionAffinity on the per-packet path, and DNS answers larger than the MTU through a
 # NodePort (IP fragments).
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
+source "$(dirname "$0")/preamble.sh"
 source "$here/datapath_helpers.sh"
-trap sim_cleanup EXIT
 
 manifests=$(sim_manifests "$here/manifests" "$here/manifests_nodeport" "$here/manifests_semantics")
-require sim_reference_cluster
-require sim_lan node1 node2
-require sim_external_client client 192.168.50.100/24 fd00:50::100/64
+require sim_nodeport_cluster "$here/peer_echo.py"
 sim_ext client ip route add 203.0.113.0/24 via 192.168.50.1
 sim_ext client ip route add 198.51.100.0/24 via 192.168.50.1
-sim_spawn nginx-1 "$SIM_TMP/echo-1.log" python3 "$here/peer_echo.py" 8080 nginx-1
-sim_spawn nginx-2 "$SIM_TMP/echo-2.log" python3 "$here/peer_echo.py" 8080 nginx-2
 # A DNS server whose answer for big.test (12 strings of 250 bytes) needs EDNS and fragments.
 txt=$(python3 -c 'print(",".join(chr(97 + i) * 250 for i in range(12)))')
 sim_spawn busybox "$SIM_TMP/bigdns.log" dnsmasq --keep-in-foreground --no-resolv --no-hosts \

@@ -6,12 +6,8 @@
 # agent in node1's network namespace (ip_local_reserved_ports is per namespace, so the
 # host's is never touched). Without the unit's exception the write fails, and the agent
 # says so; with it the NodePort and SNAT ranges are reserved.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+source "$(dirname "$0")/preamble.sh"
 unit="$here/../../deploy/systemd/bpfproxy.service"
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
-trap sim_cleanup EXIT
 
 grep -qx 'ProtectKernelTunables=yes' "$unit" || { echo "skip: the unit no longer sets ProtectKernelTunables"; exit 77; }
 # ReadWritePaths= entries below /proc/sys: what the unit lets the agent write there.

@@ -5,11 +5,7 @@
 # --dry-run changes nothing; takeover removes them all and prints each; ClusterIPs and
 # NodePorts keep answering through bpfproxy alone; after `bpfproxy cleanup` kube-proxy's
 # rules can be written again and a ClusterIP then answers through them.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/lib/sim_cluster.sh"
-source "$here/check.sh"
-trap sim_cleanup EXIT
+source "$(dirname "$0")/preamble.sh"
 for tool in iptables-nft-restore iptables-nft-save nft; do
   command -v "$tool" >/dev/null || { echo "skip: $tool is not installed (scripts/setup.sh installs iptables, nftables)"; exit 77; }
 done
