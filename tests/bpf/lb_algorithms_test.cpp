@@ -107,7 +107,9 @@ TEST_CASE("lb: random spreads 3,000 new flows over 3 backends within 6 standard 
     auto seen = counts(datapath, path, 3000);
     REQUIRE(seen.size() == 3);
     // Binomial(3000, 1/3): mean 1000, standard deviation 25.8; 6 of them is 155.
-    for (const auto& [backend, count] : seen) {
+    for (const auto& entry : seen) {  // no structured binding: clang 14 cannot capture one
+      const auto& backend = entry.first;
+      const auto& count = entry.second;
       CAPTURE(backend);
       CHECK(count >= 845);
       CHECK(count <= 1155);

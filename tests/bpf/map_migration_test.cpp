@@ -497,7 +497,9 @@ TEST_CASE("migration: converted bpx_affinity_v1 entries are what the socket hook
   // Each entry is now keyed as the hooks key a namespace whose address they do not know.
   maps::DatapathMaps maps;
   REQUIRE_OK(maps.open(pins.path()));
-  for (const auto& [netns, backend] : expected) {
+  for (const auto& entry : expected) {  // no structured binding: clang 14 cannot capture one
+    const uint64_t netns = entry.first;
+    const std::string& backend = entry.second;
     CAPTURE(netns);
     bpx_client_affinity_key key{};
     key.client32[0] = htonl(BPX_CLIENT_NETNS_PREFIX);
@@ -512,7 +514,9 @@ TEST_CASE("migration: converted bpx_affinity_v1 entries are what the socket hook
   // The socket hooks honour the converted entries: every pod reaches the backend it had.
   PinnedHarness hooks(pins.path());
   uint64_t socket = 1;
-  for (const auto& [netns, backend] : expected) {
+  for (const auto& entry : expected) {  // no structured binding: clang 14 cannot capture one
+    const uint64_t netns = entry.first;
+    const std::string& backend = entry.second;
     CAPTURE(netns);
     for (int i = 0; i < 3; ++i) CHECK(hooks.connect("10.32.0.141", 80, netns, socket++) == backend);
   }

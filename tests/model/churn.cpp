@@ -253,7 +253,9 @@ Step ChurnGenerator::putSlice(const Cluster& cluster, const std::string& service
     if (chance(0.7)) slice.ports.push_back({std::string("dns"), Protocol::UDP, uint16_t(5353)});
   }
   if (existing == cluster.slices.end() || roll < 0.55) {  // an endpoint appears
-    const auto& [address, node] = pick(pods);
+    const auto& picked = pick(pods);  // no structured binding: clang 14 cannot capture one
+    const auto& address = picked.first;
+    const auto& node = picked.second;
     bool present = std::any_of(slice.endpoints.begin(), slice.endpoints.end(),
                                [&](const Endpoint& e) { return e.addresses.front() == address; });
     if (!present) {
