@@ -5,16 +5,13 @@
 #include "controller/source/bypass_pods.h"
 #include "controller/source/json_list_scanner.h"
 #include "controller/source/kube_decode.h"
+#include "controller/source/yaml_documents.h"
 
 #include <spdlog/spdlog.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <optional>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 namespace bpfproxy::controller {
@@ -30,51 +27,6 @@ bool isManifest(const fs::path& path) {
   // Dot files include a ConfigMap volume's ..data and ..timestamp entries.
   return !name.empty() && name[0] != '.' &&
          (extension == ".yaml" || extension == ".yml" || extension == ".json");
-}
-
-// YAML 1.2 core schema for plain scalars, the way sigs.k8s.io/yaml hands them to JSON.
-value plainScalar(const std::string& text) {
-  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL")
-    return value::null();
-  if (text == "true" || text == "True" || text == "TRUE") return value::boolean(true);
-  if (text == "false" || text == "False" || text == "FALSE") return value::boolean(false);
-  const bool plusSign = text.size() > 1 && text[0] == '+' && std::isdigit(static_cast<unsigned char>(text[1]));
-  const char* begin = text.data() + (plusSign ? 1 : 0);
-  const char* end = text.data() + text.size();
-  int64_t integer = 0;
-  auto [stop, ec] = std::from_chars(begin, end, integer);
-  if (ec == std::errc() && stop == end) return value::number(integer);
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(text, kFloat)) return value::number(std::stod(text));
-  return value::string(text);
-}
-
-value toJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar: {
-      // yaml-cpp tags a quoted scalar "!": always a string, even "80" or "true".
-      const std::string& tag = node.Tag();
-      if (tag == "!" || tag == "tag:yaml.org,2002:str") return value::string(node.Scalar());
-      return plainScalar(node.Scalar());
-    }
-    case YAML::NodeType::Sequence: {
-      value array = value::array(node.size());
-      size_t index = 0;
-      for (const auto& element : node) array[index++] = toJson(element);
-      return array;
-    }
-    case YAML::NodeType::Map: {
-      value object = value::object();
-      for (const auto& entry : node) {
-        if (!entry.first.IsScalar())
-          throw std::runtime_error("line " + std::to_string(entry.first.Mark().line + 1) +
-                                   ": only scalar mapping keys are supported");
-        object[entry.first.Scalar()] = toJson(entry.second);
-      }
-      return object;
-    }
-    default: return value::null();
-  }
 }
 
 std::string stringField(const value& json, const char* name) {
@@ -137,12 +89,6 @@ struct Delivery {
 };
 
 }  // namespace
-
-std::vector<value> parseYamlDocuments(const std::string& text) {
-  std::vector<value> documents;
-  for (const auto& node : YAML::LoadAll(text)) documents.push_back(toJson(node));
-  return documents;
-}
 
 ManifestsSource::ManifestsSource(fs::path directory, std::chrono::milliseconds pollInterval)
     : directory_(std::move(directory)), pollInterval_(pollInterval) {}

@@ -50,8 +50,4 @@ private:
   std::thread thread_;
 };
 
-// One JSON value per YAML document in text, scalars typed as Kubernetes reads them
-// (quoted = string, plain integer = number, true/false = boolean). Throws on bad YAML.
-std::vector<web::json::value> parseYamlDocuments(const std::string& text);
-
 }  // namespace bpfproxy::controller

@@ -1,5 +1,6 @@
 #include "controller/sync/agent.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -227,12 +228,22 @@ private:
     report.changesApplied = changes;
     auto started = Clock::now();
     model_.nodeZone = store_.nodeZone();
+    // The first sync writes every Service: one batch per map instead of a syscall each.
+    const bool batched = !fullySynced_ && !batchFailed_;
+    if (batched) writer_.beginBatch();
     for (const auto& [key, triggeredAt] : dirty) syncService(key, triggeredAt, report);
+    if (batched) {
+      if (auto written = writer_.endBatch(); !written) {
+        recoverFromBatch(written.error().message, dirty);
+        return true;
+      }
+    }
     if (!fullySynced_) {
       // Only a complete list may remove what an earlier agent programmed.
       auto live = store_.serviceKeys();
       report.frontendsRemoved += reconciler_.removeAllExcept({live.begin(), live.end()}).frontendsRemoved;
       fullySynced_ = true;
+      malloc_trim(0);  // the first sync's peak (held writes, the model's copies) is not kept
     }
     destroyStaleSockets(reconciler_, destroyer_.get(), report);
     report.duration = Clock::now() - started;
@@ -246,6 +257,17 @@ private:
                    report.frontendsProgrammed, report.backendsProgrammed);
     observer_.onSyncApplied(report);
     return true;
+  }
+
+  // Some held writes did not land, so the reconciler's view is wrong: it adopts what the
+  // maps hold, and the same Services are synced again one write at a time, each error then
+  // reported with its Service.
+  void recoverFromBatch(const std::string& error, const std::vector<DirtyService>& dirty) {
+    spdlog::error("first sync: {}; re-reading the maps and writing one entry at a time", error);
+    batchFailed_ = true;
+    reconciler_.forgetAll();
+    reconciler_.adopt(maps::readSnapshot(maps_));
+    for (const auto& entry : dirty) retries_.entries[entry.key] = {Clock::now(), ""};
   }
 
   void syncService(const ServiceKey& key, std::chrono::system_clock::time_point triggeredAt,
@@ -298,6 +320,7 @@ private:
   ModelConfig model_;
   RetryQueue retries_;
   bool fullySynced_ = false;
+  bool batchFailed_ = false;
   loader::PinGuard pins_{options_.pinDir};
 };
 

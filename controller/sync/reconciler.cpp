@@ -119,6 +119,16 @@ ReconcileResult Reconciler::adopt(const maps::DatapathSnapshot& snapshot) {
   return result;
 }
 
+void Reconciler::forgetAll() {
+  serviceIds_ = IdAllocator(maxServices_);
+  backendIds_ = IdAllocator(maxBackends_);
+  generations_ = GenerationSource();  // resumed by adopt() from the persisted floor
+  frontends_.clear();
+  byService_.clear();
+  backends_.clear();
+  backendsById_.clear();
+}
+
 ReconcileResult Reconciler::apply(const ServiceKey& service,
                                   const std::vector<FrontendSpec>& frontends) {
   ReconcileResult result;

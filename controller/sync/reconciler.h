@@ -36,6 +36,9 @@ public:
   // After a restart: takes what the maps hold as programmed, so that applying the same
   // desired state writes nothing. Removes only debris of an interrupted update.
   ReconcileResult adopt(const maps::DatapathSnapshot& snapshot);
+  // Forgets what it took as programmed, as if just made: when writes it was told had been
+  // made did not all land (a failed batch), the caller adopts the maps again.
+  void forgetAll();
 
   ReconcileResult apply(const ServiceKey& service, const std::vector<FrontendSpec>& frontends);
 

@@ -9,6 +9,7 @@
 
 #include "controller/state/cluster_store.h"
 #include "controller/source/manifests_source.h"
+#include "controller/source/yaml_documents.h"
 
 using namespace bpfproxy::controller;
 using web::json::value;

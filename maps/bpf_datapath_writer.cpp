@@ -1,0 +1,114 @@
+#include "maps/bpf_datapath_writer.h"
+
+#include <bpf/bpf.h>
+
+#include <algorithm>
+
+#include "maps/map_names.h"
+
+namespace bpfproxy::maps {
+
+namespace {
+
+constexpr size_t kChunk = 1024;
+
+// A kernel without batch operations for the map type answers one of these at once
+// (524 is the kernel's ENOTSUPP, which no userspace header defines).
+bool batchUnsupported(int code) { return code == EINVAL || code == 524 || code == EOPNOTSUPP; }
+
+}  // namespace
+
+int BpfDatapathWriter::putBackend(uint32_t id, const bpx_backend& backend) {
+  if (!holding_) return maps_.backends.update(id, backend);
+  backends_.keys.push_back(id), backends_.values.push_back(backend);
+  return 0;
+}
+
+int BpfDatapathWriter::putSlot(const bpx_slot_key& key, const bpx_slot_value& slot) {
+  if (!holding_) return maps_.slots.update(key, slot);
+  slots_.keys.push_back(key), slots_.values.push_back(slot);
+  return 0;
+}
+
+int BpfDatapathWriter::putMeta(uint32_t svcId, const bpx_svc_meta& meta) {
+  if (!holding_) return maps_.serviceMeta.update(svcId, meta);
+  meta_.keys.push_back(svcId), meta_.values.push_back(meta);
+  return 0;
+}
+
+int BpfDatapathWriter::putService(const bpx_svc_key& key, const bpx_svc_value& service) {
+  if (!holding_) return maps_.services.update(key, service);
+  services_.keys.push_back(key), services_.values.push_back(service);
+  return 0;
+}
+
+int BpfDatapathWriter::deleteBackend(uint32_t id) {
+  if (auto flushed = flush(); !flushed) deferredError_ = flushed;
+  return maps_.backends.erase(id);
+}
+
+int BpfDatapathWriter::deleteSlot(const bpx_slot_key& key) {
+  if (auto flushed = flush(); !flushed) deferredError_ = flushed;
+  return maps_.slots.erase(key);
+}
+
+int BpfDatapathWriter::deleteService(const bpx_svc_key& key) {
+  if (auto flushed = flush(); !flushed) deferredError_ = flushed;
+  return maps_.services.erase(key);
+}
+
+int BpfDatapathWriter::deleteMeta(uint32_t svcId) {
+  if (auto flushed = flush(); !flushed) deferredError_ = flushed;
+  return maps_.serviceMeta.erase(svcId);
+}
+
+int BpfDatapathWriter::putGenerationFloor(uint32_t floor) {
+  return maps_.generation.update(uint32_t{0}, bpx_generation{floor, 0});
+}
+
+void BpfDatapathWriter::beginBatch() {
+  holding_ = true;
+  deferredError_ = Status();
+}
+
+Status BpfDatapathWriter::endBatch() {
+  Status flushed = flush();
+  holding_ = false;
+  if (!deferredError_) return deferredError_;
+  return flushed;
+}
+
+Status BpfDatapathWriter::flush() {
+  Status status;
+  // In dependency order; the first failure stops the rest.
+  if (status) status = write(maps_.backends, kBackendMap, backends_);
+  if (status) status = write(maps_.slots, kSlotMap, slots_);
+  if (status) status = write(maps_.serviceMeta, kServiceMetaMap, meta_);
+  if (status) status = write(maps_.services, kServiceMap, services_);
+  backends_.clear(), slots_.clear(), meta_.clear(), services_.clear();
+  return status;
+}
+
+template <typename K, typename V>
+Status BpfDatapathWriter::write(const MapFd& map, const char* name, Held<K, V>& held) {
+  size_t done = 0;
+  const size_t total = held.keys.size();
+  while (done < total) {
+    // In chunks: a signal (SIGTERM, SIGKILL) waits for the syscall to end, and a map that
+    // grows in steps shows progress to whoever watches it.
+    __u32 count = static_cast<__u32>(std::min<size_t>(total - done, kChunk));
+    int rc = bpf_map_update_batch(map.fd(), &held.keys[done], &held.values[done], &count, nullptr);
+    done += count;  // the kernel reports how many it wrote, also on an error
+    if (count > 0) batchCalls_++, batchedElements_ += count;
+    if (rc == 0) continue;
+    int code = errno;
+    if (count == 0 && batchUnsupported(code)) break;  // one element at a time below
+    return systemError(std::string("writing ") + name, code);
+  }
+  for (; done < total; ++done)
+    if (int rc = map.update(held.keys[done], held.values[done]); rc != 0)
+      return systemError(std::string("writing ") + name, -rc);
+  return {};
+}
+
+}  // namespace bpfproxy::maps
