@@ -193,7 +193,9 @@ private:
       unsupported();
     while (at_ < text_.size() && std::string_view(",[]{}").find(text_[at_]) == std::string_view::npos) {
       if (text_[at_] == ':' && (at_ + 1 == text_.size() || text_[at_ + 1] == ' ')) break;
-      if (text_[at_] == ':' && std::string_view(",[]{}").find(text_[at_ + 1]) != std::string_view::npos)
+      // yaml-cpp reads these inside flow scalars its own way ("a?b" is an error to it, "::1"
+      // may be a key): left to it.
+      if (text_[at_] == ':' || text_[at_] == '?' || text_[at_] == '"' || text_[at_] == '\'')
         unsupported();
       if (text_[at_] == '#' && text_[at_ - 1] == ' ') unsupported();
       ++at_;

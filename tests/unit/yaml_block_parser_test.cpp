@@ -94,7 +94,7 @@ bool agreesWithYamlCpp(const std::string& text) {
   try {
     reference = parseYamlDocumentsWithYamlCpp(text);
   } catch (const std::exception& error) {
-    FAIL_CHECK("the fast reader accepted what yaml-cpp rejects (", error.what(), "):\n", text);
+    FAIL_CHECK("the fast reader accepted what yaml-cpp rejects (", std::string(error.what()), "):\n", text);
     return true;
   }
   CHECK_MESSAGE(fast->size() == reference.size(), text);
