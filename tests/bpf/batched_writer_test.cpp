@@ -15,6 +15,7 @@
 #include "maps/snapshot_reader.h"
 #include "sock_lb_harness.skel.h"
 #include "tests/support/frontend_specs.h"
+#include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
 #include "tests/support/test_bpffs.h"
 
@@ -37,8 +38,7 @@ struct Maps {
     bpf_map__set_max_entries(skeleton->maps.BPX_MAP_CLIENT_AFFINITY, 1024);
     bpf_map__set_max_entries(skeleton->maps.BPX_MAP_SLOT, slotCapacity);
     REQUIRE(sock_lb_harness::load(skeleton) == 0);
-    std::string error;
-    REQUIRE_MESSAGE(maps.open(pins.path(), &error), error);
+    REQUIRE_OK(maps.open(pins.path()));
     writer = std::make_unique<maps::BpfDatapathWriter>(maps);
     reconciler = std::make_unique<controller::Reconciler>(*writer, 1024, 4096);
   }
