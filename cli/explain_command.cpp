@@ -18,7 +18,9 @@
 #include "cli/table.h"
 #include "maps/conntrack_reader.h"
 #include "maps/socket_states.h"
+#include "maps/tc_maps.h"
 #include "maps/map_names.h"
+#include "maps/map_open.h"
 
 namespace bpfproxy::cli {
 
@@ -55,6 +57,34 @@ std::vector<std::string> flagNames(uint16_t flags, uint32_t affinityTimeout) {
 }
 
 }  // namespace
+
+ExplainExtras readExplainExtras(const maps::MapFd& lpm, const maps::MapFd& nodeAddrs,
+                                const maps::DatapathSnapshot& snapshot, const FlowQuery& query) {
+  ExplainExtras extras;
+  // One address in bpx_lpm's trie of `svcId` (a Service's source ranges, or the service CIDRs).
+  auto inTrie = [&lpm](uint32_t svcId, const IpAddress& address) {
+    bpx_lpm_key key{};
+    key.prefixlen = 32 + 128;
+    key.svc_id = svcId;
+    std::memcpy(key.addr, address.bytes().data(), 16);
+    bpx_lpm_value value{};
+    return lpm.lookup(key, value) == 0;
+  };
+  if (lpm.valid()) {
+    extras.sourceAllowed = [inTrie, &snapshot](uint32_t svcId, const IpAddress& client) -> std::optional<bool> {
+      for (const auto& frontend : snapshot.frontends)
+        if (frontend.value.svc_id == svcId && !(frontend.value.flags & BPX_SVC_F_SOURCE_RANGES)) return std::nullopt;
+      return inTrie(svcId, client);
+    };
+    extras.serviceCidr = inTrie(BPX_LPM_SERVICE_CIDR, query.destination);
+  }
+  if (nodeAddrs.valid()) {
+    bpx_node_addr value{};
+    extras.nodeAddress = nodeAddrs.lookup(maps::addressKey(query.destination), value) == 0 &&
+                         (value.flags & BPX_NODE_ADDR_F_NODEPORT);
+  }
+  return extras;
+}
 
 bool parseFlowDestination(const std::string& text, IpAddress& address, uint16_t& port, uint8_t& proto) {
   std::string rest = text;
@@ -107,6 +137,12 @@ Explanation explainFlow(const maps::DatapathSnapshot& snapshot, const FlowQuery&
       result.notes.push_back(query.destination.toString() +
                              " is a ClusterIP, but its Service defines no such port: connect() fails with "
                              "ECONNREFUSED (counter bpfproxy_drops_total{reason=\"no_port\"})");
+    } else if (extras.serviceCidr) {
+      result.verdict = "refused";
+      result.reason = "unallocated";
+      result.notes.push_back(query.destination.toString() +
+                             " is in a service CIDR but no Service has it: connect() fails with ECONNREFUSED "
+                             "(counter bpfproxy_drops_total{reason=\"unallocated\"})");
     } else {
       result.verdict = "not a service";
       result.notes.push_back("no frontend matches: the connection leaves untranslated");
@@ -322,37 +358,22 @@ void addExplainCommand(CLI::App& app, int& exitCode) {
     if (!openDatapath(flags->pinDir, datapath, exitCode)) return;
     auto snapshot = maps::readSnapshot(datapath);
 
-    ExplainExtras extras;
+    // The TC maps, when pinned and of this build's layout (checked against the table).
+    auto tcMap = [&](const char* name) {
+      auto map = maps::openMap(flags->pinDir, name);
+      return map ? std::move(map).value() : maps::MapFd{};
+    };
+    auto lpm = tcMap(maps::kLpmMap);
+    auto nodeAddrs = tcMap(maps::kNodeAddrMap);
+    ExplainExtras extras = readExplainExtras(lpm, nodeAddrs, snapshot, query);
     // The service each UDP sticky entry belongs to: counted for the frontend's svc_id.
     std::map<uint32_t, size_t> sticky;
     for (const auto& socket : maps::readSocketStates(datapath.sockets.fd()))
       maps::forEachStickyPeer(socket.state, [&](const bpx_sock_peer& peer) { sticky[peer.svc_id]++; });
-#ifdef BPX_MAP_LPM
-    auto lpm = maps::MapFd::openPinned(maps::mapPinPath(flags->pinDir, BPX_STRINGIFY(BPX_MAP_LPM)));
-    if (lpm.valid())
-      extras.sourceAllowed = [&lpm, &snapshot](uint32_t svcId, const IpAddress& client) -> std::optional<bool> {
-        for (const auto& frontend : snapshot.frontends)
-          if (frontend.value.svc_id == svcId && !(frontend.value.flags & BPX_SVC_F_SOURCE_RANGES)) return std::nullopt;
-        bpx_lpm_key key{};
-        key.prefixlen = 32 + 128;
-        key.svc_id = svcId;
-        std::memcpy(key.addr, client.bytes().data(), 16);
-        bpx_lpm_value value{};
-        return lpm.lookup(key, value) == 0;
-      };
-    auto nodeAddrs = maps::MapFd::openPinned(maps::mapPinPath(flags->pinDir, BPX_STRINGIFY(BPX_MAP_NODE_ADDR)));
-    if (nodeAddrs.valid()) {
-      bpx_svc_key key{};
-      std::memcpy(key.addr, query.destination.bytes().data(), 16);
-      bpx_node_addr value{};
-      extras.nodeAddress = nodeAddrs.lookup(key, value) == 0 && (value.flags & BPX_NODE_ADDR_F_NODEPORT);
-    }
-#endif
     auto explanation = explainFlow(snapshot, query, extras);
     if (explanation.frontend) {
       explanation.udpStickySockets = sticky[explanation.frontend->value.svc_id];
-#ifdef BPX_MAP_CT
-      auto ct = maps::MapFd::openPinned(maps::mapPinPath(flags->pinDir, BPX_STRINGIFY(BPX_MAP_CT)));
+      auto ct = tcMap(maps::kConntrackMap);
       const auto& frontend = *explanation.frontend;
       if (ct.valid())
         for (const auto& flow : maps::readConntrack(ct)) {
@@ -371,7 +392,6 @@ void addExplainCommand(CLI::App& app, int& exitCode) {
             explanation.pickDetail = "a conntrack entry of this flow is in force: its packets keep going to this backend";
           }
       }
-#endif
     }
     if (!printStructured(explainJson(explanation, snapshot), flags->output, std::cout))
       printExplain(explanation, snapshot, std::cout);

@@ -13,6 +13,7 @@
 
 #include "loader/attach_check.h"
 #include "maps/datapath_snapshot.h"
+#include "maps/map_fd.h"
 
 namespace bpfproxy::cli {
 
@@ -150,7 +151,12 @@ struct ExplainExtras {
   std::vector<ConntrackHit> conntrack;  // already filtered to this client and frontend
   size_t udpStickySockets = 0;
   bool nodeAddress = false;  // the destination is one of this node's NodePort addresses
+  bool serviceCidr = false;  // the destination is inside a service CIDR
 };
+// What explain reads from the TC maps (bpx_lpm, bpx_nodeaddr) for a query, the way the
+// datapath looks them up; an invalid map is skipped. The result refers to lpm and snapshot.
+ExplainExtras readExplainExtras(const maps::MapFd& lpm, const maps::MapFd& nodeAddrs,
+                                const maps::DatapathSnapshot& snapshot, const FlowQuery& query);
 
 Explanation explainFlow(const maps::DatapathSnapshot& snapshot, const FlowQuery& query, const ExplainExtras& extras);
 web::json::value explainJson(const Explanation& explanation, const maps::DatapathSnapshot& snapshot);

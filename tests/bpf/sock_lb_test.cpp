@@ -13,10 +13,12 @@
 
 #include "controller/sync/reconciler.h"
 #include "controller/node/tc_state.h"
+#include "cli/ops_views.h"
 #include "maps/affinity_reader.h"
 #include "maps/datapath_maps.h"
 #include "maps/bpf_datapath_writer.h"
 #include "maps/snapshot_reader.h"
+#include "maps/stat_names.h"
 #include "maps/map_names.h"
 #include "maps/tc_maps.h"
 #include "sock_lb_harness.skel.h"
@@ -583,5 +585,59 @@ TEST_CASE("a pod reaching a Local NodePort or externalIP is served by every endp
     for (uint64_t cookie = 1; cookie <= 40; ++cookie)
       seen.insert(endpoint4(h.run(call4(BPX_HARNESS_CONNECT4, address, static_cast<uint16_t>(port), IPPROTO_TCP, cookie))));
     CHECK(seen == std::set<std::string>{"10.200.0.2:8080", "10.200.128.1:8080"});
+  }
+}
+
+// `bpfproxy explain` computes its verdict from the maps; here it is held to what the socket
+// hooks really do with the same maps, so the two cannot drift apart.
+TEST_CASE("explain says what the socket hooks do, case by case") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
+  Harness h;
+  h.setNode({"10.32.0.0/24"});
+  h.program(kNginx, {frontend("10.32.0.140", 80, BPX_PROTO_TCP, {{"10.200.0.2", 8080}, {"10.200.128.1", 8080}}),
+                     wildcard("10.32.0.140")});
+  h.program({"default", "empty"}, {frontend("10.32.0.77", 80, BPX_PROTO_TCP, {}), wildcard("10.32.0.77")});
+  const auto snapshot = maps::readSnapshot(h.maps);
+  struct Case {
+    const char* description;
+    const char* address;
+    uint16_t port;
+    const char* verdict;  // what both say
+  };
+  const Case cases[] = {
+      {"a ClusterIP port", "10.32.0.140", 80, "translated"},
+      {"a port the ClusterIP does not define", "10.32.0.140", 81, "refused"},
+      {"a Service without endpoints", "10.32.0.77", 80, "refused"},
+      {"a service-CIDR address no Service has", "10.32.0.99", 80, "refused"},
+      {"an address outside the service CIDRs", "10.33.0.99", 80, "not a service"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.description);
+    // The hook: its verdict, and the refusal counter that moved.
+    auto before = h.maps.readCounters();
+    auto out = h.run(call4(BPX_HARNESS_CONNECT4, c.address, c.port, IPPROTO_TCP, 1));
+    auto after = h.maps.readCounters();
+    const std::string asked = formatEndpoint(ip(c.address), c.port);
+    const std::string hook = out.verdict == kReject ? "refused" : endpoint4(out) == asked ? "not a service" : "translated";
+    std::string hookReason;
+    for (const auto& counter : maps::dropCounters())
+      if (after[counter.index] != before[counter.index]) hookReason = counter.reason;
+    // explain, from the same maps.
+    cli::FlowQuery query;
+    query.source = ip("10.200.0.9");
+    query.destination = ip(c.address);
+    query.port = c.port;
+    query.proto = BPX_PROTO_TCP;
+    auto explanation = cli::explainFlow(snapshot, query, cli::readExplainExtras(h.nodeMaps.lpm, h.nodeMaps.nodeAddrs, snapshot, query));
+    CHECK(hook == c.verdict);
+    CHECK(explanation.verdict == hook);
+    CHECK(explanation.reason == hookReason);
+    if (hook == "translated") {
+      REQUIRE(explanation.frontend.has_value());
+      std::set<std::string> explained;
+      for (uint32_t id : explanation.frontend->backendIds)
+        explained.insert(formatEndpoint(maps::addressOf(snapshot.backends.at(id).addr), maps::hostPort(snapshot.backends.at(id).port)));
+      CHECK(explained.contains(endpoint4(out)));
+    }
   }
 }
