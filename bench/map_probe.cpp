@@ -6,7 +6,12 @@
 //                        --install FILE --to PATH [--timeout-ms T]
 //       renames FILE onto PATH (the event: a manifest changes), then polls the frontend's
 //       active backend bank until it holds ADDR:PORT; prints {"ms":...} from the rename.
+//   bpx_map_probe wait   --pin-dir P --frontend VIP:PORT/PROTO --backend ADDR:PORT [--timeout-ms T]
+//       polls the same way for a change made by someone else (the API benchmark); prints
+//       {"monotonic":S}: CLOCK_MONOTONIC seconds when the map first held it.
 #include <arpa/inet.h>
+
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -83,7 +88,8 @@ int main(int argc, char** argv) {
     std::printf("{\"frontends\":%zu,\"backends\":%zu}\n", snapshot.frontends.size(), snapshot.backends.size());
     return 0;
   }
-  if (mode != "change" || install.empty() || to.empty()) die("change needs --install and --to");
+  if (mode != "change" && mode != "wait") die("unknown mode " + mode);
+  if (mode == "change" && (install.empty() || to.empty())) die("change needs --install and --to");
 
   bpx_svc_key frontend{};
   auto slash = frontendText.rfind('/');
@@ -94,11 +100,18 @@ int main(int argc, char** argv) {
   parseEndpoint(backendText, wanted.addr, wanted.port);
 
   auto start = Clock::now();
-  if (std::rename(install.c_str(), to.c_str()) != 0) die("rename " + install + " -> " + to + " failed");
+  if (mode == "change" && std::rename(install.c_str(), to.c_str()) != 0)
+    die("rename " + install + " -> " + to + " failed");
   auto deadline = start + std::chrono::milliseconds(timeoutMs);
   // 50 us between reads: the resolution, without taking a core from the agent.
   for (long polls = 0; Clock::now() < deadline && polls < 10'000'000; ++polls) {
     if (holdsBackend(maps, frontend, wanted)) {
+      if (mode == "wait") {
+        timespec now{};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        std::printf("{\"monotonic\":%ld.%09ld,\"polls\":%ld}\n", static_cast<long>(now.tv_sec), now.tv_nsec, polls);
+        return 0;
+      }
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       std::printf("{\"ms\":%.3f,\"polls\":%ld}\n", ms, polls);
       return 0;

@@ -78,10 +78,16 @@ bench_server() {
 # path's client cgroup; pid in BENCH_AGENT_PID[MODE], log truncated.
 bench_agent() {
   local m=$1 manifests=$2; shift 2
+  bench_agent_with "$m" --manifests "$manifests" "$@"
+}
+
+# bench_agent_with MODE SOURCE-ARGS... [ARGS...]: the same with any source (--kubeconfig K).
+bench_agent_with() {
+  local m=$1; shift
   local pin="/sys/fs/bpf/bpfproxy-$SIM_TAG-$m" log="$RUN/agent-$m.log"
   [[ " ${SIM_PINS[*]} " == *" $pin "* ]] || SIM_PINS+=("$pin")
   : > "$log"
-  nsenter --net="/run/netns/$(bench_ns "$m" n)" "$BENCH_BIN/bpfproxy" agent --manifests "$manifests" \
+  nsenter --net="/run/netns/$(bench_ns "$m" n)" "$BENCH_BIN/bpfproxy" agent \
     --pin-dir "$pin" --node-name client --min-sync-period 0 \
     --service-cidr "$BENCH_SERVICE_CIDR" "$@" >>"$log" 2>&1 &
   BENCH_AGENT_PID[$m]=$!
@@ -116,3 +122,9 @@ bench_rules_reset() {
 # now_ms: wall clock in milliseconds with microseconds, from bash itself.
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)).$((t % 1000 / 100)); }
 elapsed_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+# log_time LINE: the wall-clock seconds of an agent log line ("2026-12-01T08:26:47.030 info ...").
+log_time() {
+  python3 -c 'import datetime,sys; print(datetime.datetime.strptime(sys.argv[1].split()[0], "%Y-%m-%dT%H:%M:%S.%f").timestamp())' "$1"
+}
+# ms_between LATER EARLIER: the difference of two times in seconds, in milliseconds.
+ms_between() { python3 -c 'import sys; print(round((float(sys.argv[1]) - float(sys.argv[2])) * 1000, 3))' "$1" "$2"; }

@@ -236,6 +236,10 @@ class Server:
         self.requests = {}  # "GET /api/v1/services" -> count
         self.watch_count = 0  # watches ever opened
         self.mid_event_cuts = 0  # watches cut after half an event (POST /cut {"midEvent": true})
+        # When the last watch event was written (CLOCK_MONOTONIC and wall seconds): where the
+        # benchmark starts its clock for the agent's programming latency.
+        self.last_event_monotonic = None
+        self.last_event_wall = None
         self.api_server = None
         self.api_port = args.port
         self.control_server = None
@@ -527,6 +531,8 @@ class ApiHandler(BaseHTTPRequestHandler):
                         self.cut()
                         break
                     self.write_chunk(line)
+                if out and not self._cut:
+                    state.last_event_monotonic, state.last_event_wall = time.monotonic(), time.time()
                 now_time = time.monotonic()
                 if bookmarks and now_time >= next_bookmark:
                     mark = {"kind": kind, "apiVersion": api_version,
@@ -572,6 +578,7 @@ class ControlHandler(BaseHTTPRequestHandler):
                     "resourceVersion": state.store.rv, "oldestResourceVersion": state.store.oldest_rv,
                     "openWatches": len(state.watches), "watchesOpened": state.watch_count,
                     "midEventCuts": state.mid_event_cuts,
+                    "lastEventMonotonic": state.last_event_monotonic, "lastEventWall": state.last_event_wall,
                     "requests": dict(state.requests), "apiPort": state.api_port,
                     "up": state.api_server is not None})
         return self.reply(404, {"error": "unknown path"})
