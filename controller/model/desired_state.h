@@ -38,6 +38,7 @@ struct FrontendSpec {
   uint32_t affinityTimeoutSeconds = 0;
   uint8_t algorithm = BPX_LB_RANDOM;  // BPX_LB_*: how a new flow picks (lb_choice.h)
   uint32_t maglevTableSize = 0;       // --maglev-table-size; 0: automatic (lb_table.h)
+  uint32_t slowStartSeconds = 0;      // bpfproxy.io/lb-slow-start; 0: none (slow_start.h)
   std::string namespace_;
   std::string name;
   std::string portName;

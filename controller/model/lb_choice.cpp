@@ -91,6 +91,20 @@ LbChoice lbChoiceFor(const Service& service, uint8_t defaultAlgorithm) {
                               lbAlgorithmName(defaultAlgorithm));
     }
   }
+  if (auto it = annotations.find(kLbSlowStartAnnotation); it != annotations.end()) {
+    std::string value = trim(it->second);
+    if (!value.empty() && value.back() == 's') value.pop_back();
+    auto seconds = value.size() <= 4 && !value.empty() && value.find_first_not_of("0123456789") == std::string::npos
+                       ? std::stoul(value) : 0ul;
+    if (seconds < 1 || seconds > 3600)
+      choice.errors.push_back(prefix + kLbSlowStartAnnotation + ": \"" + it->second +
+                              "\" is not a window of 1 to 3600 seconds (like 60s); no slow start");
+    else if (choice.algorithm == BPX_LB_MAGLEV)
+      choice.errors.push_back(prefix + kLbSlowStartAnnotation + ": slow start applies to random and round-robin, "
+                              "not maglev; no slow start");
+    else
+      choice.slowStartSeconds = static_cast<uint32_t>(seconds);
+  }
   if (auto it = annotations.find(kTerminatingFallbackAnnotation); it != annotations.end()) {
     const std::string value = trim(it->second);
     if (value == "drain")

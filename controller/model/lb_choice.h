@@ -19,6 +19,9 @@ inline constexpr const char* kLbWeightsAnnotation = "bpfproxy.io/lb-weights";
 // terminating ones) or "drain" (none: refused, open flows continue).
 inline constexpr const char* kTerminatingFallbackAnnotation = "bpfproxy.io/terminating-fallback";
 inline constexpr uint32_t kMaxLbWeight = 100;
+// A backend that joins ramps up over this many seconds ("60" or "60s", 1 to 3600), for
+// random and round-robin (slow_start.h).
+inline constexpr const char* kLbSlowStartAnnotation = "bpfproxy.io/lb-slow-start";
 
 // "random", "maglev", "round-robin" -> BPX_LB_*; nullopt for anything else.
 std::optional<uint8_t> parseLbAlgorithm(const std::string& name);
@@ -40,6 +43,7 @@ struct LbChoice {
   uint8_t algorithm = 0;  // BPX_LB_*
   LbWeights weights;
   bool drain = false;  // bpfproxy.io/terminating-fallback: drain
+  uint32_t slowStartSeconds = 0;
   // Each names the annotation and what was wrong (the model adds the Service); the
   // default algorithm, or no weights, are used instead.
   std::vector<std::string> errors;

@@ -188,6 +188,7 @@ private:
     if (!(flags & BPX_SVC_F_WILDCARD)) {
       frontend.algorithm = lb_.algorithm;
       frontend.maglevTableSize = config_.maglevTableSize;
+      frontend.slowStartSeconds = lb_.slowStartSeconds;
     }
     frontend.namespace_ = service_.meta.namespace_;
     frontend.name = service_.meta.name;

@@ -136,7 +136,7 @@ private:
     addSample(noLocal, {{"traffic_policy", "external"}}, static_cast<double>(external));
     out.push_back(std::move(noLocal));
     auto invalid = family("bpfproxy_services_invalid_lb_annotations",
-                          "Services whose bpfproxy.io/lb-algorithm, lb-weights or terminating-fallback annotation is "
+                          "Services whose bpfproxy.io/lb-algorithm, lb-weights, lb-slow-start or terminating-fallback annotation is "
                           "invalid (the default is used; the agent's log names the Service and the value)",
                           MetricType::Gauge);
     addSample(invalid, {}, static_cast<double>(invalidLb));

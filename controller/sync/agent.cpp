@@ -33,6 +33,8 @@ struct RetryQueue {
     if (entry.second != error) spdlog::error("{}", error);
     entry = {Clock::now() + period, error};
   }
+  // Synced again after `period`, not for an error (slow start).
+  void again(const ServiceKey& key, Clock::duration period) { entries[key] = {Clock::now() + period, ""}; }
   std::vector<ServiceKey> due() {
     std::vector<ServiceKey> keys;
     for (const auto& [key, entry] : entries)
@@ -299,6 +301,8 @@ private:
     report.errors += result.errors.size();
     for (const auto& map : result.fullMaps) report.fullMaps[map]++;
     if (!result.errors.empty()) retries_.failed(key, joined(result.errors), options_.retryPeriod);
+    // Slow start: the table is rebuilt each second while a backend ramps up.
+    else if (reconciler_.ramping(key)) retries_.again(key, std::chrono::seconds(1));
     if (result.frontendsChanged + result.frontendsRemoved > 0 && triggeredAt >= started_)
       report.programmingLatencies.push_back(std::chrono::system_clock::now() - triggeredAt);
   }

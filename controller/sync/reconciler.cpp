@@ -165,12 +165,21 @@ std::set<ServiceKey> Reconciler::programmedServices() const {
   return services;
 }
 
-bool Reconciler::hasBackends(const ServiceKey& service) const {
+bool Reconciler::anyFrontend(const ServiceKey& service,
+                             const std::function<bool(const ProgrammedFrontend&)>& test) const {
   auto owned = byService_.find(service);
   if (owned == byService_.end()) return false;
   for (const auto& key : owned->second)
-    if (!frontends_.at(key).backendIds.empty()) return true;
+    if (test(frontends_.at(key))) return true;
   return false;
+}
+
+bool Reconciler::ramping(const ServiceKey& service) const {
+  return anyFrontend(service, [](const ProgrammedFrontend& f) { return !f.joined.empty(); });
+}
+
+bool Reconciler::hasBackends(const ServiceKey& service) const {
+  return anyFrontend(service, [](const ProgrammedFrontend& f) { return !f.backendIds.empty(); });
 }
 
 bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec,
@@ -199,7 +208,11 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   // The algorithm's table, as backend ids (Maglev keeps its size while backends go).
   std::vector<uint32_t> tableIds;
   const bool wasMaglev = existing != frontends_.end() && existing->second.value.algorithm == BPX_LB_MAGLEV;
-  for (uint16_t index : lookupTable(spec, wasMaglev ? existing->second.value.table_size : 0))
+  std::map<uint32_t, SteadyTime> joined;
+  if (existing != frontends_.end()) joined = existing->second.joined;
+  FrontendSpec weighed = slowStartWeights(
+      spec, ids, existing != frontends_.end() ? &existing->second.backendIds : nullptr, joined, clock_());
+  for (uint16_t index : lookupTable(weighed, wasMaglev ? existing->second.value.table_size : 0))
     tableIds.push_back(ids[index]);
   if (ids.size() + tableIds.size() > BPX_MAX_BACKENDS_PER_SERVICE) {
     releaseBackends(ids);
@@ -291,6 +304,7 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   next.meta = meta;
   next.backendIds = ids;
   next.tableIds = std::move(tableIds);
+  next.joined = std::move(joined);
   frontends_[spec.key] = next;
   byService_[owner].insert(spec.key);
   releaseBackends(previousIds);

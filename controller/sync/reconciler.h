@@ -4,6 +4,7 @@
 // service entry that flips to that bank, then the old bank and unused backends are
 // removed. A socket connecting meanwhile sees the old backend set or the new one.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "controller/model/desired_state.h"
+#include "controller/model/slow_start.h"
 #include "controller/sync/generation_source.h"
 #include "controller/sync/id_allocator.h"
 #include "controller/model/kube_objects.h"
@@ -46,6 +48,11 @@ public:
   ReconcileResult removeAllExcept(const std::set<ServiceKey>& live);
 
   std::set<ServiceKey> programmedServices() const;
+  // True while a backend of the Service is in its slow-start window: apply() it again (each
+  // second, say) so its share keeps growing.
+  bool ramping(const ServiceKey& service) const;
+  // The clock slow start reads (tests give their own).
+  void setClock(std::function<SteadyTime()> clock) { clock_ = std::move(clock); }
   // True when some frontend of the Service has at least one backend programmed.
   bool hasBackends(const ServiceKey& service) const;
   size_t frontendCount() const { return frontends_.size(); }
@@ -85,8 +92,11 @@ private:
     bpx_svc_meta meta{};
     std::vector<uint32_t> backendIds;  // slot order
     std::vector<uint32_t> tableIds;    // the slots after the backends (bpx_svc_value.table_size)
+    std::map<uint32_t, SteadyTime> joined;  // slow start: backends still ramping up, since when
   };
 
+  // Whether `test` holds for some frontend the Service has programmed.
+  bool anyFrontend(const ServiceKey& service, const std::function<bool(const ProgrammedFrontend&)>& test) const;
   bool applyFrontend(const ServiceKey& owner, const FrontendSpec& spec, ReconcileResult& result);
   void removeFrontend(const FrontendKey& key, ReconcileResult& result);
   // Takes a reference on each backend, writing new or changed ones; false on a map error.
@@ -101,6 +111,7 @@ private:
                const std::vector<uint32_t>& tableIds);
 
   maps::DatapathWriter& writer_;
+  std::function<SteadyTime()> clock_ = [] { return std::chrono::steady_clock::now(); };
   uint32_t maxServices_;
   uint32_t maxBackends_;
   IdAllocator serviceIds_;

@@ -171,6 +171,7 @@ public:
   }
 
   const maps::DatapathMaps& maps() const { return maps_; }
+  controller::Reconciler& reconciler() { return *reconciler_; }
 
   Observed run(const Flow& flow) { return flow.path == Path::kSocket ? runSocket(flow) : runTc(flow); }
 

@@ -284,3 +284,36 @@ TEST_CASE("lb: terminating-fallback drain refuses new flows on both paths when n
     }
   }
 }
+
+TEST_CASE("lb: slow start: a joining backend's share of new flows grows over its window, exactly, on both paths") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
+  ChurnDatapath datapath;
+  controller::SteadyTime now{};
+  datapath.reconciler().setClock([&] { return now; });
+  auto cluster = [](int backends) {
+    Cluster c = webCluster("round-robin", backends);
+    c.services["web"].meta.annotations["bpfproxy.io/lb-slow-start"] = "100s";
+    return c;
+  };
+  REQUIRE(datapath.sync(cluster(3), "web").empty());
+  REQUIRE(datapath.sync(cluster(4), "web").empty());  // the fourth joins at 0 s
+  const std::string newcomer = backendAddress(3);
+  for (int seconds : {50, 90, 100}) {
+    CAPTURE(seconds);
+    now = controller::SteadyTime{} + std::chrono::seconds(seconds);
+    REQUIRE(datapath.sync(cluster(4), "web").empty());  // what the agent does each second
+    // Weights 10 for each settled backend, 10 x elapsed / window for the newcomer (the table
+    // divides them by their gcd); past the window no table (all equal). Round-robin over a
+    // multiple of the table's size shows the shares exactly.
+    const int mine = seconds < 100 ? seconds / 10 : 1, round = seconds < 100 ? 30 + mine : 4;
+    for (Path path : kPaths) {
+      const std::string pathName = toString(path);
+      CAPTURE(pathName);
+      datapath.clearConntrack();
+      auto seen = counts(datapath, path, static_cast<uint32_t>(round));
+      CHECK(seen[newcomer] == mine);
+      CHECK(seen[backendAddress(0)] == (seconds < 100 ? 10 : 1));
+    }
+    CHECK(datapath.reconciler().ramping({"default", "web"}) == (seconds < 100));
+  }
+}

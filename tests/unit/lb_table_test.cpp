@@ -9,6 +9,9 @@
 #include "controller/model/lb_choice.h"
 #include "controller/model/lb_table.h"
 #include "controller/model/model.h"
+#include "controller/sync/reconciler.h"
+#include "tests/support/frontend_specs.h"
+#include "tests/support/memory_datapath.h"
 
 using namespace bpfproxy;
 using namespace bpfproxy::controller;
@@ -75,6 +78,11 @@ TEST_CASE("lb choice: the annotation picks the algorithm; a bad one names the Se
       {"bad weight", {{"bpfproxy.io/lb-weights", "10.200.0.2=heavy"}}, BPX_LB_RANDOM, BPX_LB_RANDOM,
        "Service shop/cart: annotation bpfproxy.io/lb-weights: \"10.200.0.2=heavy\": the weight must be an "
        "integer from 0 to 100; every endpoint weighs 1"},
+      {"slow start window not a duration", {{"bpfproxy.io/lb-slow-start", "soon"}}, BPX_LB_RANDOM, BPX_LB_RANDOM,
+       "annotation bpfproxy.io/lb-slow-start: \"soon\" is not a window of 1 to 3600 seconds (like 60s)"},
+      {"slow start with maglev", {{"bpfproxy.io/lb-algorithm", "maglev"}, {"bpfproxy.io/lb-slow-start", "60s"}},
+       BPX_LB_RANDOM, BPX_LB_MAGLEV, "slow start applies to random and round-robin, not maglev"},
+      {"slow start", {{"bpfproxy.io/lb-slow-start", "60s"}}, BPX_LB_RANDOM, BPX_LB_RANDOM, ""},
       {"weight target neither address nor zone", {{"bpfproxy.io/lb-weights", "db=2"}}, BPX_LB_RANDOM, BPX_LB_RANDOM,
        "\"db\" is neither an endpoint address nor zone:NAME"},
   };
@@ -202,4 +210,53 @@ TEST_CASE("terminating fallback: serve uses the serving-terminating endpoints wh
     REQUIRE(built.frontends[0].backends.size() == 1);
     CHECK(built.frontends[0].backends[0].address.toString() == "10.200.0.3");
   }
+}
+
+TEST_CASE("slow start: a backend that joins gets a share growing over its window, then an equal one") {
+  testing::MemoryDatapath datapath;
+  Reconciler reconciler(datapath, 64, 64);
+  SteadyTime now{};
+  reconciler.setClock([&] { return now; });
+  const ServiceKey key{"default", "svc"};
+  auto spec = [](int count) {
+    auto frontend = testing::frontendSpec("10.32.0.9", 80, BPX_PROTO_TCP, BPX_SVC_F_CLUSTER_IP, backends(count));
+    frontend.algorithm = BPX_LB_ROUND_ROBIN;
+    frontend.slowStartSeconds = 100;
+    return frontend;
+  };
+  // The new backend's share of the table after each apply.
+  auto share = [&]() -> std::pair<size_t, size_t> {
+    auto snapshot = datapath.snapshot();
+    REQUIRE(snapshot.frontends.size() == 1);
+    const auto& frontend = snapshot.frontends[0];
+    uint32_t newcomer = 0;
+    for (const auto& [id, backend] : snapshot.backends)
+      if (maps::addressOf(backend.addr) == backends(1, 3)[0].address) newcomer = id;
+    size_t mine = std::count(frontend.tableIds.begin(), frontend.tableIds.end(), newcomer);
+    return {mine, frontend.tableIds.size()};
+  };
+  REQUIRE(reconciler.apply(key, {spec(3)}).errors.empty());
+  CHECK(datapath.snapshot().frontends[0].tableIds.empty());  // a new Service: nothing ramps
+  CHECK_FALSE(reconciler.ramping(key));
+
+  REQUIRE(reconciler.apply(key, {spec(4)}).errors.empty());  // backend 4 joins
+  CHECK(reconciler.ramping(key));
+  CHECK(share() == std::pair<size_t, size_t>{1, 31});  // 10 + 10 + 10 + 1
+  std::vector<size_t> shares;
+  for (int seconds : {10, 30, 50, 90}) {
+    now = SteadyTime{} + std::chrono::seconds(seconds);
+    REQUIRE(reconciler.apply(key, {spec(4)}).errors.empty());
+    CHECK(reconciler.ramping(key));
+    auto [mine, total] = share();
+    // Weights 10, 10, 10 and 10 x elapsed / window, divided by their gcd.
+    const size_t ramped = static_cast<size_t>(seconds / 10);
+    CHECK(mine * (30 + ramped) == ramped * total);
+    shares.push_back(mine * 1000 / total);
+  }
+  CHECK(std::is_sorted(shares.begin(), shares.end()));
+  CHECK(shares.front() < shares.back());
+  now = SteadyTime{} + std::chrono::seconds(100);
+  REQUIRE(reconciler.apply(key, {spec(4)}).errors.empty());
+  CHECK_FALSE(reconciler.ramping(key));
+  CHECK(datapath.snapshot().frontends[0].tableIds.empty());  // equal weights: no table
 }
