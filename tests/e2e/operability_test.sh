@@ -162,7 +162,8 @@ abi_reasons=$(awk '$1 == "#define" && $2 ~ /^BPX_STAT_/ && $2 != "BPX_STAT_COUNT
   python3 -c "import sys
 for n in sys.stdin.read().split():
     w = n[len('BPX_STAT_'):].split('_')
-    if {'DROP', 'REJECT', 'REFUSED'} & set(w): print('_'.join(x.lower() for x in w if x != 'DROP'))" | sort)
+    if {'DROP', 'REJECT', 'REFUSED'} & set(w): print('_'.join(x.lower() for x in w if x != 'DROP'))" |
+  sed 's/^src_range$/source_range/' | sort)  # the label keeps its first documented name
 scraped_reasons=$(grep -o '^bpfproxy_drops_total{reason="[a-z_0-9]*"' "$scrape" | sed 's/.*reason="//; s/"$//' | sort)
 check "bpfproxy_drops_total has every drop counter of both paths ($(echo $abi_reasons | wc -w) reasons, TC's included)" \
   test -n "$abi_reasons" -a "$abi_reasons" = "$scraped_reasons" -a -n "$(grep -x tc_no_local <<<"$scraped_reasons")"
