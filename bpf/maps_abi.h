@@ -383,7 +383,7 @@ BPX_ASSERT_SIZE(struct bpx_ct_key, 40);
 #define BPX_CT_F_HAIRPIN 0x02 /* a pod reached itself through its Service */
 #define BPX_CT_F_REDIRECT 0x04 /* translated packets bypass the stack (bpf_redirect) */
 /* TCP's end, on reply entries (zero in entries of older agents: nothing seen yet). A SNAT
- * port is reused once its flow closed; see bpx_ct_reclaim in bpf/lib/tc_ct.bpf.h. */
+ * port is reused once its flow closed; see bpx_ct_reclaim in bpf/lib/tc_snat.bpf.h. */
 #define BPX_CT_F_FIN_CLIENT 0x08   /* the client sent FIN */
 #define BPX_CT_F_FIN_BACKEND 0x10  /* the backend sent FIN */
 #define BPX_CT_F_BACKEND_WAIT 0x20 /* the backend closed first: it holds the TIME_WAIT */
