@@ -121,6 +121,9 @@ error_log $dir/error.log;
 events { worker_connections 256; }
 http {
   access_log off;
+  # Tests keep one connection open for minutes (a request every 100 ms): nginx's default
+  # closes a connection after 1,000 requests, which a loaded machine's slow test reaches.
+  keepalive_requests 1000000;
   client_body_temp_path $dir;
   proxy_temp_path $dir;
   fastcgi_temp_path $dir;
