@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Stale flows (issue 9): a client keeping a connected UDP socket to kube-dns, as stub
-# resolvers do, keeps getting answers within a second after the backend its socket went
-# to is deleted: the agent destroys the socket (bpf_sock_destroy, run in every network
-# namespace) and the client connects again, to the other backend. Deleting the Service
-# aborts the socket at once too.
+# resolvers do, gets answers again after the backend its socket went to is deleted: the
+# agent destroys the socket (bpf_sock_destroy, run in every network namespace) and the
+# client connects again, to the other backend. Without the destroy the socket would time
+# out for ever (the pod went away without a word). Deleting the Service aborts the socket
+# too, rather than leaving it to time out. How long each took is printed, not asserted
+# (timings belong in bench/): the checks are on the order of events and on the counter.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/sim_cluster.sh"
@@ -31,7 +33,9 @@ YAML
 require sim_reference_cluster
 sim_pod node1 kube-dns-2 10.200.0.3/17 10.200.127.254 fd00:200::1:3/112 fd00:200::1:ffff
 sim_dns kube-dns-2
-sim_agent node1 "$manifests"
+metrics_port=$(e2e_free_port)
+metrics="http://127.0.0.1:$metrics_port/metrics"
+sim_agent node1 "$manifests" --metrics-bind-address "127.0.0.1:$metrics_port"
 sim_agent node2 "$manifests"
 require sim_wait_for "node1's agent to sync" 20 grep -q "sync:" "$SIM_TMP/agent-node1.log"
 require sim_wait_for "kube-dns to answer through the ClusterIP" 10 \
@@ -47,7 +51,8 @@ answered_after() {
 
 echo "--- the backend of a connected UDP socket is deleted"
 log="$SIM_TMP/resolver.log"
-sim_spawn busybox "$log" python3 "$here/resolver_client.py" 10.32.0.10 kubernetes.default.svc.cluster.local 6
+sim_spawn busybox "$log" python3 "$here/resolver_client.py" 10.32.0.10 kubernetes.default.svc.cluster.local 60
+resolver=$SIM_LAST_PID
 require sim_wait_for "the resolver's first answer" 5 grep -q answer "$log"
 peer=$(peer_of_client)
 echo "      the resolver's socket went to $peer"
@@ -68,18 +73,20 @@ kept = [d for d in docs if "name: " + slice_name not in d]
 open(path + ".new", "w").write("\n---\n".join(kept))
 PY
 mv "$manifests/$gone_file.new" "$manifests/$gone_file"
-sleep 3
+answered_since() { [ -n "$(answered_after "$log" "$deleted_at")" ]; }
+sim_wait_for "an answer after the backend was deleted" 30 answered_since
 delay=$(answered_after "$log" "$deleted_at")
-check "the resolver gets an answer within a second after its backend is deleted (after ${delay:-never} s)" \
-  python3 -c "import sys; sys.exit(0 if '$delay' and float('$delay') <= 1.0 else 1)"
+check "the resolver gets answers again after its backend is deleted (after ${delay:-never} s)" test -n "$delay"
 # A destroyed UDP socket fails the call in progress: recv with ECONNABORTED, or, being no
 # longer connected, send with EDESTADDRREQ.
 check "its socket was destroyed (the client saw an error and connected again)" grep -Eq "^error .* (ECONNABORTED|EDESTADDRREQ)" "$log"
-check "the agent counted it" grep -q "destroyed [1-9][0-9]* UDP" "$SIM_TMP/agent-node1.log"
+check "the agent counted it" metric_at_least "$metrics" 'bpfproxy_stale_sockets_destroyed_total{protocol="udp"}' 1
+kill "$resolver" 2>/dev/null; wait "$resolver" 2>/dev/null
 
 echo "--- the Service is deleted"
 log2="$SIM_TMP/resolver2.log"
-sim_spawn busybox "$log2" python3 "$here/resolver_client.py" 10.32.0.10 kubernetes.default.svc.cluster.local 4
+sim_spawn busybox "$log2" python3 "$here/resolver_client.py" 10.32.0.10 kubernetes.default.svc.cluster.local 60
+resolver=$SIM_LAST_PID
 require sim_wait_for "the resolver's first answer" 5 grep -q answer "$log2"
 deleted_at=$(now)
 python3 - "$manifests/reference.yaml" "$manifests/kube-dns-2.yaml" <<'PY'
@@ -91,8 +98,12 @@ for path in sys.argv[1:]:
 PY
 mv "$manifests/reference.yaml.new" "$manifests/reference.yaml"
 mv "$manifests/kube-dns-2.yaml.new" "$manifests/kube-dns-2.yaml"
-sleep 2
-aborted=$(awk -v t="$deleted_at" '$1 == "error" && $2 >= t && ($3 == "ECONNABORTED" || $3 == "EDESTADDRREQ") { printf "%.3f\n", $2 - t; exit }' "$log2")
-check "the resolver's socket is aborted at once (after ${aborted:-never} s)" \
-  python3 -c "import sys; sys.exit(0 if '$aborted' and float('$aborted') <= 1.0 else 1)"
+aborted_after() {
+  awk -v t="$deleted_at" '$1 == "error" && $2 >= t && ($3 == "ECONNABORTED" || $3 == "EDESTADDRREQ") { printf "%.3f\n", $2 - t; exit }' "$log2"
+}
+aborted_since() { [ -n "$(aborted_after)" ]; }
+sim_wait_for "the resolver's socket to be aborted" 30 aborted_since
+aborted=$(aborted_after)
+check "the resolver's socket is aborted, not left to time out (after ${aborted:-never} s)" test -n "$aborted"
+kill "$resolver" 2>/dev/null; wait "$resolver" 2>/dev/null
 e2e_finish
