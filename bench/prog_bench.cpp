@@ -6,9 +6,11 @@
 // rewritten packet must not be fed back in). Not a test: nothing here passes or fails.
 //
 //   bpx_prog_bench [--services 1,1000,10000] [--runs 20000] [--json FILE]
-//                  [--harness-object FILE]
+//                  [--harness-object FILE] [--tc-object FILE]
 // --harness-object: another build of tests/bpf/sock_lb_harness.bpf.c (an older commit's, for
 // a before/after comparison in one run); its maps must keep the layouts of the pinned ones.
+// --tc-object: another build of bpf/tc_lb.bpf.c, the same way: every TC case then runs on it
+// and on the current programs in turn (rows marked "[before]").
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -90,13 +92,25 @@ controller::FrontendSpec service(size_t i, const char* vip, uint16_t port, uint8
   return spec;
 }
 
+// Sizes the pinned maps have, so that another build's object reuses them.
+void matchPinnedSizes(bpf_object* object, const std::string& pinDir) {
+  bpf_map* map;
+  bpf_object__for_each_map(map, object) {
+    maps::MapFd pinned = maps::MapFd::openPinned(maps::mapPinPath(pinDir, bpf_map__name(map)));
+    maps::MapFd::Info info;
+    if (pinned.valid() && pinned.info(info) == 0) bpf_map__set_max_entries(map, info.maxEntries);
+  }
+}
+
 struct Bench : testing::TcDatapathFixture {
   bpf_object* harness = nullptr;
   int harnessFd = -1;
+  bpf_object* olderTc = nullptr;
+  int olderFromDev = -1, olderToDev = -1;
   size_t programmed = 0;
   uint64_t nextCookie = 1;
 
-  std::string open(const std::string& harnessObject) {
+  std::string open(const std::string& harnessObject, const std::string& tcObject) {
     if (auto error = TcDatapathFixture::open({}, BPX_DEFAULT_SERVICE_PORTS, BPX_DEFAULT_BACKENDS); !error.empty())
       return error;
     std::string pinRoot = maps::mapsDir(pins.path());
@@ -107,12 +121,7 @@ struct Bench : testing::TcDatapathFixture {
                                     : bpf_object__open_file(harnessObject.c_str(), &options);
     if (!harness) return "cannot open the socket harness";
     // Shared maps take the sizes the datapath pinned (another build's defaults may differ).
-    bpf_map* map;
-    bpf_object__for_each_map(map, harness) {
-      maps::MapFd pinned = maps::MapFd::openPinned(maps::mapPinPath(pins.path(), bpf_map__name(map)));
-      maps::MapFd::Info info;
-      if (pinned.valid() && pinned.info(info) == 0) bpf_map__set_max_entries(map, info.maxEntries);
-    }
+    matchPinnedSizes(harness, pins.path());
     // A fresh socket per connect (the harness keeps socket state in a hash of its own).
     if (bpf_map* sockets = bpf_object__find_map_by_name(harness, "harness_sock_state"))
       bpf_map__set_max_entries(sockets, 1 << 17);
@@ -120,10 +129,22 @@ struct Bench : testing::TcDatapathFixture {
     bpf_program* program = bpf_object__find_program_by_name(harness, "sock_lb_harness");
     if (!program) return "the harness object has no sock_lb_harness program";
     harnessFd = bpf_program__fd(program);
+    if (!tcObject.empty()) {
+      olderTc = bpf_object__open_file(tcObject.c_str(), &options);
+      if (!olderTc) return "cannot open " + tcObject;
+      matchPinnedSizes(olderTc, pins.path());
+      if (bpf_object__load(olderTc) != 0) return "cannot load " + tcObject;
+      bpf_program* from = bpf_object__find_program_by_name(olderTc, "bpx_tc_from_dev");
+      bpf_program* to = bpf_object__find_program_by_name(olderTc, "bpx_tc_to_dev");
+      if (!from || !to) return tcObject + " has no bpx_tc_from_dev/bpx_tc_to_dev";
+      olderFromDev = bpf_program__fd(from);
+      olderToDev = bpf_program__fd(to);
+    }
     return state->setNode({}, {{ip("192.168.1.1"), eth0, true}}, {*Cidr::parse("10.32.0.0/16")});
   }
   ~Bench() {
     if (harness) bpf_object__close(harness);
+    if (olderTc) bpf_object__close(olderTc);
   }
 
   // Services 0 .. count-1; Service 0 also has UDP 53 and NodePort 30080.
@@ -161,9 +182,11 @@ struct Bench : testing::TcDatapathFixture {
     return options.duration;
   }
 
-  testing::TcRun tcRun(loader::TcProgram program, const std::vector<uint8_t>& in) {
+  testing::TcRun tcRun(loader::TcProgram program, const std::vector<uint8_t>& in, bool older = false) {
     testing::TcRun result;
-    if (!run(program, in, result)) throw std::runtime_error(std::string("TC test run failed: ") + std::strerror(errno));
+    bool ran = !older ? run(program, in, result)
+                      : runFd(program == loader::TcProgram::kFromDevice ? olderFromDev : olderToDev, in, result);
+    if (!ran) throw std::runtime_error(std::string("TC test run failed: ") + std::strerror(errno));
     return result;
   }
 };
@@ -212,32 +235,40 @@ std::vector<Figure> measure(Bench& bench, size_t services, size_t runs) {
                            IPPROTO_UDP, udpSocket);
        }));
 
+  // Each TC case on the current programs and, with --tc-object, in turn on the older ones
+  // (which goes first alternates). frame(i): the i-th input; 2r for the current run r.
+  auto tcCase = [&](loader::TcProgram program, const char* name, const std::string& what, size_t count,
+                    auto&& frame) {
+    std::vector<uint32_t> current, older;
+    for (size_t r = 0; r < count; ++r) {
+      if (bench.olderTc && r % 2) older.push_back(bench.tcRun(program, frame(2 * r + 1), true).ns);
+      current.push_back(bench.tcRun(program, frame(2 * r)).ns);
+      if (bench.olderTc && !(r % 2)) older.push_back(bench.tcRun(program, frame(2 * r + 1), true).ns);
+    }
+    if (bench.olderTc) add(name, (what + " [before]").c_str(), std::move(older));
+    add(name, what.c_str(), std::move(current));
+  };
+  const auto fromDev = loader::TcProgram::kFromDevice;
+
   // NodePort from an outside client: new flows, then one established flow both ways.
   const std::string client = "192.168.1." + std::to_string(100 + services % 100);
   // New flows take SNAT ports: a few thousand keep clear of running out.
-  std::vector<uint32_t> newFlows;
-  for (size_t r = 0; r < std::min<size_t>(runs, 2000); ++r) {
-    auto in = testing::buildPacket(tcp(client, static_cast<uint16_t>(1024 + r), "192.168.1.1", 30080, testing::kTcpSyn));
-    newFlows.push_back(bench.tcRun(loader::TcProgram::kFromDevice, in).ns);
-  }
-  add("tc_from_dev", "NodePort TCP, new flow (SYN)", std::move(newFlows));
+  tcCase(fromDev, "tc_from_dev", "NodePort TCP, new flow (SYN)", std::min<size_t>(runs, 2000), [&](size_t i) {
+    return testing::buildPacket(tcp(client, static_cast<uint16_t>(1024 + i), "192.168.1.1", 30080, testing::kTcpSyn));
+  });
   auto syn = testing::buildPacket(tcp(client, 999, "192.168.1.1", 30080, testing::kTcpSyn));
-  auto first = bench.tcRun(loader::TcProgram::kFromDevice, syn);
+  auto first = bench.tcRun(fromDev, syn);
   auto forward = testing::decodePacket(first.frame);
   if (first.verdict != TC_ACT_REDIRECT || !forward) throw std::runtime_error("the NodePort SYN was not redirected");
   auto ack = testing::buildPacket(tcp(client, 999, "192.168.1.1", 30080, testing::kTcpAck));
-  add("tc_from_dev", "NodePort TCP, established flow",
-      repeat([&](size_t) { return bench.tcRun(loader::TcProgram::kFromDevice, ack).ns; }));
+  tcCase(fromDev, "tc_from_dev", "NodePort TCP, established flow", runs, [&](size_t) { return ack; });
   auto reply = testing::buildPacket(tcp(forward->dst.toString(), forward->dport, forward->src.toString(),
                                         forward->sport, testing::kTcpAck));
-  add("tc_from_dev", "NodePort TCP, reply (backend to client)",
-      repeat([&](size_t) { return bench.tcRun(loader::TcProgram::kFromDevice, reply).ns; }));
+  tcCase(fromDev, "tc_from_dev", "NodePort TCP, reply (backend to client)", runs, [&](size_t) { return reply; });
   auto other = testing::buildPacket(tcp(client, 40000, "192.168.1.1", 22, testing::kTcpAck));
-  add("tc_from_dev", "not a Service (node traffic)",
-      repeat([&](size_t) { return bench.tcRun(loader::TcProgram::kFromDevice, other).ns; }));
+  tcCase(fromDev, "tc_from_dev", "not a Service (node traffic)", runs, [&](size_t) { return other; });
   auto out = testing::buildPacket(tcp("192.168.1.1", 22, client, 40000, testing::kTcpAck));
-  add("tc_to_dev", "node traffic out",
-      repeat([&](size_t) { return bench.tcRun(loader::TcProgram::kToDevice, out).ns; }));
+  tcCase(loader::TcProgram::kToDevice, "tc_to_dev", "node traffic out", runs, [&](size_t) { return out; });
 
   // The cost of each load-balancing algorithm per new connection, beside random's: Service
   // 0 (10 backends) switched to each in turn, then back to random.
@@ -250,14 +281,12 @@ std::vector<Figure> measure(Bench& bench, size_t services, size_t runs) {
     hook("connect4", what.c_str(), repeat([&](size_t) {
            return bench.sock(BPX_HARNESS_CONNECT4, vip.c_str(), 80, IPPROTO_TCP, bench.nextCookie++);
          }));
-    std::vector<uint32_t> flows;
     const std::string lbClient = "192.168.1." + std::to_string(200 + a * 10 + services % 10);
-    for (size_t r = 0; r < std::min<size_t>(runs, 1000); ++r) {
-      auto in = testing::buildPacket(tcp(lbClient, static_cast<uint16_t>(1024 + r), "192.168.1.1", 30080, testing::kTcpSyn));
-      flows.push_back(bench.tcRun(loader::TcProgram::kFromDevice, in).ns);
-    }
-    what = std::string("NodePort TCP, new flow (SYN), ") + name;
-    add("tc_from_dev", what.c_str(), std::move(flows));
+    tcCase(fromDev, "tc_from_dev", std::string("NodePort TCP, new flow (SYN), ") + name, std::min<size_t>(runs, 1000),
+           [&](size_t i) {
+             return testing::buildPacket(
+                 tcp(lbClient, static_cast<uint16_t>(1024 + i), "192.168.1.1", 30080, testing::kTcpSyn));
+           });
   }
   bench.program(0, BPX_LB_RANDOM);
   return figures;
@@ -276,16 +305,17 @@ std::vector<size_t> parseSizes(const std::string& text) {
 int main(int argc, char** argv) {
   std::vector<size_t> sizes = {1, 1000, 10000};
   size_t runs = 20000;
-  std::string jsonPath, harnessObject;
+  std::string jsonPath, harnessObject, tcObject;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--services") sizes = parseSizes(argv[i + 1]);
     else if (flag == "--runs") runs = std::stoul(argv[i + 1]);
     else if (flag == "--json") jsonPath = argv[i + 1];
     else if (flag == "--harness-object") harnessObject = argv[i + 1];
+    else if (flag == "--tc-object") tcObject = argv[i + 1];
     else {
       std::cerr << "usage: bpx_prog_bench [--services 1,1000,10000] [--runs N] [--json FILE] "
-                   "[--harness-object FILE]\n";
+                   "[--harness-object FILE] [--tc-object FILE]\n";
       return 2;
     }
   }
@@ -296,7 +326,7 @@ int main(int argc, char** argv) {
   }
   try {
     Bench bench;
-    if (auto error = bench.open(harnessObject); !error.empty()) {
+    if (auto error = bench.open(harnessObject, tcObject); !error.empty()) {
       std::cerr << "bpx_prog_bench: " << error << "\n";
       return 1;
     }
@@ -306,9 +336,9 @@ int main(int argc, char** argv) {
       auto figures = measure(bench, size, runs);
       all.insert(all.end(), figures.begin(), figures.end());
     }
-    std::printf("%-12s %-48s %8s %10s %16s\n", "PROGRAM", "CASE", "SERVICES", "NS/RUN", "P10-P90");
+    std::printf("%-12s %-58s %8s %10s %16s\n", "PROGRAM", "CASE", "SERVICES", "NS/RUN", "P10-P90");
     for (const auto& f : all)
-      std::printf("%-12s %-48s %8zu %10.0f %7.0f-%-8.0f\n", f.program.c_str(), f.what.c_str(), f.services,
+      std::printf("%-12s %-58s %8zu %10.0f %7.0f-%-8.0f\n", f.program.c_str(), f.what.c_str(), f.services,
                   f.median, f.p10, f.p90);
     if (!jsonPath.empty()) {
       std::ofstream json(jsonPath);

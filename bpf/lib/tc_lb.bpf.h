@@ -28,16 +28,9 @@
 static __always_inline int bpx_apply_forward(struct __sk_buff *skb, const struct bpx_pkt *pkt,
 					     const struct bpx_xlate *x)
 {
-	__u8 proto = pkt->tuple.proto;
-
-	if (pkt->tuple.dport != x->backend_port && bpx_rewrite_port(skb, pkt, 1, x->backend_port))
-		return -1;
-	if (x->flags & BPX_CT_F_SNAT) {
-		if (bpx_rewrite_port(skb, pkt, 0, x->snat_port) ||
-		    bpx_rewrite_addr(skb, pkt, 0, x->snat, proto))
-			return -1;
-	}
-	return bpx_rewrite_addr(skb, pkt, 1, x->backend, proto);
+	if (x->flags & BPX_CT_F_SNAT)
+		return bpx_rewrite_flow(skb, pkt, x->snat, x->snat_port, x->backend, x->backend_port);
+	return bpx_rewrite_flow(skb, pkt, pkt->tuple.src32, pkt->tuple.sport, x->backend, x->backend_port);
 }
 
 /*
@@ -60,17 +53,15 @@ static __always_inline int bpx_reply_revnat(struct __sk_buff *skb, const struct 
 	if (proto == BPX_PROTO_TCP)
 		bpx_ct_track_close(ct, pkt->tcp_flags, 0);
 	__builtin_memcpy(new_src, ct->nat_addr32, 16);
-	__builtin_memcpy(new_dst, pkt->tuple.dst32, 16);
-	if (bpx_rewrite_port(skb, pkt, 0, ct->nat_port))
-		return -1;
 	if (ct->flags & BPX_CT_F_SNAT) {
 		__builtin_memcpy(new_dst, ct->orig_addr32, 16);
-		if (bpx_rewrite_port(skb, pkt, 1, ct->orig_port) ||
-		    bpx_rewrite_addr(skb, pkt, 1, ct->orig_addr32, proto))
+		if (bpx_rewrite_flow(skb, pkt, new_src, ct->nat_port, new_dst, ct->orig_port))
+			return -1;
+	} else {
+		__builtin_memcpy(new_dst, pkt->tuple.dst32, 16);
+		if (bpx_rewrite_flow(skb, pkt, new_src, ct->nat_port, new_dst, pkt->tuple.dport))
 			return -1;
 	}
-	if (bpx_rewrite_addr(skb, pkt, 0, ct->nat_addr32, proto))
-		return -1;
 	bpx_count(BPX_STAT_TC_REVNAT);
 	return 1;
 }

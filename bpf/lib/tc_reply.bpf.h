@@ -8,7 +8,7 @@
 #ifndef BPFPROXY_TC_REPLY_BPF_H
 #define BPFPROXY_TC_REPLY_BPF_H
 
-#include "tc_packet.bpf.h"
+#include "tc_rewrite.bpf.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -274,8 +274,11 @@ static __always_inline int bpx_fib_redirect(struct __sk_buff *skb, const __be32 
 	}
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
-		if (bpf_skb_store_bytes(skb, 0, fib.dmac, ETH_ALEN, 0) ||
-		    bpf_skb_store_bytes(skb, ETH_ALEN, fib.smac, ETH_ALEN, 0))
+		__u8 macs[2 * ETH_ALEN]; /* destination, source: one store */
+
+		__builtin_memcpy(macs, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(macs + ETH_ALEN, fib.smac, ETH_ALEN);
+		if (bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0))
 			return TC_ACT_SHOT;
 		return bpf_redirect(fib.ifindex, 0);
 	}

@@ -175,6 +175,71 @@ TEST_CASE("NodePort, Cluster policy, remote backend: DNAT+SNAT out, replies back
   CHECK(h.counter(BPX_STAT_TC_REVNAT) == 2);
 }
 
+// Each direction's addresses and ports are patched with one checksum update per checksum:
+// here all four change at once (the client's port is taken, so the SNAT port comes from the
+// range), and a UDP datagram sent without a checksum (0 over IPv4) keeps none.
+TEST_CASE("NodePort SNAT: both addresses and both ports rewritten at once; a UDP checksum of 0 stays 0") {
+  BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
+  controller::TcSettings settings;
+  settings.snatPortMin = 61000;
+  settings.snatPortMax = 61009;
+  Harness h(settings);
+  h.program("web", {frontend("0.0.0.0", 30080, BPX_PROTO_TCP, kNodePortFlags,
+                             {backend("10.200.128.1", 80, BPX_PROTO_TCP, false)}),
+                    frontend("0.0.0.0", 30053, BPX_PROTO_UDP, kNodePortFlags,
+                             {backend("10.200.128.1", 53, BPX_PROTO_UDP, false)})});
+  // A UDP checksum lies 6 bytes into the UDP header, after Ethernet and a 20-byte IPv4 header.
+  constexpr size_t kUdpCheck = 14 + 20 + 6;
+  auto withoutUdpChecksum = [](std::vector<uint8_t> frame) {
+    frame[kUdpCheck] = frame[kUdpCheck + 1] = 0;
+    return frame;
+  };
+  for (uint8_t proto : {BPX_PROTO_TCP, BPX_PROTO_UDP}) {
+    for (bool zeroChecksum : {false, true}) {
+      if (zeroChecksum && proto != BPX_PROTO_UDP) continue;
+      CAPTURE(int(proto));
+      CAPTURE(zeroChecksum);
+      const uint16_t nodePort = proto == BPX_PROTO_TCP ? 30080 : 30053;
+      const uint16_t sport = zeroChecksum ? 40001 : 40000;
+      // The first client keeps its port; the second, with the same port, gets one of the range.
+      auto first = h.fromDevice(packet("192.168.1.100", sport, "192.168.1.1", nodePort, proto));
+      REQUIRE(first.verdictName() == "TC_ACT_REDIRECT");
+      REQUIRE(first.packet.sport == sport);
+      auto in = buildPacket(packet("192.168.1.101", sport, "192.168.1.1", nodePort, proto));
+      if (zeroChecksum) in = withoutUdpChecksum(in);
+      auto out = h.run(loader::TcProgram::kFromDevice, in);
+      REQUIRE(out.verdictName() == "TC_ACT_REDIRECT");
+      CHECK(out.packet.checksumsValid);
+      CHECK(out.packet.checksumError == "");
+      CHECK(out.packet.src.toString() == "192.168.1.1");
+      CHECK(out.packet.sport >= 61000);
+      CHECK(out.packet.sport <= 61009);
+      CHECK(out.packet.dst.toString() == "10.200.128.1");
+      CHECK(out.packet.dport == (proto == BPX_PROTO_TCP ? 80 : 53));
+      if (zeroChecksum) {
+        CHECK(out.frame[kUdpCheck] == 0);
+        CHECK(out.frame[kUdpCheck + 1] == 0);
+      }
+
+      // The reply, all four fields back, the same way.
+      PacketSpec reply = packet("10.200.128.1", out.packet.dport, "192.168.1.1", out.packet.sport, proto,
+                                testing::kTcpSyn | testing::kTcpAck);
+      auto replyFrame = buildPacket(reply);
+      if (zeroChecksum) replyFrame = withoutUdpChecksum(replyFrame);
+      auto back = h.run(loader::TcProgram::kFromDevice, replyFrame);
+      REQUIRE(back.verdictName() == "TC_ACT_REDIRECT");
+      CHECK(back.packet.checksumsValid);
+      CHECK(back.packet.checksumError == "");
+      CHECK(back.packet.endpointSrc() == "192.168.1.1:" + std::to_string(nodePort));
+      CHECK(back.packet.endpointDst() == "192.168.1.101:" + std::to_string(sport));
+      if (zeroChecksum) {
+        CHECK(back.frame[kUdpCheck] == 0);
+        CHECK(back.frame[kUdpCheck + 1] == 0);
+      }
+    }
+  }
+}
+
 TEST_CASE("NodePort, Local policy: client address kept, egress reverse-translates, none local drops") {
   BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;

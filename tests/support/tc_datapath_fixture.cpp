@@ -20,6 +20,10 @@ std::string TcDatapathFixture::open(const loader::MapSizes& sizes, uint32_t maxS
 
 bool TcDatapathFixture::run(loader::TcProgram program, const std::vector<uint8_t>& frame, TcRun& out,
                             int ifindex) const {
+  return runFd(tc->programFd(program), frame, out, ifindex);
+}
+
+bool TcDatapathFixture::runFd(int programFd, const std::vector<uint8_t>& frame, TcRun& out, int ifindex) const {
   out.frame.resize(frame.size() + 256);  // room for encapsulation or an ICMP error
   __sk_buff context{};
   context.ifindex = ifindex ? ifindex : eth0;
@@ -27,7 +31,7 @@ bool TcDatapathFixture::run(loader::TcProgram program, const std::vector<uint8_t
               .data_size_in = static_cast<__u32>(frame.size()),
               .data_size_out = static_cast<__u32>(out.frame.size()), .ctx_in = &context,
               .ctx_size_in = sizeof(context), .repeat = 1);
-  if (bpf_prog_test_run_opts(tc->programFd(program), &options) != 0) return false;
+  if (bpf_prog_test_run_opts(programFd, &options) != 0) return false;
   out.verdict = static_cast<int>(options.retval);
   out.ns = options.duration;
   out.frame.resize(options.data_size_out);

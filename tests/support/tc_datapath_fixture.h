@@ -39,6 +39,8 @@ struct TcDatapathFixture {
   // One BPF_PROG_TEST_RUN of `program` on `frame` arriving on `ifindex` (0: eth0); false
   // (errno set) when the kernel refused the run.
   bool run(loader::TcProgram program, const std::vector<uint8_t>& frame, TcRun& out, int ifindex = 0) const;
+  // The same with a program given by its fd (another build's, for bpx_prog_bench).
+  bool runFd(int programFd, const std::vector<uint8_t>& frame, TcRun& out, int ifindex = 0) const;
 };
 
 }  // namespace bpfproxy::testing
