@@ -1,124 +1,23 @@
 #include "controller/source/yaml_block_parser.h"
 
-#include <cctype>
-#include <charconv>
-#include <cstdint>
 #include <string>
+
+#include "controller/source/yaml_flow.h"
+#include "controller/source/yaml_scalars.h"
 
 namespace bpfproxy::controller {
 
 using web::json::value;
+using yaml::quoted;
+using yaml::unsupported;
+using yaml::withoutComment;
 
 namespace {
-
-// Thrown when the text leaves the subset; parseBlockYaml turns it into nullopt.
-struct Unsupported {};
-
-[[noreturn]] void unsupported() { throw Unsupported{}; }
-
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-
-// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?, without std::regex (microseconds a call).
-bool isYamlFloat(std::string_view text) {
-  size_t i = 0, n = text.size();
-  auto digits = [&] {
-    size_t start = i;
-    while (i < n && isDigit(text[i])) ++i;
-    return i - start;
-  };
-  if (i < n && (text[i] == '-' || text[i] == '+')) ++i;
-  if (i < n && text[i] == '.') {
-    ++i;
-    if (digits() == 0) return false;
-  } else {
-    if (digits() == 0) return false;
-    if (i < n && text[i] == '.') {
-      ++i;
-      digits();
-    }
-  }
-  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
-    ++i;
-    if (i < n && (text[i] == '-' || text[i] == '+')) ++i;
-    if (digits() == 0) return false;
-  }
-  return i == n;
-}
 
 struct Line {
   size_t indent = 0;
   std::string_view content;  // after the indentation, trailing spaces removed
 };
-
-// A comment starts at '#' that begins the text or follows a space.
-std::string_view withoutComment(std::string_view text) {
-  for (size_t i = 0; i < text.size(); ++i)
-    if (text[i] == '#' && (i == 0 || text[i - 1] == ' ')) {
-      text = text.substr(0, i);
-      break;
-    }
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  return text;
-}
-
-void appendUtf8(std::string& out, uint32_t code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xC0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else {
-    out += static_cast<char>(0xE0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  }
-}
-
-// A quoted scalar at the start of text, closed on the same line; *rest is what follows it.
-std::string quoted(std::string_view text, std::string_view* rest) {
-  const char quote = text[0];
-  std::string out;
-  size_t i = 1;
-  for (;; ++i) {
-    if (i >= text.size()) unsupported();  // continues on the next line
-    char c = text[i];
-    if (c == quote) {
-      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
-        out += '\'';
-        ++i;
-        continue;
-      }
-      break;
-    }
-    if (c == '\\' && quote == '"') {
-      if (++i >= text.size()) unsupported();
-      switch (text[i]) {
-        case '\\': out += '\\'; break;
-        case '"': out += '"'; break;
-        case '/': out += '/'; break;
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case '0': out += '\0'; break;
-        case 'u': {
-          uint32_t code = 0;
-          if (i + 4 >= text.size()) unsupported();
-          auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 5, code, 16);
-          if (ec != std::errc() || end != text.data() + i + 5 || (code >= 0xD800 && code < 0xE000))
-            unsupported();
-          appendUtf8(out, code);
-          i += 4;
-          break;
-        }
-        default: unsupported();
-      }
-      continue;
-    }
-    out += c;
-  }
-  *rest = text.substr(i + 1);
-  return out;
-}
 
 // Where a "key: value" line's key ends (the ':'), or npos when the line is no mapping entry.
 size_t keyEnd(std::string_view content) {
@@ -143,118 +42,6 @@ bool isSequenceEntry(std::string_view content) {
   return content == "-" || content.starts_with("- ");
 }
 
-// A flow collection ({a: 1, b: [x, "y"]}) closed on the line it opens on.
-class FlowParser {
-public:
-  explicit FlowParser(std::string_view text) : text_(text) {}
-
-  value collection(std::string_view* rest) {
-    value result = node();
-    *rest = text_.substr(at_);
-    return result;
-  }
-
-private:
-  void skipSpaces() {
-    while (at_ < text_.size() && text_[at_] == ' ') ++at_;
-  }
-  char peek() const { return at_ < text_.size() ? text_[at_] : '\0'; }
-  void expect(char c) {
-    skipSpaces();
-    if (peek() != c) unsupported();
-    ++at_;
-  }
-
-  value node() {
-    skipSpaces();
-    if (++depth_ > 64) unsupported();
-    value result;
-    switch (peek()) {
-      case '[': result = sequence(); break;
-      case '{': result = mapping(); break;
-      case '"':
-      case '\'': {
-        std::string_view rest;
-        result = value::string(quoted(text_.substr(at_), &rest));
-        at_ = text_.size() - rest.size();
-        break;
-      }
-      default: result = plainYamlScalar(std::string(plain())); break;
-    }
-    --depth_;
-    return result;
-  }
-
-  // A plain scalar inside a flow collection: ends at , [ ] { } or ": ".
-  std::string_view plain() {
-    size_t start = at_;
-    if (start >= text_.size() ||
-        std::string_view("&*!|>%@`,[]{}#?-:").find(text_[start]) != std::string_view::npos)
-      unsupported();
-    while (at_ < text_.size() && std::string_view(",[]{}").find(text_[at_]) == std::string_view::npos) {
-      if (text_[at_] == ':' && (at_ + 1 == text_.size() || text_[at_ + 1] == ' ')) break;
-      // yaml-cpp reads these inside flow scalars its own way ("a?b" is an error to it, "::1"
-      // may be a key): left to it.
-      if (text_[at_] == ':' || text_[at_] == '?' || text_[at_] == '"' || text_[at_] == '\'')
-        unsupported();
-      if (text_[at_] == '#' && text_[at_ - 1] == ' ') unsupported();
-      ++at_;
-    }
-    std::string_view out = text_.substr(start, at_ - start);
-    while (!out.empty() && out.back() == ' ') out.remove_suffix(1);
-    return out;
-  }
-
-  value sequence() {
-    ++at_;
-    value array = value::array();
-    size_t size = 0;
-    skipSpaces();
-    if (peek() == ']') return ++at_, array;
-    while (true) {
-      array[size++] = node();
-      skipSpaces();
-      if (peek() == ':') unsupported();  // a single-pair mapping inside a sequence
-      if (peek() == ']') return ++at_, array;
-      expect(',');
-    }
-  }
-
-  value mapping() {
-    ++at_;
-    value object = value::object();
-    skipSpaces();
-    if (peek() == '}') return ++at_, object;
-    while (true) {
-      skipSpaces();
-      std::string key;
-      if (peek() == '"' || peek() == '\'') {
-        std::string_view rest;
-        key = quoted(text_.substr(at_), &rest);
-        at_ = text_.size() - rest.size();
-      } else {
-        key = std::string(plain());
-      }
-      if (key.empty() || object.has_field(key)) unsupported();
-      skipSpaces();
-      if (peek() == ':') {
-        ++at_;
-        skipSpaces();
-        object[key] = (peek() == ',' || peek() == '}') ? value::null() : node();
-      } else {
-        object[key] = value::null();
-      }
-      skipSpaces();
-      if (peek() == '}') return ++at_, object;
-      expect(',');
-    }
-  }
-
-  std::string_view text_;
-  size_t at_ = 0;
-  int depth_ = 0;
-};
-
 // A scalar or flow collection that is the whole rest of a line.
 value scalar(std::string_view text) {
   if (text[0] == '"' || text[0] == '\'') {
@@ -265,7 +52,7 @@ value scalar(std::string_view text) {
   }
   if (text[0] == '[' || text[0] == '{') {
     std::string_view rest;
-    value result = FlowParser(text).collection(&rest);
+    value result = yaml::flowCollection(text, &rest);
     if (!rest.empty() && rest[0] != ' ') unsupported();
     if (!withoutComment(rest).empty()) unsupported();
     return result;
@@ -387,21 +174,6 @@ private:
 
 }  // namespace
 
-value plainYamlScalar(const std::string& text) {
-  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL")
-    return value::null();
-  if (text == "true" || text == "True" || text == "TRUE") return value::boolean(true);
-  if (text == "false" || text == "False" || text == "FALSE") return value::boolean(false);
-  const bool plusSign = text.size() > 1 && text[0] == '+' && isDigit(text[1]);
-  const char* begin = text.data() + (plusSign ? 1 : 0);
-  const char* end = text.data() + text.size();
-  int64_t integer = 0;
-  auto [stop, ec] = std::from_chars(begin, end, integer);
-  if (ec == std::errc() && stop == end) return value::number(integer);
-  if (isYamlFloat(text)) return value::number(std::stod(text));
-  return value::string(text);
-}
-
 std::optional<std::vector<value>> parseBlockYaml(std::string_view text) {
   std::vector<value> documents;
   std::vector<Line> lines;
@@ -435,7 +207,7 @@ std::optional<std::vector<value>> parseBlockYaml(std::string_view text) {
       started = true;
     }
     if (started) finish();
-  } catch (const Unsupported&) {
+  } catch (const yaml::YamlUnsupported&) {
     return std::nullopt;
   }
   return documents;

@@ -12,14 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "controller/source/yaml_scalars.h"  // plainYamlScalar
+
 namespace bpfproxy::controller {
 
 // One JSON value per document, typed as yaml-cpp plus plainYamlScalar would type them; or
 // nullopt when the text is outside the subset (or not valid YAML).
 std::optional<std::vector<web::json::value>> parseBlockYaml(std::string_view text);
-
-// YAML 1.2 core schema for a plain (unquoted) scalar, the way sigs.k8s.io/yaml hands it to
-// JSON: null, boolean, integer, float, else string.
-web::json::value plainYamlScalar(const std::string& text);
 
 }  // namespace bpfproxy::controller
