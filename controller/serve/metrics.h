@@ -81,6 +81,7 @@ private:
     std::vector<std::pair<FrontendKey, size_t>> backends;  // per frontend, for opted-in ones
   };
   void publishChanges();
+  static std::shared_ptr<Collector> makeCollector(AgentMetrics& owner);  // metrics_collector.cpp
 
   MetricsOptions options_;
   std::shared_ptr<prometheus::Registry> registry_;
