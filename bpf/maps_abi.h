@@ -122,6 +122,9 @@ struct bpx_svc_value {
 				 * the agent writes what it read (0 for a new frontend) */
 };
 BPX_ASSERT_SIZE(struct bpx_svc_value, 24);
+/* The 8-aligned word whose high half is rr_next: the datapath advances rr_next with one
+ * 64-bit fetching add on it (bpx_rr_take in bpf/lib/lb_pick.bpf.h). */
+#define BPX_SVC_RR_WORD_OFFSET 16
 
 /*
  * Maglev's flow hash, the same on both paths and in `bpfproxy explain`: murmur3's 32-bit

@@ -10,6 +10,35 @@
 
 #include "lb_lookup.bpf.h"
 
+/*
+ * Round-robin's position: rr_next, advanced by one in the same atomic instruction that
+ * reads it, so CPUs connecting at once each get their own position (exact rotation).
+ * clang 14 emits a fetching add at the default -mcpu only for 64-bit operands, so it adds
+ * 1 << 32 to the aligned 8-byte word whose high half is rr_next (table_size, algorithm
+ * and pad below it are untouched: no carry reaches them, and the carry out of rr_next
+ * is dropped, as a 32-bit counter's wrap). BPF_FETCH needs Linux 5.12; a build with
+ * BPX_NO_ATOMIC_FETCH (cmake -DBPFPROXY_BPF_ATOMIC_FETCH=OFF) reads and then adds, for older
+ * kernels: CPUs racing may then share a position.
+ */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "bpx_rr_take adds to rr_next as the high half of a little-endian 64-bit word"
+#endif
+_Static_assert(__builtin_offsetof(struct bpx_svc_value, rr_next) == BPX_SVC_RR_WORD_OFFSET + 4,
+	       "rr_next is the high half of the word at BPX_SVC_RR_WORD_OFFSET");
+static __always_inline __u32 bpx_rr_take(struct bpx_svc_value *svc)
+{
+#ifdef BPX_NO_ATOMIC_FETCH
+	__u32 position = svc->rr_next;
+
+	__sync_fetch_and_add(&svc->rr_next, 1);
+	return position;
+#else
+	__u64 *word = (__u64 *)((char *)svc + BPX_SVC_RR_WORD_OFFSET);
+
+	return (__u32)(__sync_fetch_and_add(word, 1ULL << 32) >> 32);
+#endif
+}
+
 /* The slot a new flow whose hash (bpx_flow_hash) is `hash` gets: its backend id in
  * *backend_id; 0 when there is none. Only Maglev reads the hash. */
 static __always_inline int bpx_lb_slot(const struct bpx_svc_value *svc, __u32 hash, __u32 *backend_id)
@@ -21,7 +50,6 @@ static __always_inline int bpx_lb_slot(const struct bpx_svc_value *svc, __u32 ha
 		.svc_id = svc->svc_id,
 		.bank = (__u8)(svc->generation & 1),
 	};
-	__u32 *next;
 	__u32 position;
 
 	if (!svc->backend_count || !count)
@@ -31,11 +59,7 @@ static __always_inline int bpx_lb_slot(const struct bpx_svc_value *svc, __u32 ha
 		position = hash;
 		break;
 	case BPX_LB_ROUND_ROBIN:
-		/* svc points into bpx_svc. Read, then add without fetching (clang 14 emits the
-		 * fetching add only for -mcpu=v3): CPUs racing may share a position. */
-		next = (__u32 *)&svc->rr_next;
-		position = *next;
-		__sync_fetch_and_add(next, 1);
+		position = bpx_rr_take((struct bpx_svc_value *)svc); /* svc points into bpx_svc */
 		break;
 	default:
 		position = bpf_get_prandom_u32();

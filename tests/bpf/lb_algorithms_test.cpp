@@ -5,8 +5,10 @@
 // measures time.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bpf/maps_abi.h"
@@ -130,6 +132,45 @@ TEST_CASE("lb: round-robin rotates exactly over the backends, on both paths") {
     for (size_t i = 3; i < order.size(); ++i) {
       CAPTURE(i);
       CHECK(order[i] == order[i - 3]);
+    }
+  }
+}
+
+TEST_CASE("lb: round-robin gives CPUs connecting at once each their own position, on both paths") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
+  // Two threads run new flows at once; with the fetching add every position is taken
+  // exactly once, so 2 x 600 flows over 3 backends give each exactly 400. (A read and a
+  // separate add, as before, lets two flows share a position: one backend gets more.)
+  ChurnDatapath datapath;
+  REQUIRE(datapath.sync(webCluster("round-robin", 3), "web").empty());
+  constexpr uint32_t kPerThread = 600;  // TC: 1,200 flows fit conntrack and the SNAT ports
+  for (Path path : kPaths) {
+    const std::string pathName = toString(path);
+    CAPTURE(pathName);
+    std::vector<Observed> picks[2];
+    std::atomic<int> ready{0};
+    auto runFlows = [&](int thread) {
+      ready.fetch_add(1);
+      while (ready.load() < 2) {
+      }
+      for (uint32_t n = 0; n < kPerThread; ++n)
+        picks[thread].push_back(datapath.run(flow(path, static_cast<uint32_t>(thread) * kPerThread + n)));
+    };
+    std::thread other(runFlows, 1);
+    runFlows(0);
+    other.join();
+    std::map<std::string, int> seen;
+    for (const auto& thread : picks)
+      for (const auto& observed : thread) {
+        const bool translated = observed.outcome == Outcome::kTranslate;
+        REQUIRE(translated);
+        seen[observed.backend.address.toString()]++;
+      }
+    REQUIRE(seen.size() == 3);
+    for (const auto& entry : seen) {
+      const auto& backend = entry.first;
+      CAPTURE(backend);
+      CHECK(entry.second == 400);
     }
   }
 }
