@@ -98,6 +98,8 @@ BPX_ASSERT_SIZE(struct bpx_svc_key, 20);
 #define BPX_SVC_F_AFFINITY 0x0040     /* sessionAffinity ClientIP */
 #define BPX_SVC_F_LB_PROXY 0x0080     /* loadBalancer ipMode Proxy: never short-circuited */
 #define BPX_SVC_F_SOURCE_RANGES 0x0100 /* loadBalancerSourceRanges in bpx_lpm (key svc_id) */
+#define BPX_SVC_F_DRAINED 0x0200       /* no new flows (bpfproxy.io/terminating-fallback drain,
+					* drain-after): the backends stay listed for open flows */
 
 /* bpx_svc_value.algorithm: how a new flow picks among the slots (docs/load-balancing.md). */
 #define BPX_LB_RANDOM 0      /* bpf_get_prandom_u32() % slots */
@@ -349,6 +351,8 @@ BPX_ASSERT_SIZE(struct bpx_layout, 8);
 #define BPX_STAT_DROP_SRC_RANGE 33       /* refused: client outside loadBalancerSourceRanges (socket path) */
 #define BPX_STAT_TC_FRAGMENT 34          /* later fragments given their first fragment's ports */
 #define BPX_STAT_TC_FRAG_MISS 35         /* later fragments whose first was not seen: passed as they are */
+#define BPX_STAT_DROP_DRAINED 36         /* refused: new flow to a drained Service (socket path) */
+#define BPX_STAT_TC_REJECT_DRAINED 37    /* rejected: new flow to a drained Service (TC path) */
 #define BPX_STAT_COUNT 48          /* room for later counters */
 
 struct bpx_stat {

@@ -50,9 +50,8 @@ std::vector<std::string> flagNames(uint16_t flags, uint32_t affinityTimeout) {
   if (flags & BPX_SVC_F_LOCAL) names.push_back("externalTrafficPolicy=Local");
   if (flags & BPX_SVC_F_AFFINITY) names.push_back("sessionAffinity=ClientIP(" + std::to_string(affinityTimeout) + "s)");
   if (flags & BPX_SVC_F_LB_PROXY) names.push_back("ipMode=Proxy");
-#ifdef BPX_SVC_F_SOURCE_RANGES
   if (flags & BPX_SVC_F_SOURCE_RANGES) names.push_back("loadBalancerSourceRanges");
-#endif
+  if (flags & BPX_SVC_F_DRAINED) names.push_back("drained");
   return names;
 }
 
@@ -210,6 +209,13 @@ Explanation explainFlow(const maps::DatapathSnapshot& snapshot, const FlowQuery&
   result.algorithm = lb.algorithm;
   if (query.proto == BPX_PROTO_UDP)
     result.algorithm += "; an unconnected UDP socket keeps its first backend while it stays in the set";
+  if (!left.empty() && (frontend->value.flags & BPX_SVC_F_DRAINED)) {
+    result.verdict = "refused";
+    result.reason = "drained";
+    result.notes.push_back("drained (bpfproxy.io/terminating-fallback): new connections are refused, open ones "
+                           "continue (counters bpfproxy_drops_total{reason=\"drained\"|\"tc_reject_drained\"})");
+    return result;
+  }
   if (left.empty()) {
     result.verdict = "refused";
     result.reason = "no_backend";

@@ -52,7 +52,8 @@ static __always_inline int bpx_lb_slot(const struct bpx_svc_value *svc, __u32 ha
 	};
 	__u32 position;
 
-	if (!svc->backend_count || !count)
+	/* Drained Services give new flows no backend (open ones keep theirs). */
+	if (!svc->backend_count || !count || (svc->flags & BPX_SVC_F_DRAINED))
 		return 0;
 	switch (svc->algorithm) {
 	case BPX_LB_MAGLEV:

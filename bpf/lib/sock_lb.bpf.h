@@ -90,6 +90,12 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 		bpx_count(BPX_STAT_DROP_NO_BACKEND);
 		return BPX_PICK_REFUSED;
 	}
+	/* Drained: a connect() is a new flow; an unconnected UDP socket keeps the backend it
+	 * has (below), and gets none when it has none (bpx_lb_slot). */
+	if ((svc->flags & BPX_SVC_F_DRAINED) && !sticky) {
+		bpx_count(BPX_STAT_DROP_DRAINED);
+		return BPX_PICK_REFUSED;
+	}
 	state = BPX_SOCK_STATE(ctx, 1);
 	if (state)
 		index = bpx_sock_find_peer(state, frontend, svc->svc_id);
@@ -103,7 +109,7 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 	else
 		backend = bpx_lb_pick(svc, hash, &backend_id);
 	if (!backend) {
-		bpx_count(BPX_STAT_DROP_STALE);
+		bpx_count((svc->flags & BPX_SVC_F_DRAINED) ? BPX_STAT_DROP_DRAINED : BPX_STAT_DROP_STALE);
 		return BPX_PICK_REFUSED;
 	}
 	__builtin_memcpy(out, backend, sizeof(*out));

@@ -96,7 +96,7 @@ static __always_inline int bpx_ct_create(struct __sk_buff *skb, const struct bpx
  * The translation for a packet of a flow to `svc`: the conntrack entry when its backend
  * is still one of the service's, else a new pick. `snat_remote`: translate the source
  * to `snat` when the backend is not on this node (externalTrafficPolicy Cluster).
- * Returns 0, or -1 to drop (counted).
+ * Returns 0, -1 to drop (counted), or 1 for a new flow to a drained Service (to reject).
  */
 static __always_inline int bpx_ct_forward(struct __sk_buff *skb, const struct bpx_pkt *pkt,
 					  const struct bpx_svc_value *svc,
@@ -155,6 +155,8 @@ pick:
 		bpx_count(BPX_STAT_TC_FRAG_MISS);
 		return -1;
 	}
+	if (svc->flags & BPX_SVC_F_DRAINED)
+		return 1; /* no new flows: the caller rejects it */
 	/* A new flow: with sessionAffinity ClientIP the client is the packet's source, the
 	 * same identity the socket hooks use for a pod. */
 	if (svc->flags & BPX_SVC_F_AFFINITY)

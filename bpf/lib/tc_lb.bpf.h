@@ -245,6 +245,7 @@ __attribute__((noinline)) int bpx_tc_forward(struct __sk_buff *skb, const struct
 	__be32 snat[4] = {};
 	int nodeport = 0;
 	int snat_remote;
+	int rc;
 
 	if (!pkt)
 		return TC_ACT_OK;
@@ -285,7 +286,10 @@ __attribute__((noinline)) int bpx_tc_forward(struct __sk_buff *skb, const struct
 		__builtin_memcpy(snat, config->snat_v4_32, 16);
 	else if (config)
 		__builtin_memcpy(snat, config->snat_v6_32, 16);
-	if (bpx_ct_forward(skb, pkt, svc, snat_remote, snat, &x))
+	rc = bpx_ct_forward(skb, pkt, svc, snat_remote, snat, &x);
+	if (rc > 0)
+		return BPX_TC_REJECT + BPX_STAT_TC_REJECT_DRAINED;
+	if (rc)
 		return TC_ACT_SHOT;
 	if (x.new_flow)
 		bpx_count(nodeport ? BPX_STAT_TC_NODEPORT

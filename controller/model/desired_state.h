@@ -3,6 +3,7 @@
 // connecting socket may be given. The model produces it; the reconciler programs it.
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct FrontendSpec {
   uint8_t algorithm = BPX_LB_RANDOM;  // BPX_LB_*: how a new flow picks (lb_choice.h)
   uint32_t maglevTableSize = 0;       // --maglev-table-size; 0: automatic (lb_table.h)
   uint32_t slowStartSeconds = 0;      // bpfproxy.io/lb-slow-start; 0: none (slow_start.h)
+  // bpfproxy.io/terminating-fallback: when every backend is terminating, new flows are
+  // refused (BPX_SVC_F_DRAINED) after this many seconds (0: at once); nullopt: never (serve).
+  std::optional<uint32_t> drainAfterSeconds;
   std::string namespace_;
   std::string name;
   std::string portName;

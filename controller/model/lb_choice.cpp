@@ -107,11 +107,24 @@ LbChoice lbChoiceFor(const Service& service, uint8_t defaultAlgorithm) {
   }
   if (auto it = annotations.find(kTerminatingFallbackAnnotation); it != annotations.end()) {
     const std::string value = trim(it->second);
-    if (value == "drain")
-      choice.drain = true;
-    else if (value != "serve")
+    const std::string after = "drain-after=";
+    if (value == "drain") {
+      choice.drainAfterSeconds = 0;
+    } else if (value.rfind(after, 0) == 0) {
+      std::string seconds = value.substr(after.size());
+      if (!seconds.empty() && seconds.back() == 's') seconds.pop_back();
+      auto number = seconds.size() <= 5 && !seconds.empty() && seconds.find_first_not_of("0123456789") == std::string::npos
+                        ? std::stoul(seconds) : 0ul;
+      if (number >= 1 && number <= kMaxDrainAfterSeconds)
+        choice.drainAfterSeconds = static_cast<uint32_t>(number);
+      else
+        choice.errors.push_back(prefix + kTerminatingFallbackAnnotation + ": \"" + it->second +
+                                "\": drain-after takes 1 to " + std::to_string(kMaxDrainAfterSeconds) +
+                                " seconds (like drain-after=30); using serve (kube-proxy's)");
+    } else if (value != "serve") {
       choice.errors.push_back(prefix + kTerminatingFallbackAnnotation + ": \"" + it->second +
-                              "\" is not one of: serve, drain; using serve (kube-proxy's)");
+                              "\" is not one of: serve, drain, drain-after=SECONDS; using serve (kube-proxy's)");
+    }
   }
   if (auto it = annotations.find(kLbWeightsAnnotation); it != annotations.end()) {
     LbWeights weights;

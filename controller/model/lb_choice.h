@@ -16,8 +16,10 @@ namespace bpfproxy::controller {
 inline constexpr const char* kLbAlgorithmAnnotation = "bpfproxy.io/lb-algorithm";
 inline constexpr const char* kLbWeightsAnnotation = "bpfproxy.io/lb-weights";
 // What new flows get when no endpoint is ready: "serve" (kube-proxy's: the serving
-// terminating ones) or "drain" (none: refused, open flows continue).
+// terminating ones), "drain" (none: refused, open flows continue) or "drain-after=SECONDS"
+// (the serving terminating ones for SECONDS, 1 to kMaxDrainAfterSeconds, then drain).
 inline constexpr const char* kTerminatingFallbackAnnotation = "bpfproxy.io/terminating-fallback";
+inline constexpr uint32_t kMaxDrainAfterSeconds = 86400;
 inline constexpr uint32_t kMaxLbWeight = 100;
 // A backend that joins ramps up over this many seconds ("60" or "60s", 1 to 3600), for
 // random and round-robin (slow_start.h).
@@ -42,7 +44,8 @@ struct LbWeights {
 struct LbChoice {
   uint8_t algorithm = 0;  // BPX_LB_*
   LbWeights weights;
-  bool drain = false;  // bpfproxy.io/terminating-fallback: drain
+  // bpfproxy.io/terminating-fallback: nullopt for serve, 0 for drain, N for drain-after=N.
+  std::optional<uint32_t> drainAfterSeconds;
   uint32_t slowStartSeconds = 0;
   // Each names the annotation and what was wrong (the model adds the Service); the
   // default algorithm, or no weights, are used instead.

@@ -189,6 +189,7 @@ private:
       frontend.algorithm = lb_.algorithm;
       frontend.maglevTableSize = config_.maglevTableSize;
       frontend.slowStartSeconds = lb_.slowStartSeconds;
+      frontend.drainAfterSeconds = lb_.drainAfterSeconds;
     }
     frontend.namespace_ = service_.meta.namespace_;
     frontend.name = service_.meta.name;
@@ -237,8 +238,9 @@ private:
   }
 
   // Ready endpoints allowed by topology; when none is ready anywhere, the serving
-  // terminating ones (KEP-1669) so connections drain instead of failing, unless the
-  // Service asks to drain (bpfproxy.io/terminating-fallback: drain): then none.
+  // terminating ones (KEP-1669) so connections drain instead of failing. With
+  // bpfproxy.io/terminating-fallback drain(-after) they stay listed for the open flows and
+  // the reconciler marks the frontend drained (no new flows), at once or after the window.
   std::vector<BackendSpec> clusterBackends(bool v4, const ServicePort& port) {
     const auto& candidates = candidatesFor(v4, port);
     Topology mode = topologyMode(candidates, config_);
@@ -246,7 +248,7 @@ private:
     for (const auto& candidate : candidates)
       if (candidate.ready && availableForTopology(candidate, mode, config_))
         backends.push_back(backend(candidate, port, BPX_BACKEND_ACTIVE));
-    if (!backends.empty() || lb_.drain) return backends;
+    if (!backends.empty()) return backends;
     for (const auto& candidate : candidates)
       if (candidate.serving && candidate.terminating)
         backends.push_back(backend(candidate, port, BPX_BACKEND_TERMINATING));
@@ -261,7 +263,7 @@ private:
     for (const auto& candidate : candidates)
       if (candidate.local && candidate.ready)
         backends.push_back(backend(candidate, port, BPX_BACKEND_ACTIVE));
-    if (!backends.empty() || lb_.drain) return backends;
+    if (!backends.empty()) return backends;
     for (const auto& candidate : candidates)
       if (candidate.local && candidate.serving && candidate.terminating)
         backends.push_back(backend(candidate, port, BPX_BACKEND_TERMINATING));

@@ -301,8 +301,9 @@ private:
     report.errors += result.errors.size();
     for (const auto& map : result.fullMaps) report.fullMaps[map]++;
     if (!result.errors.empty()) retries_.failed(key, joined(result.errors), options_.retryPeriod);
-    // Slow start: the table is rebuilt each second while a backend ramps up.
-    else if (reconciler_.ramping(key)) retries_.again(key, std::chrono::seconds(1));
+    // Slow start: the table is rebuilt each second while a backend ramps up; drain-after:
+    // the frontend drains within a second of its window's end.
+    else if (reconciler_.ramping(key) || reconciler_.drainPending(key)) retries_.again(key, std::chrono::seconds(1));
     if (result.frontendsChanged + result.frontendsRemoved > 0 && triggeredAt >= started_)
       report.programmingLatencies.push_back(std::chrono::system_clock::now() - triggeredAt);
   }

@@ -178,6 +178,12 @@ bool Reconciler::ramping(const ServiceKey& service) const {
   return anyFrontend(service, [](const ProgrammedFrontend& f) { return !f.joined.empty(); });
 }
 
+bool Reconciler::drainPending(const ServiceKey& service) const {
+  return anyFrontend(service, [](const ProgrammedFrontend& f) {
+    return controller::drainPending(f.fallbackSince, f.value.flags & BPX_SVC_F_DRAINED);
+  });
+}
+
 bool Reconciler::hasBackends(const ServiceKey& service) const {
   return anyFrontend(service, [](const ProgrammedFrontend& f) { return !f.backendIds.empty(); });
 }
@@ -210,6 +216,10 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   const bool wasMaglev = existing != frontends_.end() && existing->second.value.algorithm == BPX_LB_MAGLEV;
   std::map<uint32_t, SteadyTime> joined;
   if (existing != frontends_.end()) joined = existing->second.joined;
+  std::optional<SteadyTime> fallbackSince;
+  if (existing != frontends_.end()) fallbackSince = existing->second.fallbackSince;
+  const bool drained = drainedNow(spec, existing != frontends_.end() && (existing->second.value.flags & BPX_SVC_F_DRAINED),
+                                  fallbackSince, clock_());
   FrontendSpec weighed = slowStartWeights(
       spec, ids, existing != frontends_.end() ? &existing->second.backendIds : nullptr, joined, clock_());
   for (uint16_t index : lookupTable(weighed, wasMaglev ? existing->second.value.table_size : 0))
@@ -247,7 +257,7 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   next.owner = owner;
   bool backendsChanged = existing == frontends_.end() || next.backendIds != ids || next.tableIds != tableIds;
   bpx_svc_value value = next.value;
-  value.flags = spec.flags;
+  value.flags = static_cast<uint16_t>(spec.flags | (drained ? BPX_SVC_F_DRAINED : 0));
   value.affinity_timeout = spec.affinityTimeoutSeconds;
   value.algorithm = spec.algorithm;
   if (backendsChanged) {
@@ -305,6 +315,7 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   next.backendIds = ids;
   next.tableIds = std::move(tableIds);
   next.joined = std::move(joined);
+  next.fallbackSince = fallbackSince;
   frontends_[spec.key] = next;
   byService_[owner].insert(spec.key);
   releaseBackends(previousIds);

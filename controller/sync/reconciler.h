@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "controller/model/desired_state.h"
+#include "controller/model/drain_after.h"
 #include "controller/model/slow_start.h"
 #include "controller/sync/generation_source.h"
 #include "controller/sync/id_allocator.h"
@@ -51,7 +52,10 @@ public:
   // True while a backend of the Service is in its slow-start window: apply() it again (each
   // second, say) so its share keeps growing.
   bool ramping(const ServiceKey& service) const;
-  // The clock slow start reads (tests give their own).
+  // True while a frontend of the Service waits out its drain-after window (drain_after.h):
+  // apply() it again (each second, say) so it drains when the window ends.
+  bool drainPending(const ServiceKey& service) const;
+  // The clock slow start and drain-after read (tests give their own).
   void setClock(std::function<SteadyTime()> clock) { clock_ = std::move(clock); }
   // True when some frontend of the Service has at least one backend programmed.
   bool hasBackends(const ServiceKey& service) const;
@@ -93,6 +97,7 @@ private:
     std::vector<uint32_t> backendIds;  // slot order
     std::vector<uint32_t> tableIds;    // the slots after the backends (bpx_svc_value.table_size)
     std::map<uint32_t, SteadyTime> joined;  // slow start: backends still ramping up, since when
+    std::optional<SteadyTime> fallbackSince;  // drain-after: only terminating backends since when
   };
 
   // Whether `test` holds for some frontend the Service has programmed.

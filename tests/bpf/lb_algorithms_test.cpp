@@ -358,3 +358,44 @@ TEST_CASE("lb: slow start: a joining backend's share of new flows grows over its
     CHECK(datapath.reconciler().ramping({"default", "web"}) == (seconds < 100));
   }
 }
+
+TEST_CASE("lb: terminating-fallback drain-after=30: terminating endpoints serve new flows for 30 s, then new flows are refused on both paths and open ones continue") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
+  ChurnDatapath datapath;
+  controller::SteadyTime now{};
+  datapath.reconciler().setClock([&] { return now; });
+  Cluster cluster = webCluster("round-robin", 2);
+  cluster.services["web"].meta.annotations["bpfproxy.io/terminating-fallback"] = "drain-after=30";
+  REQUIRE(datapath.sync(cluster, "web").empty());
+  for (auto& endpoint : cluster.slices["web-1"].endpoints) endpoint.conditions = {false, true, true};
+  REQUIRE(datapath.sync(cluster, "web").empty());  // none ready from 0 s
+  datapath.clearConntrack();
+  // An open TC flow (its conntrack entry) from inside the window.
+  const Flow open = flow(Path::kTcNode, 1);
+  const std::string openBackend = pick(datapath, open);
+  for (int seconds : {10, 29, 30, 45}) {
+    CAPTURE(seconds);
+    now = controller::SteadyTime{} + std::chrono::seconds(seconds);
+    REQUIRE(datapath.sync(cluster, "web").empty());  // what the agent does each second
+    const bool windowOver = seconds >= 30;
+    CHECK(datapath.reconciler().drainPending({"default", "web"}) == !windowOver);
+    for (Path path : kPaths) {
+      const std::string pathName = toString(path);
+      CAPTURE(pathName);
+      auto observed = datapath.run(flow(path, 100 + static_cast<uint32_t>(seconds)));
+      const bool refused = observed.outcome == Outcome::kRefuse, translated = observed.outcome == Outcome::kTranslate;
+      CHECK(refused == windowOver);
+      CHECK(translated == !windowOver);
+    }
+    CHECK(pick(datapath, open) == openBackend);  // the open flow keeps its backend
+    // The backends stay listed: the agent destroys no socket connected to them.
+    CHECK(datapath.reconciler().takeRemovedBackends().empty());
+  }
+  // A ready endpoint again: new flows again.
+  cluster.slices["web-1"].endpoints[0].conditions = {};
+  REQUIRE(datapath.sync(cluster, "web").empty());
+  for (Path path : kPaths) {
+    const bool translated = datapath.run(flow(path, 500)).outcome == Outcome::kTranslate;
+    CHECK(translated);
+  }
+}

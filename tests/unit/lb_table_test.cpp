@@ -4,12 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "controller/model/lb_choice.h"
 #include "controller/model/lb_table.h"
 #include "controller/model/model.h"
 #include "controller/sync/reconciler.h"
+#include "tests/support/cart_service.h"
 #include "tests/support/frontend_specs.h"
 #include "tests/support/memory_datapath.h"
 
@@ -29,33 +31,9 @@ std::vector<BackendSpec> backends(int count, int first = 0) {
   return out;
 }
 
-Service annotated(std::map<std::string, std::string> annotations) {
-  Service service;
-  service.meta.namespace_ = "shop";
-  service.meta.name = "cart";
-  service.meta.annotations = std::move(annotations);
-  service.clusterIPs = {"10.32.0.7"};
-  service.ports.push_back({"", Protocol::TCP, 80, 8080, "", 0});
-  return service;
-}
-
-Endpoint endpoint(const char* address) {
-  Endpoint out;
-  out.addresses = {address};
-  return out;
-}
-
-// A slice of shop/cart with one endpoint on port 8080.
-EndpointSlice cartSlice(const Endpoint& first) {
-  EndpointSlice slice;
-  slice.meta.namespace_ = "shop";
-  slice.meta.name = "cart-1";
-  slice.meta.labels["kubernetes.io/service-name"] = "cart";
-  slice.addressType = "IPv4";
-  slice.ports.push_back({std::string(""), Protocol::TCP, uint16_t(8080)});
-  slice.endpoints.push_back(first);
-  return slice;
-}
+Service annotated(std::map<std::string, std::string> annotations) { return testing::cartService(std::move(annotations)); }
+Endpoint endpoint(const char* address) { return testing::cartEndpoint(address); }
+using testing::cartSlice;
 
 }  // namespace
 
@@ -177,18 +155,18 @@ TEST_CASE("weighted table: backends repeated by weight over their gcd, interleav
   CHECK(table == std::vector<uint16_t>{0, 0, 1, 0});
 }
 
-TEST_CASE("terminating fallback: serve uses the serving-terminating endpoints when none is ready, drain uses none") {
+TEST_CASE("terminating fallback: when none is ready the serving-terminating endpoints are listed, and drain marks them for no new flows") {
   struct Case {
     const char* description;
     const char* annotation;  // nullptr: none
-    size_t backends;
+    std::optional<uint32_t> drainAfter;
     bool warning;
   };
   const Case cases[] = {
-      {"no annotation: kube-proxy's", nullptr, 1, false},
-      {"serve", "serve", 1, false},
-      {"drain: new flows refused", "drain", 0, false},
-      {"unknown: serve, with a warning", "drain-later", 1, true},
+      {"no annotation: kube-proxy's", nullptr, std::nullopt, false},
+      {"serve", "serve", std::nullopt, false},
+      {"drain: new flows refused at once (the reconciler drains)", "drain", 0u, false},
+      {"unknown: serve, with a warning", "drain-later", std::nullopt, true},
   };
   for (const auto& c : cases) {
     CAPTURE(std::string(c.description));
@@ -199,8 +177,9 @@ TEST_CASE("terminating fallback: serve uses the serving-terminating endpoints wh
     EndpointSlice slice = cartSlice(terminating);
     auto built = buildServiceFrontends(annotated(annotations), {&slice}, ModelConfig{});
     REQUIRE(built.frontends.size() == 1);
-    CHECK(built.frontends[0].backends.size() == c.backends);
-    if (c.backends) CHECK(built.frontends[0].backends[0].state == BPX_BACKEND_TERMINATING);
+    REQUIRE(built.frontends[0].backends.size() == 1);  // listed: open flows keep it
+    CHECK(built.frontends[0].backends[0].state == BPX_BACKEND_TERMINATING);
+    CHECK(built.frontends[0].drainAfterSeconds == c.drainAfter);
     CHECK(built.warnings.size() == (c.warning ? 1u : 0u));
     if (c.warning) CHECK(built.warnings[0].find("bpfproxy.io/terminating-fallback: \"drain-later\" is not one of") !=
                          std::string::npos);
