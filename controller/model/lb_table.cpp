@@ -60,27 +60,30 @@ std::vector<uint16_t> maglevTable(const std::vector<BackendSpec>& backends, uint
   for (size_t i = 0; i < backends.size(); ++i)
     if (backends[i].weight > 0) candidates.push_back(static_cast<uint16_t>(i));
   if (candidates.empty() || size < 2) return {};
-  std::vector<uint32_t> offset, skip, next(candidates.size(), 0);
+  // Weights: in each turn a backend takes weight/gcd positions of its permutation, so its
+  // share is its weight's to within that many positions (equal weights: one each, plain Maglev).
+  uint32_t divisor = 0;
+  for (uint16_t index : candidates) divisor = std::gcd(divisor, backends[index].weight);
+  std::vector<uint32_t> offset, skip, next(candidates.size(), 0), turn;
   for (uint16_t index : candidates) {
+    turn.push_back(backends[index].weight / divisor);
     offset.push_back(static_cast<uint32_t>(backendHash(backends[index], 0x6d61676c) % size));
     skip.push_back(static_cast<uint32_t>(backendHash(backends[index], 0x65762131) % (size - 1)) + 1);
   }
   std::vector<int32_t> table(size, -1);
   uint32_t filled = 0;
   while (true) {
-    for (size_t i = 0; i < candidates.size(); ++i) {
-      uint32_t position = static_cast<uint32_t>((offset[i] + uint64_t{next[i]} * skip[i]) % size);
-      while (table[position] >= 0) {
+    for (size_t i = 0; i < candidates.size(); ++i)
+      for (uint32_t t = 0; t < turn[i]; ++t) {
+        uint32_t position = static_cast<uint32_t>((offset[i] + uint64_t{next[i]} * skip[i]) % size);
+        while (table[position] >= 0) {
+          ++next[i];
+          position = static_cast<uint32_t>((offset[i] + uint64_t{next[i]} * skip[i]) % size);
+        }
+        table[position] = candidates[i];
         ++next[i];
-        position = static_cast<uint32_t>((offset[i] + uint64_t{next[i]} * skip[i]) % size);
+        if (++filled == size) return std::vector<uint16_t>(table.begin(), table.end());
       }
-      table[position] = candidates[i];
-      ++next[i];
-      if (++filled == size) {
-        std::vector<uint16_t> out(table.begin(), table.end());
-        return out;
-      }
-    }
   }
 }
 

@@ -20,8 +20,10 @@ uint32_t maglevTableSize(size_t backends, uint32_t configured, uint32_t current)
 
 // Maglev's lookup table (Eisenbud et al., NSDI 2016, section 3.4): position -> index into
 // `backends`. Each backend's permutation comes from its address and port only, so the same
-// set gives the same table on every agent and after every restart. Backends of weight 0
-// get no position. `size` must be prime.
+// set gives the same table on every agent and after every restart. Weighted: in each turn
+// of the population a backend takes weight/gcd positions, so backend i holds
+// size * w_i / sum(w) positions to within w_i/gcd; weight 0 gets none; equal weights give
+// Maglev's own table. `size` must be prime.
 std::vector<uint16_t> maglevTable(const std::vector<BackendSpec>& backends, uint32_t size);
 
 // Backends repeated by weight (divided by the weights' greatest common divisor) and
