@@ -39,6 +39,7 @@ std::string describe(const Service& s) {
   if (!s.externalIPs.empty()) out << " externalIPs=" << join(s.externalIPs);
   for (const auto& ingress : s.loadBalancerIngress) out << " ingress=" << ingress.ip << "(" << ingress.ipMode << ")";
   if (!s.loadBalancerSourceRanges.empty()) out << " sourceRanges=" << join(s.loadBalancerSourceRanges);
+  for (const auto& [name, value] : s.meta.annotations) out << " " << name << "=\"" << value << "\"";
   return out.str();
 }
 
@@ -155,7 +156,7 @@ Step ChurnGenerator::putService(const Cluster& cluster, const std::string& name)
   }
   // Changes a user makes; a fresh Service gets them all, an existing one one or two.
   int changes = fresh ? 99 : 1 + static_cast<int>(chance(0.4));
-  std::vector<int> order{0, 1, 2, 3, 4, 5, 6};
+  std::vector<int> order{0, 1, 2, 3, 4, 5, 6, 7};
   std::shuffle(order.begin(), order.end(), rng_);
   for (int i = 0; i < std::min<int>(changes, order.size()); ++i) {
     switch (order[i]) {
@@ -190,6 +191,23 @@ Step ChurnGenerator::putService(const Cluster& cluster, const std::string& name)
         for (const auto& range : pools_.sourceRanges)
           if (chance(0.3)) s.loadBalancerSourceRanges.push_back(range);
         break;
+      case 7: {  // load balancing: the algorithm, weights, the terminating fallback
+        static const std::vector<std::string> algorithms{"random", "maglev", "round-robin", "fastest"};
+        static const std::vector<std::string> fallbacks{"serve", "drain", "drain-after=3600", "drain-later"};
+        static const std::vector<int> weightValues{0, 1, 2, 3};
+        auto& annotations = s.meta.annotations;
+        annotations.clear();
+        if (chance(0.7)) annotations["bpfproxy.io/lb-algorithm"] = pick(algorithms);
+        if (chance(0.4)) {
+          std::string weights;
+          for (const auto* pods : {&pools_.localPods, &pools_.remotePods})
+            for (const auto& pod : *pods)
+              if (chance(0.4)) weights += (weights.empty() ? "" : ",") + pod + "=" + std::to_string(pick(weightValues));
+          annotations["bpfproxy.io/lb-weights"] = weights;
+        }
+        if (chance(0.5)) annotations["bpfproxy.io/terminating-fallback"] = pick(fallbacks);
+        break;
+      }
     }
   }
   if (s.type != "LoadBalancer") s.loadBalancerIngress.clear();

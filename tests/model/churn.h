@@ -1,6 +1,7 @@
 #pragma once
 // Seeded random churn of the API objects: Services of every type created, changed and
-// deleted (so the datapath reuses ids), slices whose endpoints appear, flip readiness,
+// deleted (so the datapath reuses ids), with load-balancing annotations (bpfproxy.io/lb-*,
+// terminating-fallback) changing too, slices whose endpoints appear, flip readiness,
 // terminate and vanish. Every step writes or deletes one whole object, so a sequence with
 // steps left out still replays (that is how a failure is shrunk). Each step also carries
 // the seed of the flows run after it.

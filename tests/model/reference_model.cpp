@@ -117,16 +117,35 @@ std::vector<Endpoint> endpointsOf(const Cluster& cluster, const NodeView& node, 
   return endpoints;
 }
 
-// kube-proxy's CategorizeEndpoints: ready endpoints, else serving terminating ones.
-std::set<Backend> usable(const std::vector<Endpoint>& endpoints, bool localOnly) {
+// kube-proxy's CategorizeEndpoints: ready endpoints, else serving terminating ones
+// (*fallback set then).
+std::set<Backend> usable(const std::vector<Endpoint>& endpoints, bool localOnly, bool* fallback = nullptr) {
   std::set<Backend> result;
+  if (fallback) *fallback = false;
   for (const auto& e : endpoints)
     if (e.ready && (!localOnly || e.local)) result.insert(e.backend);
   if (!result.empty()) return result;
   for (const auto& e : endpoints)
     if (e.serving && e.terminating && (!localOnly || e.local)) result.insert(e.backend);
+  if (fallback) *fallback = !result.empty();
   return result;
 }
+
+std::string annotation(const Service& service, const char* name) {
+  auto it = service.meta.annotations.find(name);
+  return it == service.meta.annotations.end() ? "" : it->second;
+}
+
+// bpfproxy.io/lb-weights as the churn writes it: "ADDRESS=W,..." (W 0..3); others weigh 1.
+uint32_t weightOf(const Service& service, const Backend& backend) {
+  std::stringstream in(annotation(service, "bpfproxy.io/lb-weights"));
+  std::string item;
+  while (std::getline(in, item, ','))
+    if (auto equals = item.find('='); equals != std::string::npos && item.substr(0, equals) == backend.address.toString())
+      return static_cast<uint32_t>(std::stoul(item.substr(equals + 1)));
+  return 1;
+}
+
 
 Answer outcome(Outcome what, std::string rule) {
   Answer answer;
@@ -157,6 +176,30 @@ bool sourceAllowed(const Service& service, const IpAddress& src) {
   return false;
 }
 
+// bpfproxy's annotations on top of kube-proxy's answer for a frontend whose endpoint set is
+// `chosen`: bpfproxy.io/terminating-fallback drain refuses new flows when the set is the
+// serving-terminating fallback; weight 0 takes a backend out of new flows' choice (unless
+// every backend weighs 0: then no table, any). Open flows keep their listed backend.
+void applyAnnotations(const Service& service, const std::set<Backend>& chosen, bool fallback, Expected& out) {
+  if (chosen.empty() || !out.strict.outcomes.count(Outcome::kTranslate)) return;
+  Answer open = translate(chosen, "");
+  open.keepsClientAddress = out.strict.keepsClientAddress;
+  if (fallback && annotation(service, "bpfproxy.io/terminating-fallback") == "drain") {
+    open.rule = "an open flow of a drained Service keeps its backend";
+    out.openFlows.push_back(open);
+    out.strict = outcome(Outcome::kRefuse, "bpfproxy.io/terminating-fallback drain: only terminating endpoints");
+    return;
+  }
+  std::set<Backend> weighed;
+  for (const auto& backend : chosen)
+    if (weightOf(service, backend) > 0) weighed.insert(backend);
+  if (weighed.empty() || weighed.size() == chosen.size()) return;
+  open.rule = "an open flow keeps its backend of weight 0";
+  out.openFlows.push_back(open);
+  out.strict.backends = weighed;
+  out.strict.rule += ", without the backends of weight 0";
+}
+
 std::string frontendName(const Flow& flow) {
   return formatEndpoint(flow.dst, flow.dport) + "/" + std::to_string(flow.proto);
 }
@@ -166,8 +209,9 @@ std::string frontendName(const Flow& flow) {
 void expectFromInside(const Frontend& f, const std::vector<Endpoint>& endpoints, const Flow& flow,
                       Expected& out) {
   const Service& service = *f.service;
-  std::set<Backend> cluster = usable(endpoints, false);
-  std::set<Backend> local = usable(endpoints, true);
+  bool clusterFallback = false, localFallback = false;
+  std::set<Backend> cluster = usable(endpoints, false, &clusterFallback);
+  std::set<Backend> local = usable(endpoints, true, &localFallback);
   bool any = !cluster.empty() || !local.empty();
   if (f.kind == Kind::kClusterIp) {
     bool itpLocal = service.internalTrafficPolicy == "Local";
@@ -175,6 +219,7 @@ void expectFromInside(const Frontend& f, const std::vector<Endpoint>& endpoints,
     out.strict = serve(itpLocal ? local : cluster, any, itpLocal, "ClusterIP from inside");
     if (itpLocal && out.strict.outcomes.count(Outcome::kDrop))
       out.divergences.push_back(outcome(Outcome::kRefuse, kRefuseInsteadOfDrop));
+    applyAnnotations(service, itpLocal ? local : cluster, itpLocal ? localFallback : clusterFallback, out);
     return;
   }
   // NodePort, externalIP, load-balancer IP from inside: kube-proxy sends pods and the
@@ -183,6 +228,7 @@ void expectFromInside(const Frontend& f, const std::vector<Endpoint>& endpoints,
     out.strict = outcome(Outcome::kDrop, "loadBalancerSourceRanges exclude the client");
   } else {
     out.strict = serve(cluster, any, false, "external address from inside: all endpoints");
+    applyAnnotations(service, cluster, clusterFallback, out);
   }
 }
 
@@ -198,15 +244,18 @@ void expectFromOutside(const Frontend& f, const std::vector<Endpoint>& endpoints
     out.strict = outcome(Outcome::kDrop, "loadBalancerSourceRanges exclude the client");
     return;
   }
-  std::set<Backend> cluster = usable(endpoints, false);
-  std::set<Backend> local = usable(endpoints, true);
+  bool clusterFallback = false, localFallback = false;
+  std::set<Backend> cluster = usable(endpoints, false, &clusterFallback);
+  std::set<Backend> local = usable(endpoints, true, &localFallback);
   bool any = !cluster.empty() || !local.empty();
   if (service.externalTrafficPolicy == "Local") {
     out.strict = serve(local, any, true, "externalTrafficPolicy Local from outside");
     out.strict.keepsClientAddress = true;
     if (!any) out.divergences.push_back(outcome(Outcome::kDrop, kDropInsteadOfRefuse));
+    applyAnnotations(service, local, localFallback, out);
   } else {
     out.strict = serve(cluster, any, false, "externalTrafficPolicy Cluster from outside");
+    applyAnnotations(service, cluster, clusterFallback, out);
   }
 }
 

@@ -72,6 +72,9 @@ struct Answer {
 struct Expected {
   Answer strict;                   // kube-proxy's answer
   std::vector<Answer> divergences; // bpfproxy's known differences, each named in .rule
+  // What a flow already open may also get: its backend, while listed, where new flows get
+  // none (a drained Service, a backend of weight 0). Not a divergence: bpfproxy's annotations.
+  std::vector<Answer> openFlows;
   // The frontend the flow reached, for sticky state; empty when it reached none.
   std::string service;
   std::string frontend;  // "10.32.0.10:80/6"
