@@ -5,8 +5,9 @@
 #   scripts/test.sh --sanitize     ASan+UBSan build (build-asan/) of the unit, BPF and one
 #                                  end-to-end test; TSan build (build-tsan/) of the threaded
 #                                  unit tests (cluster store, sources, metrics, health servers)
-#   scripts/test.sh --fuzz         each libFuzzer target for FUZZ_SECONDS (default 20) from its
-#                                  seed corpus (build-asan/, shared with --sanitize)
+#   scripts/test.sh --fuzz         each libFuzzer target for FUZZ_SECONDS (default 20), FUZZ_JOBS
+#                                  (default: the cores) at a time, from its seeds and kept crash
+#                                  inputs (build-asan/, shared with --sanitize); CI: 10 s each
 # Each run ends with one line per ctest run: "ctest: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +31,5 @@ if [ "$mode" = sanitize ]; then
   sanitize_asan
   sanitize_tsan
 else
-  fuzz_all "${FUZZ_SECONDS:-20}"
+  fuzz_all "${FUZZ_SECONDS:-20}" "${FUZZ_JOBS:-$(nproc)}"
 fi

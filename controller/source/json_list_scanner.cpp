@@ -28,7 +28,11 @@ std::optional<size_t> valueEnd(std::string_view text, size_t i) {
   if (i >= text.size()) return std::nullopt;
   if (text[i] == '"') return stringEnd(text, i);
   if (text[i] != '{' && text[i] != '[') {
+    const size_t start = i;
     while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']') ++i;
+    // A closing bracket or a comma where a value belongs is no value: without this a stray
+    // '}' in a List's items ended nothing and the scan never moved (found by fuzz_manifests).
+    if (i == start) return std::nullopt;
     return i;
   }
   int depth = 0;

@@ -77,6 +77,11 @@ std::optional<std::chrono::system_clock::time_point> parseRfc3339(const std::str
                   &separator, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 7 ||
       (separator != 'T' && separator != 't'))
     return std::nullopt;
+  // Fields in range, the year too: one far from now overflows the clock's nanoseconds
+  // (a year of -999 was UB, found by fuzz_manifests).
+  if (tm.tm_year < 1970 || tm.tm_year > 2200 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    return std::nullopt;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   std::chrono::nanoseconds fraction{0};

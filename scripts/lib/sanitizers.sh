@@ -42,7 +42,8 @@ sanitize_asan() {
   local reports=$PWD/build-asan/sanitizer-reports rc=0
   san_env "$reports"
   (cd build-asan && SIM_BPFPROXY=$PWD/bpfproxy \
-     ctest_counted --output-on-failure --timeout 900 -L 'unit|bpf|e2e' -R '^(unit|bpf):|reference_scenario') || rc=$?
+     ctest_counted --output-on-failure --timeout 900 -L 'unit|bpf|e2e' -R '^(unit|bpf):|reference_scenario' \
+       -E 'unprivileged') || rc=$?  # that one runs as nobody, who cannot write the reports
   san_reports "$reports" || rc=1
   return "$rc"
 }
@@ -59,30 +60,41 @@ sanitize_tsan() {
   return "$rc"
 }
 
-# Each target for SECONDS, from a scratch copy of its seeds; a crash fails the run and
-# leaves its input in build-asan/fuzz/crashes/<target>/ to be kept in fuzz/regressions/.
+# One target for SECONDS from a scratch copy of its seeds and kept crash inputs; prints a
+# PASS or FAIL line. A crash leaves its input in build-asan/fuzz/crashes/<target>/.
+fuzz_one() {
+  local target=$1 seconds=$2 work=build-asan/fuzz/work/$1 log=build-asan/fuzz/$1.log
+  rm -rf "$work" "build-asan/fuzz/crashes/$target" && mkdir -p "$work" "build-asan/fuzz/crashes/$target"
+  cp fuzz/corpus/"$target"/* "$work"/
+  if [ -d "fuzz/regressions/$target" ]; then cp fuzz/regressions/"$target"/* "$work"/; fi
+  if build-asan/fuzz/fuzz_"$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 \
+       -artifact_prefix="build-asan/fuzz/crashes/$target/" -print_final_stats=1 "$work" >"$log" 2>&1; then
+    echo "PASS  fuzz_$target: $(awk '/stat::number_of_executed_units/ {print $2}' "$log") runs in ${seconds}s, no crash"
+    return 0
+  fi
+  echo "FAIL  fuzz_$target found a crash: $(ls "build-asan/fuzz/crashes/$target")"
+  tail -40 "$log"
+  echo "      reproduce: build-asan/fuzz/fuzz_$target build-asan/fuzz/crashes/$target/<file>;"
+  echo "      after the fix keep it: cp build-asan/fuzz/crashes/$target/<file> fuzz/regressions/$target/<what-it-found>"
+  return 1
+}
+
+# Every target for SECONDS each, JOBS at a time (libFuzzer uses one core per target); a
+# crash fails the run.
 fuzz_all() {
-  local seconds=$1 target rc=0 work
-  configure_asan
+  local seconds=$1 jobs=$2 target rc=0 running=0
   local names=(manifests kube_objects watch_stream kubeconfig config command_line)
+  configure_asan
   cmake --build build-asan -j "$(nproc)" --target "${names[@]/#/fuzz_}"
-  export ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  # The suppressions of the unit runs (libraries not built here) hold here too.
+  export ASAN_OPTIONS="detect_leaks=1" LSAN_OPTIONS="suppressions=$PWD/scripts/lib/lsan.supp"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/scripts/lib/ubsan.supp"
+  echo "fuzz: ${#names[@]} targets, ${seconds}s each, $jobs at a time"
   for target in "${names[@]}"; do
-    work=build-asan/fuzz/work/$target
-    rm -rf "$work" && mkdir -p "$work" "build-asan/fuzz/crashes/$target"
-    cp fuzz/corpus/"$target"/* "$work"/
-    [ -d "fuzz/regressions/$target" ] && cp fuzz/regressions/"$target"/* "$work"/ 2>/dev/null
-    echo "fuzz: $target for ${seconds}s"
-    if ! build-asan/fuzz/fuzz_"$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 \
-         -artifact_prefix="build-asan/fuzz/crashes/$target/" -print_final_stats=1 "$work" \
-         >"build-asan/fuzz/$target.log" 2>&1; then
-      echo "FAIL  fuzz_$target found a crash: $(ls "build-asan/fuzz/crashes/$target")"
-      tail -40 "build-asan/fuzz/$target.log"
-      echo "      keep it: cp build-asan/fuzz/crashes/$target/* fuzz/regressions/$target/ (after the fix)"
-      rc=1
-    else
-      echo "PASS  fuzz_$target: $(grep -E 'stat::number_of_executed_units' "build-asan/fuzz/$target.log" | awk '{print $2}') runs, no crash"
-    fi
+    if [ "$running" -ge "$jobs" ]; then wait -n || rc=1; running=$((running - 1)); fi
+    fuzz_one "$target" "$seconds" &
+    running=$((running + 1))
   done
+  while [ "$running" -gt 0 ]; do wait -n || rc=1; running=$((running - 1)); done
   return "$rc"
 }

@@ -212,6 +212,10 @@ TEST_CASE("cluster store: trigger times are the earliest pending change") {
   auto before = std::chrono::system_clock::now();
   store.upsertService(service("b", "10.96.0.7"));
   store.upsertEndpointSlice(annotated("b-1", "10.244.2.1", "garbage"));
+  // Out of range: a year the clock cannot hold (once undefined behaviour), a 13th month.
+  store.upsertEndpointSlice(annotated("b-2", "10.244.2.2", "-999-05-01T10:00:00Z"));
+  store.upsertEndpointSlice(annotated("b-3", "10.244.2.3", "9999-05-01T10:00:00Z"));
+  store.upsertEndpointSlice(annotated("b-4", "10.244.2.4", "2024-13-01T10:00:00Z"));
 
   auto dirty = store.takeDirty();
   REQUIRE(dirty.size() == 2);

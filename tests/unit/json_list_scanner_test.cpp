@@ -41,6 +41,8 @@ TEST_CASE("json list scanner: items come out whole, whatever they contain") {
       {"not a List: a single object", R"({"kind":"Service","items":[{"a":1}]})", false, {}},
       {"not an object", R"([{"kind":"List"}])", false, {}},
       {"a List whose items are cut short", R"({"kind":"List","items":[{"a":1},{"b":)", false, {}},
+      {"a stray closing brace among the items", R"({"kind":"List","items":[{"a":1}}]})", false, {}},
+      {"an empty item between commas", R"({"kind":"List","items":[{"a":1},,{"b":2}]})", false, {}},
   };
   for (const auto& c : cases) {
     CAPTURE(c.description);
