@@ -26,5 +26,11 @@ int main(int argc, char** argv) {
   doctest::Context context(argc, argv);
   int rc = context.run();
   if (context.shouldExit() || rc != 0) return rc;
+  // ctest runs one case by its name: a name that matches nothing (ctest splits names at ';')
+  // would otherwise pass without running anything.
+  if (doctest::detail::g_cs->numTestCasesPassingFilters == 0) {
+    std::cerr << "no test case matches the filter: nothing ran" << std::endl;
+    return 1;
+  }
   return bpfproxy::testing::skippedCases() > 0 ? bpfproxy::testing::kSkipReturnCode : 0;
 }

@@ -81,11 +81,18 @@ fuzz_one() {
 
 # Every target for SECONDS each, JOBS at a time (libFuzzer uses one core per target); a
 # crash fails the run.
+FUZZ_TARGETS=(manifests kube_objects watch_stream kubeconfig config command_line)
+
+# The fuzz targets' clang build alone (CI starts it beside the plain suite, which mostly waits).
+fuzz_build() {
+  configure_asan
+  cmake --build build-asan -j "$(nproc)" --target "${FUZZ_TARGETS[@]/#/fuzz_}"
+}
+
 fuzz_all() {
   local seconds=$1 jobs=$2 target rc=0 running=0
-  local names=(manifests kube_objects watch_stream kubeconfig config command_line)
-  configure_asan
-  cmake --build build-asan -j "$(nproc)" --target "${names[@]/#/fuzz_}"
+  local names=("${FUZZ_TARGETS[@]}")
+  fuzz_build
   # The suppressions of the unit runs (libraries not built here) hold here too.
   export ASAN_OPTIONS="detect_leaks=1" LSAN_OPTIONS="suppressions=$PWD/scripts/lib/lsan.supp"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/scripts/lib/ubsan.supp"

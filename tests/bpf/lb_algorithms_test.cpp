@@ -304,7 +304,7 @@ TEST_CASE("lb: explain computes the backend the datapath picks: Maglev on both p
   }
 }
 
-TEST_CASE("lb: terminating-fallback drain refuses new flows on both paths when no endpoint is ready; serve uses the terminating ones") {
+TEST_CASE("lb: terminating-fallback drain refuses new flows on both paths when no endpoint is ready, serve uses the terminating ones") {
   BPX_SKIP_IF_NOT_EMPTY(testing::tcTestsUnavailable());
   ChurnDatapath datapath;
   for (const char* fallback : {"serve", "drain"}) {

@@ -454,7 +454,7 @@ TEST_CASE("a reused Service id never sends a client to another Service's backend
   }
 }
 
-TEST_CASE("a UDP socket keeps its last four Services; a fifth reuses the oldest") {
+TEST_CASE("a UDP socket keeps its last four Services, a fifth reuses the oldest") {
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   Harness h;
   const char* vips[] = {"10.32.0.21", "10.32.0.22", "10.32.0.23", "10.32.0.24", "10.32.0.25"};

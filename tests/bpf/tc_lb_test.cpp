@@ -178,7 +178,7 @@ TEST_CASE("NodePort, Cluster policy, remote backend: DNAT+SNAT out, replies back
 // Each direction's addresses and ports are patched with one checksum update per checksum:
 // here all four change at once (the client's port is taken, so the SNAT port comes from the
 // range), and a UDP datagram sent without a checksum (0 over IPv4) keeps none.
-TEST_CASE("NodePort SNAT: both addresses and both ports rewritten at once; a UDP checksum of 0 stays 0") {
+TEST_CASE("NodePort SNAT: both addresses and both ports rewritten at once, a UDP checksum of 0 stays 0") {
   BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   controller::TcSettings settings;
   settings.snatPortMin = 61000;
@@ -324,7 +324,7 @@ TEST_CASE("refusals from outside, by reason") {
   }
 }
 
-TEST_CASE("flags: external ClusterIP access; externalIPs only on this node (CVE-2020-8554)") {
+TEST_CASE("flags: external ClusterIP access, externalIPs only on this node (CVE-2020-8554)") {
   BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   controller::TcSettings settings;
   settings.allowExternalClusterIp = true;
@@ -702,7 +702,7 @@ TEST_CASE("externalTrafficPolicy Local restricts only clients outside the cluste
   }
 }
 
-TEST_CASE("fragments of a translated flow are translated; IPv6 extension headers are walked") {
+TEST_CASE("fragments of a translated flow are translated, IPv6 extension headers are walked") {
   BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   Harness h;
   h.program("dns", {frontend("0.0.0.0", 30053, BPX_PROTO_UDP, kNodePortFlags,
@@ -780,7 +780,7 @@ TEST_CASE("fragments of a translated flow are translated; IPv6 extension headers
   }
 }
 
-TEST_CASE("SNAT ports: the client's kept, else the range; closed flows' ports reused, TIME_WAIT last") {
+TEST_CASE("SNAT ports: the client's kept, else the range, closed flows' ports reused, TIME_WAIT last") {
   BPX_SKIP_IF_NOT_EMPTY(tcUnavailable());
   controller::TcSettings settings;
   settings.snatPortMin = 61000;

@@ -33,7 +33,7 @@ struct App {
 
 }  // namespace
 
-TEST_CASE("config: a good file sets the flags it names; the command line wins") {
+TEST_CASE("config: a good file sets the flags it names, the command line wins") {
   auto config = parseAgentConfig(R"(
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration

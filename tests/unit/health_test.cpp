@@ -61,7 +61,7 @@ TEST_CASE("health: an update queued longer than 2 x syncPeriod makes healthz and
   CHECK(f.health.livez().code == 200);
 }
 
-TEST_CASE("health: a detached hook fails healthz; livez only once the datapath was loaded") {
+TEST_CASE("health: a detached hook fails healthz, livez only once the datapath was loaded") {
   Fixture f;
   f.health.updated(true);
   f.hooks = {false, "bpx_connect4: link detached"};

@@ -101,7 +101,7 @@ TEST_CASE("api client: paginated list with a label selector returns items and re
   CHECK(node.items.empty());
 }
 
-TEST_CASE("api client: watch events arrive while the response is still open; cancel is prompt") {
+TEST_CASE("api client: watch events arrive while the response is still open, cancel is prompt") {
   FakeApiServer server;
   ApiClient client(plain(server));
   const std::string rv = client.list("/api/v1/services", {}).resourceVersion;
@@ -123,7 +123,7 @@ TEST_CASE("api client: watch events arrive while the response is still open; can
   CHECK(std::chrono::steady_clock::now() - before < 2s);
 }
 
-TEST_CASE("api client: bookmarks carry a newer resourceVersion; timeoutSeconds ends the stream cleanly") {
+TEST_CASE("api client: bookmarks carry a newer resourceVersion, timeoutSeconds ends the stream cleanly") {
   FakeApiServerOptions options;
   options.bookmarkInterval = 0.2;
   FakeApiServer server(options);
@@ -158,7 +158,7 @@ TEST_CASE("api client: a compacted resourceVersion is 410 Gone, as an ERROR even
   }
 }
 
-TEST_CASE("api client: bearer token over TLS; a wrong token is a clear 401") {
+TEST_CASE("api client: bearer token over TLS, a wrong token is a clear 401") {
   TestPki pki;
   FakeApiServerOptions options;
   options.tls = &pki;

@@ -60,7 +60,7 @@ TEST_CASE("kubeconfig: current-context with client certificate and CA as data") 
   CHECK(config.origin.find("context kind-dev") != std::string::npos);
 }
 
-TEST_CASE("kubeconfig: --context picks another cluster; relative files from the kubeconfig's dir") {
+TEST_CASE("kubeconfig: --context picks another cluster, relative files from the kubeconfig's dir") {
   const ClusterConfig config = loadKubeconfig(kData / "kubeconfig.yaml", "prod");
   CHECK(config.servers == std::vector<std::string>{"https://10.0.0.1:6443"});  // trailing / dropped
   CHECK(config.tls.certificateAuthority.file == kData / "ca.crt");

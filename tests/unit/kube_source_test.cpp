@@ -211,7 +211,7 @@ using Keys = std::set<std::string>;
 
 }  // namespace
 
-TEST_CASE("kube source: first list of both kinds, then synced; updates and deletes stream in") {
+TEST_CASE("kube source: first list of both kinds, then synced, updates and deletes stream in") {
   FakeApiServer server;
   server.upsert(serviceJson("web"));
   server.upsert(sliceJson("web-abc", "web", "10.1.0.1"));

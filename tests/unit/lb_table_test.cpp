@@ -38,7 +38,7 @@ using testing::cartSlice;
 
 }  // namespace
 
-TEST_CASE("lb choice: the annotation picks the algorithm; a bad one names the Service and falls back") {
+TEST_CASE("lb choice: the annotation picks the algorithm, a bad one names the Service and falls back") {
   struct Case {
     const char* description;
     std::map<std::string, std::string> annotations;
@@ -83,7 +83,7 @@ TEST_CASE("lb choice: the annotation picks the algorithm; a bad one names the Se
   }
 }
 
-TEST_CASE("lb choice: weights by endpoint win over weights by zone; the rest weigh 1") {
+TEST_CASE("lb choice: weights by endpoint win over weights by zone, the rest weigh 1") {
   auto choice = lbChoiceFor(annotated({{"bpfproxy.io/lb-weights", "10.200.0.2=5, zone:eu-1=3,10.200.0.9=0"}}),
                             BPX_LB_RANDOM);
   REQUIRE(choice.errors.empty());
@@ -188,7 +188,7 @@ TEST_CASE("maglev: the table depends on the backend set only") {
   CHECK(maglevTable(all, 809) == a);  // deterministic
 }
 
-TEST_CASE("weighted table: backends repeated by weight over their gcd, interleaved; none when weights are equal") {
+TEST_CASE("weighted table: backends repeated by weight over their gcd, interleaved, none when weights are equal") {
   auto three = backends(3);
   CHECK(weightedTable(three).empty());
   three[0].weight = 6;
