@@ -91,8 +91,16 @@ public:
       each(array.at(i), path(name) + "[" + std::to_string(i) + "]");
   }
 
+  // The length of an array field (0 when absent or not an array): what to reserve, since
+  // the store keeps these vectors and growth by doubling leaves up to half of them unused.
+  size_t count(const std::string& name) const {
+    const value* field = find(name);
+    return field && field->is_array() ? field->as_array().size() : 0;
+  }
+
   std::vector<std::string> strings(const std::string& name) const {
     std::vector<std::string> result;
+    result.reserve(count(name));
     forEach(name, [&](const value& element, const std::string& at) {
       result.push_back(asString(element, at));
     });
@@ -222,6 +230,7 @@ void readServiceSpec(const Fields& spec, Service& service) {
     requireIps(service.clusterIPs, spec.path("clusterIPs"));
   }
   service.ipFamilies = spec.strings("ipFamilies");
+  service.ports.reserve(spec.count("ports"));
   spec.forEach("ports", [&](const value& element, const std::string& at) {
     service.ports.push_back(readServicePort(Fields(element, at)));
   });
@@ -340,6 +349,7 @@ Decoded<EndpointSlice> decodeEndpointSlice(const web::json::value& json) {
     slice.meta = readMeta(object, true);
     if (!object.find("addressType")) fail("addressType", "required");
     slice.addressType = oneOf(object, "addressType", "", {"IPv4", "IPv6", "FQDN"});
+    slice.endpoints.reserve(object.count("endpoints"));
     object.forEach("endpoints", [&](const value& element, const std::string& at) {
       slice.endpoints.push_back(readEndpoint(Fields(element, at), slice.addressType));
     });

@@ -39,7 +39,8 @@ private:
 
   std::vector<std::filesystem::path> manifestFiles(std::error_code& error) const;
   Fingerprint fingerprint(std::error_code& error) const;
-  void deliverFile(const std::filesystem::path& file, SourceSink& sink) const;
+  struct Piece;
+  static void decodePiece(const Piece& piece, const std::filesystem::path& file, SourceSink& sink);
   void run(SourceSink& sink);
 
   const std::filesystem::path directory_;

@@ -345,6 +345,11 @@ bool ClusterStore::waitForChange(std::chrono::milliseconds timeout) {
   return !dirty_.empty();
 }
 
+void ClusterStore::waitForSynced(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  changed_.wait_for(lock, timeout, [&] { return synced_ || woken_; });
+}
+
 void ClusterStore::wakeUp() {
   std::lock_guard lock(mutex_);
   woken_ = true;

@@ -57,6 +57,8 @@ public:
   // something is dirty.
   bool waitForChange(std::chrono::milliseconds timeout);
   void wakeUp();  // e.g. at shutdown
+  // Blocks until the first complete view has been delivered, wakeUp() or the timeout.
+  void waitForSynced(std::chrono::milliseconds timeout);
 
   std::optional<Service> service(const ServiceKey& key) const;
   std::vector<ServiceKey> serviceKeys() const;

@@ -80,12 +80,14 @@ public:
         store_(options.nodeName), model_(options.model) {}
 
   int run(const std::atomic<bool>& stop) {
+    // The source reads and decodes its first list while the programs load: on a cold start
+    // each takes hundreds of milliseconds. Stopped before store_ goes, also on a throw.
+    RunningSource running(*source_, store_);
     if (!probe() || !load() || !adopt() || !startNode()) return 1;
     startSocketDestroyer();
     // Holds every map and link, so a pin removed under the agent is pinned again.
     if (auto error = pins_.hold(); !error.empty()) spdlog::warn("pin guard: {}", error);
     spdlog::info("watching {}", source_->describe());
-    RunningSource running(*source_, store_);  // stopped before store_ goes, also on a throw
     loop(stop);
     spdlog::info("stopped; the datapath stays programmed in {}", options_.pinDir);
     return 0;
@@ -203,7 +205,7 @@ private:
         observer_.onSyncQueued(std::chrono::system_clock::now(), counters);
       }
       if (!store_.hasSynced()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the first list is arriving
+        store_.waitForSynced(std::chrono::milliseconds(200));  // the first list is arriving
         continue;
       }
       auto sinceSync = Clock::now() - lastSync;
