@@ -63,7 +63,9 @@ TEST_CASE("decodeInParallel: every call reaches the sink in index order, however
     std::vector<size_t> weights(count);
     for (auto& weight : weights) weight = random() % 4 == 0 ? 0 : random() % 1000;
     const unsigned threads = 1 + random() % 6;
-    CAPTURE(round), CAPTURE(count), CAPTURE(threads);
+    CAPTURE(round);
+    CAPTURE(count);
+    CAPTURE(threads);
     OrderSink serial;
     for (size_t i = 0; i < count; ++i) decodeIndex(i, serial);
     OrderSink parallel;
