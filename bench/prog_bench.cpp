@@ -96,9 +96,9 @@ controller::FrontendSpec service(size_t i, const char* vip, uint16_t port, uint8
 void matchPinnedSizes(bpf_object* object, const std::string& pinDir) {
   bpf_map* map;
   bpf_object__for_each_map(map, object) {
-    maps::MapFd pinned = maps::MapFd::openPinned(maps::mapPinPath(pinDir, bpf_map__name(map)));
+    auto pinned = maps::MapFd::openPinned(maps::mapPinPath(pinDir, bpf_map__name(map)));
     maps::MapFd::Info info;
-    if (pinned.valid() && pinned.info(info) == 0) bpf_map__set_max_entries(map, info.maxEntries);
+    if (pinned && pinned->info(info) == 0) bpf_map__set_max_entries(map, info.maxEntries);
   }
 }
 
@@ -140,7 +140,8 @@ struct Bench : testing::TcDatapathFixture {
       olderFromDev = bpf_program__fd(from);
       olderToDev = bpf_program__fd(to);
     }
-    return state->setNode({}, {{ip("192.168.1.1"), eth0, true}}, {*Cidr::parse("10.32.0.0/16")});
+    auto written = state->setNode({}, {{ip("192.168.1.1"), eth0, true}}, {*Cidr::parse("10.32.0.0/16")});
+    return written ? "" : written.error().message;
   }
   ~Bench() {
     if (harness) bpf_object__close(harness);

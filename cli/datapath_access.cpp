@@ -5,7 +5,6 @@
 
 #include "cli/commands.h"
 #include "maps/map_names.h"
-#include "maps/map_open.h"
 
 namespace bpfproxy::cli {
 
@@ -25,18 +24,15 @@ bool openSnapshot(const std::string& pinDir, maps::DatapathSnapshot& snapshot, i
   return true;
 }
 
-maps::MapFd openOptionalMap(const std::string& pinDir, const std::string& name, const std::string& what,
-                            int& exitCode) {
-  auto map = maps::openMap(pinDir, name);  // checked against the table
-  if (map) return std::move(map).value();
+void reportUnavailableMap(const std::string& pinDir, const std::string& name, const std::string& what,
+                          const Error& error, int& exitCode) {
   std::error_code ec;
   if (std::filesystem::exists(maps::mapPinPath(pinDir, name), ec))
-    std::cerr << "bpfproxy: " << map.error().message << "\n";
+    std::cerr << "bpfproxy: " << error.message << "\n";
   else
     std::cerr << "bpfproxy: not available: this datapath has no " << what << " map (" << name << " under "
               << maps::mapsDir(pinDir) << "; it needs the TC datapath)\n";
   exitCode = kExitNotFound;
-  return {};
 }
 
 }  // namespace bpfproxy::cli

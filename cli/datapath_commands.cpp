@@ -61,7 +61,7 @@ struct ConntrackRow {
   std::string client, frontend, backend, snat, direction, service;
 };
 
-std::vector<ConntrackRow> conntrackRows(const maps::MapFd& ct, const maps::DatapathSnapshot& snapshot,
+std::vector<ConntrackRow> conntrackRows(const maps::ConntrackMap& ct, const maps::DatapathSnapshot& snapshot,
                                         const Flags& flags) {
   std::vector<ConntrackRow> rows;
   for (auto& flow : maps::readConntrack(ct)) {
@@ -102,7 +102,7 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
   auto conntrackCallback = [ctFlags, &exitCode](bool flush) {
     maps::DatapathSnapshot snapshot;
     if (!openSnapshot(ctFlags->pinDir, snapshot, exitCode)) return;
-    auto ct = openOptionalMap(ctFlags->pinDir, BPX_STRINGIFY(BPX_MAP_CT), "conntrack", exitCode);
+    auto ct = openOptionalMap<maps::ConntrackMap>(ctFlags->pinDir, maps::kConntrackMap, "conntrack", exitCode);
     if (!ct.valid()) return;
     auto rows = conntrackRows(ct, snapshot, *ctFlags);
     if (flush) {
@@ -168,7 +168,7 @@ void addDatapathCommands(CLI::App& app, int& exitCode) {
                       left > 0 ? "expires in " + std::to_string(left / 1000000000) + "s" : "expired"});
     }
     // Per-socket state lives with each socket: read through the sockets processes hold.
-    for (const auto& socket : maps::readSocketStates(datapath.sockets.fd()))
+    for (const auto& socket : maps::readSocketStates(datapath.sockets))
       maps::forEachStickyPeer(socket.state, [&](const bpx_sock_peer& peer) {
         auto it = frontends.find(peer.svc_id);
         bool current = it != frontends.end() && it->second->value.generation == peer.generation;

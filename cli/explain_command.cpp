@@ -57,7 +57,7 @@ std::vector<std::string> flagNames(uint16_t flags, uint32_t affinityTimeout) {
 
 }  // namespace
 
-ExplainExtras readExplainExtras(const maps::MapFd& lpm, const maps::MapFd& nodeAddrs,
+ExplainExtras readExplainExtras(const maps::LpmMap& lpm, const maps::NodeAddrMap& nodeAddrs,
                                 const maps::DatapathSnapshot& snapshot, const FlowQuery& query) {
   ExplainExtras extras;
   // One address in bpx_lpm's trie of `svcId` (a Service's source ranges, or the service CIDRs).
@@ -365,21 +365,22 @@ void addExplainCommand(CLI::App& app, int& exitCode) {
     auto snapshot = maps::readSnapshot(datapath);
 
     // The TC maps, when pinned and of this build's layout (checked against the table).
-    auto tcMap = [&](const char* name) {
-      auto map = maps::openMap(flags->pinDir, name);
-      return map ? std::move(map).value() : maps::MapFd{};
+    // A map that does not open stays invalid and is skipped.
+    auto tcMap = [&](auto map, const char* name) {
+      (void)maps::openInto(map, flags->pinDir, name);
+      return map;
     };
-    auto lpm = tcMap(maps::kLpmMap);
-    auto nodeAddrs = tcMap(maps::kNodeAddrMap);
+    auto lpm = tcMap(maps::LpmMap{}, maps::kLpmMap);
+    auto nodeAddrs = tcMap(maps::NodeAddrMap{}, maps::kNodeAddrMap);
     ExplainExtras extras = readExplainExtras(lpm, nodeAddrs, snapshot, query);
     // The service each UDP sticky entry belongs to: counted for the frontend's svc_id.
     std::map<uint32_t, size_t> sticky;
-    for (const auto& socket : maps::readSocketStates(datapath.sockets.fd()))
+    for (const auto& socket : maps::readSocketStates(datapath.sockets))
       maps::forEachStickyPeer(socket.state, [&](const bpx_sock_peer& peer) { sticky[peer.svc_id]++; });
     auto explanation = explainFlow(snapshot, query, extras);
     if (explanation.frontend) {
       explanation.udpStickySockets = sticky[explanation.frontend->value.svc_id];
-      auto ct = tcMap(maps::kConntrackMap);
+      auto ct = tcMap(maps::ConntrackMap{}, maps::kConntrackMap);
       const auto& frontend = *explanation.frontend;
       if (ct.valid())
         for (const auto& flow : maps::readConntrack(ct)) {

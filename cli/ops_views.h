@@ -13,7 +13,7 @@
 
 #include "loader/attach_check.h"
 #include "maps/datapath_snapshot.h"
-#include "maps/map_fd.h"
+#include "maps/map_types.h"
 
 namespace bpfproxy::cli {
 
@@ -155,7 +155,7 @@ struct ExplainExtras {
 };
 // What explain reads from the TC maps (bpx_lpm, bpx_nodeaddr) for a query, the way the
 // datapath looks them up; an invalid map is skipped. The result refers to lpm and snapshot.
-ExplainExtras readExplainExtras(const maps::MapFd& lpm, const maps::MapFd& nodeAddrs,
+ExplainExtras readExplainExtras(const maps::LpmMap& lpm, const maps::NodeAddrMap& nodeAddrs,
                                 const maps::DatapathSnapshot& snapshot, const FlowQuery& query);
 
 Explanation explainFlow(const maps::DatapathSnapshot& snapshot, const FlowQuery& query, const ExplainExtras& extras);

@@ -250,12 +250,12 @@ void addStatusCommand(CLI::App& app, int& exitCode) {
     for (const auto& name : names) {
       auto map = maps::MapFd::openPinned(maps::mapPinPath(flags->pinDir, name));
       maps::MapFd::Info info;
-      if (!map.valid() || map.info(info) != 0) continue;
+      if (!map || map->info(info) != 0) continue;
       MapStatus status{name, maps::mapTypeName(info.type), std::nullopt, info.maxEntries,
                        maps::estimateMapBytes(info.type, info.keySize, info.valueSize, info.maxEntries,
                                               static_cast<unsigned>(libbpf_num_possible_cpus()))};
       if (info.type != BPF_MAP_TYPE_ARRAY && info.type != BPF_MAP_TYPE_PERCPU_ARRAY)
-        status.entries = maps::countEntries(map);
+        status.entries = maps::countEntries(*map);
       input.maps.push_back(status);
     }
     if (!flags->healthzAddress.empty()) {

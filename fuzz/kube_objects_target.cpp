@@ -12,9 +12,9 @@ int kubeObjects(const uint8_t* data, size_t size) {
   } catch (const std::exception&) {
     return 0;  // not JSON: the client refuses it before decoding
   }
-  if (auto service = controller::decodeService(json); service.object) (void)service.object->isHeadless();
-  if (auto slice = controller::decodeEndpointSlice(json); slice.object) (void)slice.object->serviceKey();
-  if (auto node = controller::decodeNode(json); node.object) (void)controller::nodeEligible(*node.object);
+  if (auto service = controller::decodeService(json); service) (void)service->isHeadless();
+  if (auto slice = controller::decodeEndpointSlice(json); slice) (void)slice->serviceKey();
+  if (auto node = controller::decodeNode(json); node) (void)controller::nodeEligible(*node);
   (void)controller::decodeBypassPod(json);
   (void)controller::decodeObjectMeta(json);
   return 0;

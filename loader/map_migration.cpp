@@ -24,6 +24,16 @@ size_t valueBytes(unsigned type, uint32_t valueSize) {
   return ((valueSize + 7) / 8 * 8) * static_cast<size_t>(cpus > 0 ? cpus : 1);
 }
 
+// A pin to move aside or convert, and what the kernel says of it; throws LoaderError saying
+// why it cannot be read.
+maps::MapFd openForMigration(const std::string& path, maps::MapFd::Info& info) {
+  auto pinned = maps::MapFd::openPinned(path);
+  if (!pinned) throw LoaderError(pinned.error().message);
+  if (int rc = pinned->info(info); rc != 0)
+    throw LoaderError(systemError("cannot read map info of " + path, -rc).message);
+  return std::move(pinned).value();
+}
+
 }  // namespace
 
 bool MapMigration::samePin(const Moved& moved) { return moved.name == bpf_map__name(moved.replacement); }
@@ -64,7 +74,6 @@ void MapMigration::refuseOtherVersions(const std::string& name) const {
 void MapMigration::prepare(bpf_map* map, std::vector<std::string>& notes) {
   std::string name = bpf_map__name(map);
   std::string path = pinRoot_ + "/" + name;
-  std::string error;
   if (access(path.c_str(), F_OK) != 0) {
     auto chain = converterChain(name);
     if (chain.empty()) {
@@ -72,9 +81,8 @@ void MapMigration::prepare(bpf_map* map, std::vector<std::string>& notes) {
       return;  // a new map: load creates it
     }
     std::string oldPath = pinRoot_ + "/" + chain.front()->from;
-    auto pinned = maps::MapFd::openPinned(oldPath, &error);
     maps::MapFd::Info info;
-    if (!pinned.valid() || pinned.info(info) != 0) throw LoaderError(error);
+    auto pinned = openForMigration(oldPath, info);
     if (info.keySize != chain.front()->fromKeySize || info.valueSize != chain.front()->fromValueSize)
       throw LoaderError("pinned map " + oldPath + " has key/value size " + std::to_string(info.keySize) +
                         "/" + std::to_string(info.valueSize) + ", its converter expects " +
@@ -88,9 +96,8 @@ void MapMigration::prepare(bpf_map* map, std::vector<std::string>& notes) {
     moved_.push_back({chain.front()->from, oldPath, std::move(pinned), map, std::move(chain)});
     return;
   }
-  auto pinned = maps::MapFd::openPinned(path, &error);
   maps::MapFd::Info info;
-  if (!pinned.valid() || pinned.info(info) != 0) throw LoaderError(error);
+  auto pinned = openForMigration(path, info);
   const bool sizesDiffer = info.keySize != bpf_map__key_size(map) || info.valueSize != bpf_map__value_size(map);
   const MapConverter* inPlace = nullptr;
   for (const auto& converter : converters_)

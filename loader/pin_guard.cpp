@@ -31,12 +31,12 @@ std::string PinGuard::hold() {
       bool known = false;
       for (const auto& pin : pins_) known |= pin.path == path;
       if (known) continue;
-      maps::MapFd fd(bpf_obj_get(path.c_str()));
+      UniqueFd fd(bpf_obj_get(path.c_str()));
       if (!fd.valid()) {
         errors += (errors.empty() ? "" : "; ") + std::string("cannot open ") + path + ": " + std::strerror(errno);
         continue;
       }
-      unsigned id = bpfObjectId(fd.fd());
+      unsigned id = bpfObjectId(fd.get());
       pins_.push_back({path, std::move(fd), id});
     }
   }
@@ -46,9 +46,9 @@ std::string PinGuard::hold() {
 std::vector<PinGuard::Repair> PinGuard::check() {
   std::vector<Repair> repairs;
   for (auto& pin : pins_) {
-    maps::MapFd current(bpf_obj_get(pin.path.c_str()));
+    UniqueFd current(bpf_obj_get(pin.path.c_str()));
     if (current.valid()) {
-      unsigned id = bpfObjectId(current.fd());
+      unsigned id = bpfObjectId(current.get());
       if (id == pin.id || pin.reported) continue;
       pin.reported = true;
       repairs.push_back({pin.path, false,
@@ -60,7 +60,7 @@ std::vector<PinGuard::Repair> PinGuard::check() {
     if (errno != ENOENT) continue;  // there but unreadable: nothing to repair
     std::error_code ec;
     fs::create_directories(fs::path(pin.path).parent_path(), ec);
-    if (bpf_obj_pin(pin.fd.fd(), pin.path.c_str()) == 0) {
+    if (bpf_obj_pin(pin.fd.get(), pin.path.c_str()) == 0) {
       pin.reported = false;
       repairs.push_back({pin.path, true, "pin " + pin.path + " was removed from bpffs; pinned it again "
                                          "from the agent's fd (id " + std::to_string(pin.id) + ")"});

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "maps/map_fd.h"
+#include "base/unique_fd.h"
 
 namespace bpfproxy::loader {
 
@@ -31,7 +31,7 @@ public:
 private:
   struct Held {
     std::string path;
-    maps::MapFd fd;  // any BPF object fd; MapFd only closes it
+    UniqueFd fd;  // a map or link
     unsigned id = 0;
     bool reported = false;  // a problem it cannot repair is said once
   };

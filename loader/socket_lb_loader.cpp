@@ -17,6 +17,7 @@
 #include "loader/tc_loader.h"
 #include "maps/map_fd.h"
 #include "maps/map_names.h"
+#include "maps/map_types.h"
 #include "sock_lb.skel.h"
 
 namespace bpfproxy::loader {
@@ -49,11 +50,10 @@ std::vector<std::string> checkLayout(const std::string& pinDir, LoadReport& repo
     report.notes.push_back("migrating pins of layout " + name.substr(11) + " in " + pinDir);
     older.push_back(entry.path().string());
   }
-  std::string error;
-  auto layout = maps::MapFd::openPinned(maps::mapPinPath(pinDir, maps::kLayoutMap), &error);
-  if (!layout.valid()) return older;  // fresh pin directory, or an older layout's
+  auto layout = maps::LayoutMap::open(pinDir, maps::kLayoutMap);
+  if (!layout) return older;  // fresh pin directory, or an older layout's
   bpx_layout value{};
-  if (layout.lookup(uint32_t{0}, value) != 0) return older;
+  if (layout->lookup(uint32_t{0}, value) != 0) return older;
   if (value.magic == 0 && value.version == 0) return older;  // created but never stamped
   if (value.magic != BPX_LAYOUT_MAGIC || value.version > BPX_LAYOUT_VERSION)
     throw LoaderError("pinned map " + maps::mapPinPath(pinDir, maps::kLayoutMap) +

@@ -14,13 +14,12 @@ std::string affinityClient(const bpx_client_affinity_key& key) {
   return addressOf(key.client).toString();
 }
 
-std::vector<AffinityEntry> readClientAffinity(const MapFd& affinity) {
+std::vector<AffinityEntry> readClientAffinity(const ClientAffinityMap& affinity) {
   std::vector<AffinityEntry> entries;
-  affinity.forEach<bpx_client_affinity_key, bpx_client_affinity_value>(
-      [&](const bpx_client_affinity_key& key, const bpx_client_affinity_value& value) {
-        entries.push_back({affinityClient(key), key.svc_id, value.backend_id, value.last_used_ns});
-        return true;
-      });
+  affinity.forEach([&](const bpx_client_affinity_key& key, const bpx_client_affinity_value& value) {
+    entries.push_back({affinityClient(key), key.svc_id, value.backend_id, value.last_used_ns});
+    return true;
+  });
   return entries;
 }
 

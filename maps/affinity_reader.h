@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "bpf/maps_abi.h"
-#include "maps/map_fd.h"
+#include "maps/map_types.h"
 
 namespace bpfproxy::maps {
 
@@ -22,7 +22,7 @@ struct AffinityEntry {
 std::string affinityClient(const bpx_client_affinity_key& key);
 
 // Every entry of the client affinity map, in the map's order.
-std::vector<AffinityEntry> readClientAffinity(const MapFd& affinity);
+std::vector<AffinityEntry> readClientAffinity(const ClientAffinityMap& affinity);
 
 // Nanoseconds on bpf_ktime_get_ns()'s clock, to compare with lastUsedNs.
 int64_t monotonicNowNs();

@@ -18,49 +18,35 @@ bool batchUnsupported(int code) { return code == EINVAL || code == 524 || code =
 
 }  // namespace
 
+template <typename K, typename V>
+int BpfDatapathWriter::put(const TypedMap<K, V>& map, Held<K, V>& held, const K& key, const V& value) {
+  if (!holding_) return map.update(key, value);
+  held.keys.push_back(key), held.values.push_back(value);
+  return 0;
+}
+
+template <typename K, typename V>
+int BpfDatapathWriter::remove(const TypedMap<K, V>& map, const K& key) {
+  if (auto flushed = flush(); !flushed) deferredError_ = flushed;
+  return map.erase(key);
+}
+
 int BpfDatapathWriter::putBackend(uint32_t id, const bpx_backend& backend) {
-  if (!holding_) return maps_.backends.update(id, backend);
-  backends_.keys.push_back(id), backends_.values.push_back(backend);
-  return 0;
+  return put(maps_.backends, backends_, id, backend);
 }
-
 int BpfDatapathWriter::putSlot(const bpx_slot_key& key, const bpx_slot_value& slot) {
-  if (!holding_) return maps_.slots.update(key, slot);
-  slots_.keys.push_back(key), slots_.values.push_back(slot);
-  return 0;
+  return put(maps_.slots, slots_, key, slot);
 }
-
 int BpfDatapathWriter::putMeta(uint32_t svcId, const bpx_svc_meta& meta) {
-  if (!holding_) return maps_.serviceMeta.update(svcId, meta);
-  meta_.keys.push_back(svcId), meta_.values.push_back(meta);
-  return 0;
+  return put(maps_.serviceMeta, meta_, svcId, meta);
 }
-
 int BpfDatapathWriter::putService(const bpx_svc_key& key, const bpx_svc_value& service) {
-  if (!holding_) return maps_.services.update(key, service);
-  services_.keys.push_back(key), services_.values.push_back(service);
-  return 0;
+  return put(maps_.services, services_, key, service);
 }
-
-int BpfDatapathWriter::deleteBackend(uint32_t id) {
-  if (auto flushed = flush(); !flushed) deferredError_ = flushed;
-  return maps_.backends.erase(id);
-}
-
-int BpfDatapathWriter::deleteSlot(const bpx_slot_key& key) {
-  if (auto flushed = flush(); !flushed) deferredError_ = flushed;
-  return maps_.slots.erase(key);
-}
-
-int BpfDatapathWriter::deleteService(const bpx_svc_key& key) {
-  if (auto flushed = flush(); !flushed) deferredError_ = flushed;
-  return maps_.services.erase(key);
-}
-
-int BpfDatapathWriter::deleteMeta(uint32_t svcId) {
-  if (auto flushed = flush(); !flushed) deferredError_ = flushed;
-  return maps_.serviceMeta.erase(svcId);
-}
+int BpfDatapathWriter::deleteBackend(uint32_t id) { return remove(maps_.backends, id); }
+int BpfDatapathWriter::deleteSlot(const bpx_slot_key& key) { return remove(maps_.slots, key); }
+int BpfDatapathWriter::deleteService(const bpx_svc_key& key) { return remove(maps_.services, key); }
+int BpfDatapathWriter::deleteMeta(uint32_t svcId) { return remove(maps_.serviceMeta, svcId); }
 
 int BpfDatapathWriter::putGenerationFloor(uint32_t floor) {
   return maps_.generation.update(uint32_t{0}, bpx_generation{floor, 0});
@@ -90,7 +76,7 @@ Status BpfDatapathWriter::flush() {
 }
 
 template <typename K, typename V>
-Status BpfDatapathWriter::write(const MapFd& map, const char* name, Held<K, V>& held) {
+Status BpfDatapathWriter::write(const TypedMap<K, V>& map, const char* name, Held<K, V>& held) {
   size_t done = 0;
   const size_t total = held.keys.size();
   while (done < total) {

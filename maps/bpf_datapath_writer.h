@@ -46,9 +46,14 @@ private:
     std::vector<V> values;
     void clear() { keys = {}, values = {}; }  // and the memory: a first sync holds megabytes
   };
+  // A put held while batching, else written; a delete after what is held.
+  template <typename K, typename V>
+  int put(const TypedMap<K, V>& map, Held<K, V>& held, const K& key, const V& value);
+  template <typename K, typename V>
+  int remove(const TypedMap<K, V>& map, const K& key);
   Status flush();
   template <typename K, typename V>
-  Status write(const MapFd& map, const char* name, Held<K, V>& held);
+  Status write(const TypedMap<K, V>& map, const char* name, Held<K, V>& held);
 
   const DatapathMaps& maps_;
   bool holding_ = false;

@@ -6,9 +6,9 @@
 
 namespace bpfproxy::maps {
 
-std::vector<ConntrackFlow> readConntrack(const MapFd& conntrack) {
+std::vector<ConntrackFlow> readConntrack(const ConntrackMap& conntrack) {
   std::vector<ConntrackFlow> flows;
-  conntrack.forEach<bpx_ct_key, bpx_ct_value>([&](const bpx_ct_key& key, const bpx_ct_value& value) {
+  conntrack.forEach([&](const bpx_ct_key& key, const bpx_ct_value& value) {
     ConntrackFlow flow;
     flow.key = key;
     flow.value = value;

@@ -8,7 +8,7 @@
 
 #include "bpf/maps_abi.h"
 #include "maps/ip_address.h"
-#include "maps/map_fd.h"
+#include "maps/map_types.h"
 
 namespace bpfproxy::maps {
 
@@ -33,6 +33,6 @@ struct ConntrackFlow {
 };
 
 // Every entry of the conntrack map, in the map's order.
-std::vector<ConntrackFlow> readConntrack(const MapFd& conntrack);
+std::vector<ConntrackFlow> readConntrack(const ConntrackMap& conntrack);
 
 }  // namespace bpfproxy::maps

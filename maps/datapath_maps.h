@@ -5,14 +5,23 @@
 #include <vector>
 
 #include "base/result.h"
-#include "maps/map_fd.h"
+#include "maps/map_types.h"
 
 namespace bpfproxy::maps {
 
 struct DatapathMaps {
-  MapFd layout, services, slots, backends, sockets, clientAffinity, serviceMeta, stats, generation;
+  LayoutMap layout;
+  ServiceMap services;
+  SlotMap slots;
+  BackendMap backends;
+  SocketStateMap sockets;
+  ClientAffinityMap clientAffinity;
+  ServiceMetaMap serviceMeta;
+  StatsMap stats;
+  GenerationMap generation;
 
-  // Opens every map under <pinDir>/maps; the error names the map that failed.
+  // Opens every map under <pinDir>/maps, each checked against the table and its types; the
+  // error names the map that failed.
   Status open(const std::string& pinDir);
 
   // Sums a per-CPU counter (BPX_STAT_*) over all CPUs.

@@ -1,14 +1,14 @@
 #include "maps/map_fd.h"
 
+#include <bpf/bpf.h>
 #include <unistd.h>
 
-#include <cstring>
 
 namespace bpfproxy::maps {
 
-MapFd MapFd::openPinned(const std::string& path, std::string* error) {
+Result<MapFd> MapFd::openPinned(const std::string& path) {
   int fd = bpf_obj_get(path.c_str());
-  if (fd < 0 && error) *error = "cannot open pinned map " + path + ": " + std::strerror(errno);
+  if (fd < 0) return systemError("cannot open pinned map " + path);
   return MapFd(fd);
 }
 

@@ -8,18 +8,14 @@ namespace bpfproxy::maps {
 
 Result<MapFd> openMap(const std::string& pinDir, const std::string& name) {
   const std::string path = mapPinPath(pinDir, name);
-  std::string error;
-  MapFd map = MapFd::openPinned(path, &error);
-  if (!map.valid()) return Error{error, errno};
+  auto opened = MapFd::openPinned(path);
+  if (!opened) return opened.error();
+  MapFd map = std::move(opened).value();
   const MapSpec* spec = findMapSpec(name);
   if (!spec) return map;
-  MapFd::Info info;
-  if (int rc = map.info(info); rc != 0) return systemError("cannot read map info of " + path, -rc);
-  if (info.keySize != spec->keySize || info.valueSize != spec->valueSize)
-    return Error{"map " + path + " has keys of " + std::to_string(info.keySize) + " bytes and values of " +
-                 std::to_string(info.valueSize) + "; this bpfproxy reads " + std::to_string(spec->keySize) +
-                 " and " + std::to_string(spec->valueSize) +
-                 " (pins of another bpfproxy version: run `bpfproxy cleanup` and restart the agent)"};
+  if (auto sizes = checkMapSizes(map, path, spec->keySize, spec->valueSize); !sizes)
+    return Error{sizes.error().message + " (pins of another bpfproxy version: run `bpfproxy cleanup` and restart the agent)",
+                 sizes.error().code};
   return map;
 }
 
@@ -34,13 +30,13 @@ Result<MapFd::Info> inspectPinnedMap(const std::string& pinDir, const MapSpec& s
   return info;
 }
 
-Status openMaps(const std::string& pinDir, std::initializer_list<NamedMap> maps) {
-  for (const auto& [fd, name] : maps) {
-    auto map = openMap(pinDir, name);
-    if (!map) return map.error();
-    *fd = std::move(*map);
-  }
-  return {};
+Status checkMapSizes(const MapFd& map, const std::string& name, uint32_t keySize, uint32_t valueSize) {
+  MapFd::Info info;
+  if (int rc = map.info(info); rc != 0) return systemError("cannot read map info of " + name, -rc);
+  if (info.keySize == keySize && info.valueSize == valueSize) return {};
+  return Error{"map " + name + " has keys of " + std::to_string(info.keySize) + " bytes and values of " +
+               std::to_string(info.valueSize) + "; this bpfproxy reads " + std::to_string(keySize) + " and " +
+               std::to_string(valueSize)};
 }
 
 }  // namespace bpfproxy::maps

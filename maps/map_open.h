@@ -2,7 +2,7 @@
 // Opens a pinned map and checks it is the map this build reads: its key and value sizes
 // against the table (maps/map_table.h). A pin of another layout, left by another bpfproxy
 // version, is refused here with what to do, instead of being read as garbage.
-#include <initializer_list>
+#include <cstdint>
 #include <string>
 
 #include "base/result.h"
@@ -18,11 +18,8 @@ Result<MapFd> openMap(const std::string& pinDir, const std::string& name);
 // build's map. `doctor` runs it over the whole table.
 Result<MapFd::Info> inspectPinnedMap(const std::string& pinDir, const MapSpec& spec);
 
-// Opens each named map into its MapFd; stops at the first that fails.
-struct NamedMap {
-  MapFd* fd;
-  const char* name;
-};
-Status openMaps(const std::string& pinDir, std::initializer_list<NamedMap> maps);
+// Checks that `map`'s keys are keySize bytes and its values valueSize; the error names the
+// map. TypedMap (maps/typed_map.h) calls it with its types' sizes when it takes a map.
+Status checkMapSizes(const MapFd& map, const std::string& name, uint32_t keySize, uint32_t valueSize);
 
 }  // namespace bpfproxy::maps

@@ -3,48 +3,45 @@
 #include <linux/bpf.h>
 
 #include "maps/map_names.h"
+#include "maps/map_types.h"
 
 namespace bpfproxy::maps {
 
 namespace {
 
-template <typename K, typename V>
+// The key and value sizes come from the map's type (maps/map_types.h).
+template <typename Map>
 MapSpec sized(const char* name, unsigned type, uint32_t MapSizes::*sizedBy, uint32_t perUnit,
               const char* flag) {
-  return {name, type, sizeof(K), sizeof(V), sizedBy, perUnit, 0, flag};
+  return {name, type, sizeof(typename Map::Key), sizeof(typename Map::Value), sizedBy, perUnit, 0, flag};
 }
 
-template <typename K, typename V>
+template <typename Map>
 MapSpec fixed(const char* name, unsigned type, uint32_t entries) {
-  return {name, type, sizeof(K), sizeof(V), nullptr, 0, entries, nullptr};
+  return {name, type, sizeof(typename Map::Key), sizeof(typename Map::Value), nullptr, 0, entries, nullptr};
 }
 
 }  // namespace
 
 const std::vector<MapSpec>& mapTable() {
   static const std::vector<MapSpec> table = {
-      fixed<uint32_t, bpx_layout>(kLayoutMap, BPF_MAP_TYPE_ARRAY, 1),
-      sized<bpx_svc_key, bpx_svc_value>(kServiceMap, BPF_MAP_TYPE_HASH, &MapSizes::servicePorts, 1,
-                                        "--max-services"),
-      sized<uint32_t, bpx_svc_meta>(kServiceMetaMap, BPF_MAP_TYPE_HASH, &MapSizes::servicePorts, 1,
-                                    "--max-services"),
-      sized<uint32_t, bpx_backend>(kBackendMap, BPF_MAP_TYPE_HASH, &MapSizes::backends, 1,
-                                   "--max-backends"),
-      sized<bpx_slot_key, bpx_slot_value>(kSlotMap, BPF_MAP_TYPE_HASH, &MapSizes::backends,
-                                          BPX_SLOTS_PER_BACKEND, "--max-backends"),
-      fixed<int32_t, bpx_sock_state>(kSockMap, BPF_MAP_TYPE_SK_STORAGE, 0),  // freed with the socket
-      sized<bpx_client_affinity_key, bpx_client_affinity_value>(
-          kClientAffinityMap, BPF_MAP_TYPE_LRU_HASH, &MapSizes::clientAffinity, 1, "--max-affinity"),
-      fixed<uint32_t, bpx_stat>(kStatsMap, BPF_MAP_TYPE_PERCPU_ARRAY, BPX_STAT_COUNT),
-      sized<bpx_ct_key, bpx_ct_value>(kConntrackMap, BPF_MAP_TYPE_LRU_HASH, &MapSizes::conntrack, 2,
-                                      "--max-conntrack"),
-      fixed<bpx_svc_key, bpx_node_addr>(kNodeAddrMap, BPF_MAP_TYPE_HASH, BPX_DEFAULT_NODE_ADDRS),
-      fixed<bpx_lpm_key, bpx_lpm_value>(kLpmMap, BPF_MAP_TYPE_LPM_TRIE, BPX_DEFAULT_LPM),
-      fixed<uint32_t, bpx_tc_config>(kTcConfigMap, BPF_MAP_TYPE_ARRAY, 1),
-      fixed<bpx_svc_key, bpx_tc_pod>(kTcPodMap, BPF_MAP_TYPE_HASH, BPX_DEFAULT_TC_PODS),
-      fixed<uint64_t, bpx_optout>(kSockOptOutMap, BPF_MAP_TYPE_HASH, BPX_DEFAULT_TC_PODS),
-      fixed<uint32_t, bpx_generation>(kGenerationMap, BPF_MAP_TYPE_ARRAY, 1),
-      fixed<uint64_t, bpx_netns_addr>(kNetnsAddrMap, BPF_MAP_TYPE_HASH, BPX_DEFAULT_TC_PODS),
+      fixed<LayoutMap>(kLayoutMap, BPF_MAP_TYPE_ARRAY, 1),
+      sized<ServiceMap>(kServiceMap, BPF_MAP_TYPE_HASH, &MapSizes::servicePorts, 1, "--max-services"),
+      sized<ServiceMetaMap>(kServiceMetaMap, BPF_MAP_TYPE_HASH, &MapSizes::servicePorts, 1, "--max-services"),
+      sized<BackendMap>(kBackendMap, BPF_MAP_TYPE_HASH, &MapSizes::backends, 1, "--max-backends"),
+      sized<SlotMap>(kSlotMap, BPF_MAP_TYPE_HASH, &MapSizes::backends, BPX_SLOTS_PER_BACKEND, "--max-backends"),
+      fixed<SocketStateMap>(kSockMap, BPF_MAP_TYPE_SK_STORAGE, 0),  // freed with the socket
+      sized<ClientAffinityMap>(kClientAffinityMap, BPF_MAP_TYPE_LRU_HASH, &MapSizes::clientAffinity, 1,
+                               "--max-affinity"),
+      fixed<StatsMap>(kStatsMap, BPF_MAP_TYPE_PERCPU_ARRAY, BPX_STAT_COUNT),
+      sized<ConntrackMap>(kConntrackMap, BPF_MAP_TYPE_LRU_HASH, &MapSizes::conntrack, 2, "--max-conntrack"),
+      fixed<NodeAddrMap>(kNodeAddrMap, BPF_MAP_TYPE_HASH, BPX_DEFAULT_NODE_ADDRS),
+      fixed<LpmMap>(kLpmMap, BPF_MAP_TYPE_LPM_TRIE, BPX_DEFAULT_LPM),
+      fixed<TcConfigMap>(kTcConfigMap, BPF_MAP_TYPE_ARRAY, 1),
+      fixed<TcPodMap>(kTcPodMap, BPF_MAP_TYPE_HASH, BPX_DEFAULT_TC_PODS),
+      fixed<OptOutMap>(kSockOptOutMap, BPF_MAP_TYPE_HASH, BPX_DEFAULT_TC_PODS),
+      fixed<GenerationMap>(kGenerationMap, BPF_MAP_TYPE_ARRAY, 1),
+      fixed<NetnsAddrMap>(kNetnsAddrMap, BPF_MAP_TYPE_HASH, BPX_DEFAULT_TC_PODS),
   };
   return table;
 }

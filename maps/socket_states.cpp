@@ -1,6 +1,5 @@
 #include "maps/socket_states.h"
 
-#include <bpf/bpf.h>
 #include <dirent.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,7 +32,7 @@ bool isNumber(const char* text) {
 
 }  // namespace
 
-std::vector<SocketState> readSocketStates(int sockMapFd, size_t* skipped) {
+std::vector<SocketState> readSocketStates(const SocketStateMap& sockets, size_t* skipped) {
   std::vector<SocketState> states;
   std::set<ino_t> seen;  // a socket shared by fds or processes is read once
   size_t unreadable = 0;
@@ -59,11 +58,10 @@ std::vector<SocketState> readSocketStates(int sockMapFd, size_t* skipped) {
       }
       UniqueFd socketFd(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), std::atoi(entry->d_name), 0)));
       if (!socketFd) continue;
-      int fd = socketFd.get();
       SocketState state;
-      if (bpf_map_lookup_elem(sockMapFd, &fd, &state.state) == 0) {
+      if (sockets.lookup(socketFd.get(), state.state) == 0) {
         socklen_t length = sizeof(state.cookie);
-        getsockopt(fd, SOL_SOCKET, SO_COOKIE, &state.cookie, &length);
+        getsockopt(socketFd.get(), SOL_SOCKET, SO_COOKIE, &state.cookie, &length);
         states.push_back(state);
       }
     }

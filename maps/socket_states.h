@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bpf/maps_abi.h"
+#include "maps/map_types.h"
 
 namespace bpfproxy::maps {
 
@@ -16,9 +17,9 @@ struct SocketState {
   bpx_sock_state state{};
 };
 
-// Every socket with state in `sockMapFd`, once each however many fds hold it. *skipped
+// Every socket with state in `sockets`, once each however many fds hold it. *skipped
 // counts the processes whose sockets could not be read (gone, or not permitted).
-std::vector<SocketState> readSocketStates(int sockMapFd, size_t* skipped = nullptr);
+std::vector<SocketState> readSocketStates(const SocketStateMap& sockets, size_t* skipped = nullptr);
 
 // Calls f for each peer an unconnected UDP socket keeps (picked by sendmsg).
 template <typename F>

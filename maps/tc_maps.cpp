@@ -1,18 +1,12 @@
 #include "maps/tc_maps.h"
 
 #include "maps/map_names.h"
-#include "maps/map_open.h"
 
 namespace bpfproxy::maps {
 
 Status TcMaps::open(const std::string& pinDir) {
-  return openMaps(pinDir, {{&conntrack, kConntrackMap},
-                           {&nodeAddrs, kNodeAddrMap},
-                           {&lpm, kLpmMap},
-                           {&config, kTcConfigMap},
-                           {&tcPods, kTcPodMap},
-                           {&optOut, kSockOptOutMap},
-                           {&netnsAddrs, kNetnsAddrMap}});
+  return openAll(pinDir, conntrack, kConntrackMap, nodeAddrs, kNodeAddrMap, lpm, kLpmMap, config, kTcConfigMap,
+                 tcPods, kTcPodMap, optOut, kSockOptOutMap, netnsAddrs, kNetnsAddrMap);
 }
 
 bpx_svc_key addressKey(const IpAddress& address) {

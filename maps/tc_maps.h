@@ -10,13 +10,20 @@
 #include "bpf/maps_abi.h"
 #include "base/result.h"
 #include "maps/ip_address.h"
-#include "maps/map_fd.h"
+#include "maps/map_types.h"
 
 namespace bpfproxy::maps {
 
 struct TcMaps {
-  MapFd conntrack, nodeAddrs, lpm, config, tcPods, optOut, netnsAddrs;
-  // Opens every map under <pinDir>/maps; the error names the map that failed.
+  ConntrackMap conntrack;
+  NodeAddrMap nodeAddrs;
+  LpmMap lpm;
+  TcConfigMap config;
+  TcPodMap tcPods;
+  OptOutMap optOut;
+  NetnsAddrMap netnsAddrs;
+  // Opens every map under <pinDir>/maps, each checked against the table and its types; the
+  // error names the map that failed.
   Status open(const std::string& pinDir);
 };
 
@@ -28,11 +35,11 @@ bpx_lpm_key lpmKey(uint32_t svcId, const Cidr& cidr);
 // Makes `map` hold exactly `wanted` (keys compared bytewise). Returns 0 or the first
 // -errno; continues past errors so one bad entry does not block the rest.
 template <typename K, typename V>
-int syncMap(const MapFd& map, const std::vector<std::pair<K, V>>& wanted) {
+int syncMap(const TypedMap<K, V>& map, const std::vector<std::pair<K, V>>& wanted) {
   auto sameKey = [](const K& a, const K& b) { return std::memcmp(&a, &b, sizeof(K)) == 0; };
   std::vector<K> stale;
   std::vector<std::pair<K, V>> present;
-  map.forEach<K, V>([&](const K& key, const V& value) {
+  map.forEach([&](const K& key, const V& value) {
     present.push_back({key, value});
     return true;
   });

@@ -113,7 +113,7 @@ std::string NetnsAddresses::refresh() {
     std::set<uint64_t> live;
     for (const auto& [id, entry] : known_) live.insert(entry.cookie);
     std::vector<uint64_t> stale;
-    map_.forEach<uint64_t, bpx_netns_addr>([&](const uint64_t& cookie, const bpx_netns_addr&) {
+    map_.forEach([&](const uint64_t& cookie, const bpx_netns_addr&) {
       if (!live.count(cookie)) stale.push_back(cookie);
       return true;
     });

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "bpf/maps_abi.h"
-#include "maps/map_fd.h"
+#include "maps/map_types.h"
 
 namespace bpfproxy::controller {
 
@@ -28,14 +28,14 @@ struct NetnsEntry {
 
 class NetnsAddresses {
 public:
-  NetnsAddresses(const maps::MapFd& map, uint64_t ownCookie) : map_(map), ownCookie_(ownCookie) {}
+  NetnsAddresses(const maps::NetnsAddrMap& map, uint64_t ownCookie) : map_(map), ownCookie_(ownCookie) {}
 
   // One pass: new namespaces written, vanished ones removed. Returns "" or the first error.
   std::string refresh();
   size_t known() const { return known_.size(); }
 
 private:
-  const maps::MapFd& map_;
+  const maps::NetnsAddrMap& map_;
   uint64_t ownCookie_;
   std::map<std::pair<dev_t, ino_t>, NetnsEntry> known_;
   bool firstPass_ = true;

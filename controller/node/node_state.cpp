@@ -81,7 +81,8 @@ std::string NodeState::refresh(bool* changed) {
               });
   if (changed) *changed = !same;
   if (same) return "";
-  if (auto error = state_->setNode(options_.settings, now, options_.serviceCidrs); !error.empty()) return error;
+  if (auto written = state_->setNode(options_.settings, now, options_.serviceCidrs); !written)
+    return written.error().message;
   for (const auto& node : now)
     if (std::none_of(addresses_.begin(), addresses_.end(), [&](const NodeAddress& old) { return old.address == node.address; }))
       spdlog::info("node address {}{}", node.address.toString(), node.nodePort ? " (NodePorts)" : "");
@@ -107,18 +108,20 @@ void NodeState::serviceSynced(const ServiceKey& key, const std::vector<FrontendS
     if (auto id = serviceIds.find(frontend.key); id != serviceIds.end()) {
       const uint32_t svcId = id->second;
       withRanges.insert(svcId);
-      if (auto error = state_->setSourceRanges(svcId, frontend.sourceRanges); !error.empty())
-        spdlog::error("{}: {}", key.toString(), error);
+      if (auto written = state_->setSourceRanges(svcId, frontend.sourceRanges); !written)
+        spdlog::error("{}: {}", key.toString(), written.error().message);
     }
   }
   // Ids that lost their ranges (or their frontend): a reused id must start clean.
   for (uint32_t svcId : rangesByService_[key])
-    if (!withRanges.count(svcId)) state_->setSourceRanges(svcId, {});
+    if (!withRanges.count(svcId))
+      if (auto cleared = state_->setSourceRanges(svcId, {}); !cleared)
+        spdlog::error("{}: {}", key.toString(), cleared.error().message);
   if (withRanges.empty()) rangesByService_.erase(key);
   else rangesByService_[key] = withRanges;
 }
 
-std::string NodeState::setBypass(const std::vector<BypassWorkload>& workloads) {
+Status NodeState::setBypass(const std::vector<BypassWorkload>& workloads) {
   std::lock_guard lock(mutex_);
   return state_->setBypass(workloads);
 }

@@ -50,7 +50,7 @@ public:
   // the reconciler gave them (ReconcileResult::serviceIds).
   void serviceSynced(const ServiceKey& key, const std::vector<FrontendSpec>& frontends,
                      const std::map<FrontendKey, uint32_t>& serviceIds);
-  std::string setBypass(const std::vector<BypassWorkload>& workloads);
+  Status setBypass(const std::vector<BypassWorkload>& workloads);
 
 private:
   NodeStateOptions options_;

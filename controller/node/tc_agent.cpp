@@ -69,8 +69,8 @@ void TcAgent::syncBypassPods() {
   errors.insert(errors.end(), resolved.errors.begin(), resolved.errors.end());
   if (resolved.signature == bypassSignature_) return;
   for (const auto& error : errors) spdlog::warn("bypassing pods: {}", error);
-  if (auto failed = node_.setBypass(resolved.workloads); !failed.empty()) {
-    spdlog::error("{}", failed);
+  if (auto written = node_.setBypass(resolved.workloads); !written) {
+    spdlog::error("{}", written.error().message);
     return;
   }
   bypassSignature_ = resolved.signature;

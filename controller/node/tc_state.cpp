@@ -1,18 +1,17 @@
 #include "controller/node/tc_state.h"
 
 #include <cstring>
+#include <string>
 
 namespace bpfproxy::controller {
 
 namespace {
 
-std::string failed(const char* what, int rc) {
-  return std::string("writing ") + what + ": " + std::strerror(-rc);
-}
+Error failed(const char* what, int rc) { return systemError(std::string("writing ") + what, -rc); }
 
 }  // namespace
 
-std::string TcMapState::writeConfig() {
+Status TcMapState::writeConfig() {
   bpx_tc_config config{};
   config.flags = BPX_TC_CFG_LOADED |
                  (settings_.allowExternalClusterIp ? BPX_TC_CFG_ALLOW_EXTERNAL_CLUSTER_IP : 0) |
@@ -35,19 +34,19 @@ std::string TcMapState::writeConfig() {
     }
   }
   if (int rc = maps_.config.update(uint32_t{0}, config); rc != 0) return failed("bpx_tccfg", rc);
-  return "";
+  return {};
 }
 
-std::string TcMapState::syncLpm() {
+Status TcMapState::syncLpm() {
   std::vector<std::pair<bpx_lpm_key, bpx_lpm_value>> wanted;
   for (const auto& cidr : serviceCidrs_) wanted.push_back({maps::lpmKey(BPX_LPM_SERVICE_CIDR, cidr), {1}});
   for (const auto& [svcId, ranges] : sourceRanges_)
     for (const auto& cidr : ranges) wanted.push_back({maps::lpmKey(svcId, cidr), {1}});
   if (int rc = maps::syncMap(maps_.lpm, wanted); rc != 0) return failed("bpx_lpm", rc);
-  return "";
+  return {};
 }
 
-std::string TcMapState::setNode(const TcSettings& settings, const std::vector<NodeAddress>& addresses,
+Status TcMapState::setNode(const TcSettings& settings, const std::vector<NodeAddress>& addresses,
                                 const std::vector<Cidr>& serviceCidrs) {
   settings_ = settings;
   addresses_ = addresses;
@@ -64,20 +63,20 @@ std::string TcMapState::setNode(const TcSettings& settings, const std::vector<No
     wanted.push_back({maps::addressKey(node.address), value});
   }
   if (int rc = maps::syncMap(maps_.nodeAddrs, wanted); rc != 0) return failed("bpx_nodeaddr", rc);
-  if (auto error = writeConfig(); !error.empty()) return error;
+  if (auto written = writeConfig(); !written) return written;
   return syncLpm();
 }
 
-std::string TcMapState::setSourceRanges(uint32_t svcId, const std::vector<Cidr>& ranges) {
+Status TcMapState::setSourceRanges(uint32_t svcId, const std::vector<Cidr>& ranges) {
   auto it = sourceRanges_.find(svcId);
-  if (ranges.empty() && it == sourceRanges_.end()) return "";
-  if (it != sourceRanges_.end() && it->second == ranges) return "";
+  if (ranges.empty() && it == sourceRanges_.end()) return {};
+  if (it != sourceRanges_.end() && it->second == ranges) return {};
   if (ranges.empty()) sourceRanges_.erase(svcId);
   else sourceRanges_[svcId] = ranges;
   return syncLpm();
 }
 
-std::string TcMapState::setBypass(const std::vector<BypassWorkload>& workloads) {
+Status TcMapState::setBypass(const std::vector<BypassWorkload>& workloads) {
   std::vector<std::pair<bpx_svc_key, bpx_tc_pod>> pods;
   std::vector<std::pair<uint64_t, bpx_optout>> optOut;
   for (const auto& workload : workloads) {
@@ -97,9 +96,9 @@ std::string TcMapState::setBypass(const std::vector<BypassWorkload>& workloads) 
   }
   if (int rc = maps::syncMap(maps_.optOut, optOut); rc != 0) return failed("bpx_optout", rc);
   optOutCount_ = count;
-  if (auto error = writeConfig(); !error.empty()) return error;
+  if (auto written = writeConfig(); !written) return written;
   if (int rc = maps::syncMap(maps_.tcPods, pods); rc != 0) return failed("bpx_tcpod", rc);
-  return "";
+  return {};
 }
 
 }  // namespace bpfproxy::controller

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "maps/ip_address.h"
 #include "maps/tc_maps.h"
 
@@ -37,17 +38,17 @@ class TcMapState {
 public:
   explicit TcMapState(const maps::TcMaps& maps) : maps_(maps) {}
 
-  // Each returns "" or an error naming the map.
-  std::string setNode(const TcSettings& settings, const std::vector<NodeAddress>& addresses,
+  // Each returns an error naming the map it could not write.
+  Status setNode(const TcSettings& settings, const std::vector<NodeAddress>& addresses,
                       const std::vector<Cidr>& serviceCidrs);
-  std::string setSourceRanges(uint32_t svcId, const std::vector<Cidr>& ranges);
+  Status setSourceRanges(uint32_t svcId, const std::vector<Cidr>& ranges);
   // Writes bpx_tcpod before bpx_optout when adding and the reverse when removing, so no
   // workload is left with neither path.
-  std::string setBypass(const std::vector<BypassWorkload>& workloads);
+  Status setBypass(const std::vector<BypassWorkload>& workloads);
 
 private:
-  std::string writeConfig();
-  std::string syncLpm();
+  Status writeConfig();
+  Status syncLpm();
 
   const maps::TcMaps& maps_;
   TcSettings settings_;

@@ -127,7 +127,7 @@ private:
     for (const auto& name : names) {
       auto map = maps::MapFd::openPinned(maps::mapPinPath(owner_.options_.pinDir, name));
       maps::MapFd::Info info;
-      if (!map.valid() || map.info(info) != 0) continue;
+      if (!map || map->info(info) != 0) continue;
       addSample(capacity, {{"map", name}}, info.maxEntries);
       std::optional<double> count;
       if (name == maps::kServiceMap || name == maps::kServiceMetaMap) count = services;
@@ -135,7 +135,7 @@ private:
       else if (name == maps::kSlotMap) count = slots;
       else if (info.type == BPF_MAP_TYPE_LRU_HASH || info.type == BPF_MAP_TYPE_HASH ||
                info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH || info.type == BPF_MAP_TYPE_LPM_TRIE)
-        count = static_cast<double>(maps::countEntries(map));
+        count = static_cast<double>(maps::countEntries(*map));
       if (count) addSample(entries, {{"map", name}}, *count);
     }
     out.push_back(std::move(entries));

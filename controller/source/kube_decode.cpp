@@ -319,19 +319,17 @@ EndpointPort readEndpointPort(const Fields& fields) {
 // Runs a decoder; a DecodeError (or a cpprestsdk type error we did not foresee) becomes
 // the error of the result.
 template <typename T>
-Decoded<T> guarded(const std::function<T()>& decode) {
-  Decoded<T> result;
+Result<T> guarded(const std::function<T()>& decode) {
   try {
-    result.object = decode();
+    return decode();
   } catch (const std::exception& error) {
-    result.error = error.what();
+    return Error{error.what()};
   }
-  return result;
 }
 
 }  // namespace
 
-Decoded<Service> decodeService(const web::json::value& json) {
+Result<Service> decodeService(const web::json::value& json) {
   return guarded<Service>([&] {
     Fields object(json, "");
     Service service;
@@ -342,7 +340,7 @@ Decoded<Service> decodeService(const web::json::value& json) {
   });
 }
 
-Decoded<EndpointSlice> decodeEndpointSlice(const web::json::value& json) {
+Result<EndpointSlice> decodeEndpointSlice(const web::json::value& json) {
   return guarded<EndpointSlice>([&] {
     Fields object(json, "");
     EndpointSlice slice;
@@ -360,7 +358,7 @@ Decoded<EndpointSlice> decodeEndpointSlice(const web::json::value& json) {
   });
 }
 
-Decoded<Node> decodeNode(const web::json::value& json) {
+Result<Node> decodeNode(const web::json::value& json) {
   return guarded<Node>([&] {
     Fields object(json, "");
     Node node;

@@ -6,20 +6,15 @@
 #include <optional>
 #include <string>
 
+#include "base/result.h"
 #include "controller/model/kube_objects.h"
 
 namespace bpfproxy::controller {
 
 // Decoding: an object that cannot be used yields an error naming the field and why.
-template <typename T>
-struct Decoded {
-  std::optional<T> object;
-  std::string error;
-};
-
-Decoded<Service> decodeService(const web::json::value& json);
-Decoded<EndpointSlice> decodeEndpointSlice(const web::json::value& json);
-Decoded<Node> decodeNode(const web::json::value& json);
+Result<Service> decodeService(const web::json::value& json);
+Result<EndpointSlice> decodeEndpointSlice(const web::json::value& json);
+Result<Node> decodeNode(const web::json::value& json);
 ObjectMeta decodeObjectMeta(const web::json::value& json);
 
 }  // namespace bpfproxy::controller

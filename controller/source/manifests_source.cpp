@@ -95,14 +95,14 @@ struct Delivery {
   }
 
   template <typename T, typename Upsert>
-  void deliver(Decoded<T> decoded, const value& json, const std::string& kind,
+  void deliver(Result<T> decoded, const value& json, const std::string& kind,
                const std::string& where, Upsert upsert) const {
-    if (!decoded.object) {
+    if (!decoded) {
       sink.reportError(file + ": " + where + " (" + describeObject(kind, json) + "): " +
-                       decoded.error);
+                       decoded.error().message);
       return;
     }
-    upsert(std::move(*decoded.object));
+    upsert(std::move(decoded).value());
   }
 };
 

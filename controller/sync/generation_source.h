@@ -5,10 +5,9 @@
 // entry can only ever match the Service that made it.
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <optional>
-#include <string>
 
+#include "base/result.h"
 #include "maps/datapath_writer.h"
 
 namespace bpfproxy::controller {
@@ -24,22 +23,18 @@ public:
     floor_ = std::max(floor_, persistedFloor);
   }
 
-  // A fresh generation; its bank (parity) differs from `current`'s so the slots of the bank
-  // in use stay untouched. Returns 0 and sets *error when the reservation cannot be persisted.
-  uint32_t next(std::optional<uint32_t> current, maps::DatapathWriter& writer, std::string* error) {
+  // A fresh generation (never 0); its bank (parity) differs from `current`'s so the slots of
+  // the bank in use stay untouched. An error when the reservation cannot be persisted.
+  Result<uint32_t> next(std::optional<uint32_t> current, maps::DatapathWriter& writer) {
     uint32_t generation = next_;
     if (current && (generation & 1) == (*current & 1)) ++generation;
-    if (generation >= kExhausted) {
-      *error = "service generations exhausted (2^32 backend-set changes): run `bpfproxy cleanup` "
-               "and restart the agent";
-      return 0;
-    }
+    if (generation >= kExhausted)
+      return Error{"service generations exhausted (2^32 backend-set changes): run `bpfproxy cleanup` "
+                   "and restart the agent"};
     if (generation >= floor_) {
       uint32_t floor = generation + kBlock;
-      if (int rc = writer.putGenerationFloor(floor); rc != 0) {
-        *error = "persisting the generation floor in bpx_gen: " + std::string(std::strerror(-rc));
-        return 0;
-      }
+      if (int rc = writer.putGenerationFloor(floor); rc != 0)
+        return systemError("persisting the generation floor in bpx_gen", -rc);
       floor_ = floor;
     }
     next_ = generation + 1;

@@ -261,16 +261,16 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   value.affinity_timeout = spec.affinityTimeoutSeconds;
   value.algorithm = spec.algorithm;
   if (backendsChanged) {
-    std::string error;
     std::optional<uint32_t> current;
     if (existing != frontends_.end()) current = next.value.generation;
-    value.generation = generations_.next(current, writer_, &error);
-    if (value.generation == 0) {
+    auto generation = generations_.next(current, writer_);
+    if (!generation) {
       releaseBackends(ids);
       if (existing == frontends_.end()) serviceIds_.release(next.svcId);
-      result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " + error);
+      result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " + generation.error().message);
       return false;
     }
+    value.generation = *generation;
     value.backend_count = static_cast<uint16_t>(ids.size());
     value.table_size = static_cast<uint16_t>(tableIds.size());
   }

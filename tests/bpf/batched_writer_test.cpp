@@ -14,6 +14,7 @@
 #include "maps/map_names.h"
 #include "maps/snapshot_reader.h"
 #include "sock_lb_harness.skel.h"
+#include "tests/bpf/sock_harness_datapath.h"
 #include "tests/support/frontend_specs.h"
 #include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
@@ -23,26 +24,9 @@ using namespace bpfproxy;
 
 namespace {
 
-struct Maps {
-  testing::TestBpffsDir pins;
-  sock_lb_harness* skeleton = nullptr;
-  maps::DatapathMaps maps;
-  std::unique_ptr<maps::BpfDatapathWriter> writer;
-  std::unique_ptr<controller::Reconciler> reconciler;
-
-  explicit Maps(uint32_t slotCapacity = 4096) {
-    std::string pinRoot = maps::mapsDir(pins.path());
-    LIBBPF_OPTS(bpf_object_open_opts, options, .pin_root_path = pinRoot.c_str());
-    skeleton = sock_lb_harness::open(&options);
-    REQUIRE(skeleton);
-    bpf_map__set_max_entries(skeleton->maps.BPX_MAP_CLIENT_AFFINITY, 1024);
-    bpf_map__set_max_entries(skeleton->maps.BPX_MAP_SLOT, slotCapacity);
-    REQUIRE(sock_lb_harness::load(skeleton) == 0);
-    REQUIRE_OK(maps.open(pins.path()));
-    writer = std::make_unique<maps::BpfDatapathWriter>(maps);
-    reconciler = std::make_unique<controller::Reconciler>(*writer, 1024, 4096);
-  }
-  ~Maps() { sock_lb_harness::destroy(skeleton); }
+// The same slot capacity for the batched and the one-at-a-time datapath.
+struct Maps : testing::SockHarnessDatapath {
+  explicit Maps(uint32_t slotCapacity = 4096) : SockHarnessDatapath(slotCapacity) {}
 };
 
 controller::ServiceKey serviceKey(int i) { return {"bench", "svc-" + std::to_string(i)}; }

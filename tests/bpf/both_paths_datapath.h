@@ -111,8 +111,8 @@ public:
     rangesByService_.clear();
     auto written = state_->setNode({}, {{node_.addresses.front(), static_cast<int>(if_nametoindex("eth0")), true}},
                                    node_.serviceCidrs);
-    REQUIRE_MESSAGE(written.empty(), written);
-    REQUIRE(state_->setBypass({{"default/mesh", {kBypassPod}, 4242}}).empty());
+    REQUIRE_OK(written);
+    REQUIRE_OK(state_->setBypass({{"default/mesh", {kBypassPod}, 4242}}));
     // The socket clients' addresses by network namespace, as the agent writes them.
     int addresses = bpf_obj_get(maps::mapPinPath(pins_.path(), BPX_STRINGIFY(BPX_MAP_NETNS_ADDR)).c_str());
     REQUIRE(addresses >= 0);
@@ -142,11 +142,13 @@ public:
       if (!(frontend.flags & BPX_SVC_F_SOURCE_RANGES)) continue;
       if (auto id = reconciler_->serviceId(frontend.key)) {
         withRanges.insert(*id);
-        if (auto error = state_->setSourceRanges(*id, frontend.sourceRanges); !error.empty()) return error;
+        if (auto written = state_->setSourceRanges(*id, frontend.sourceRanges); !written)
+          return written.error().message;
       }
     }
     for (uint32_t id : rangesByService_[name])
-      if (!withRanges.count(id)) state_->setSourceRanges(id, {});
+      if (!withRanges.count(id))
+        if (auto cleared = state_->setSourceRanges(id, {}); !cleared) return cleared.error().message;
     rangesByService_[name] = withRanges;
     return "";
   }

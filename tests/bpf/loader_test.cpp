@@ -16,28 +16,16 @@
 #include "maps/map_table.h"
 #include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
+#include "tests/support/socket_lb_setup.h"
 #include "tests/support/test_bpffs.h"
 #include "tests/support/test_cgroup.h"
+#include "tests/support/test_maps.h"
 
 using namespace bpfproxy;
+using testing::smallSocketLb;
+using testing::tcpFrontendKey;
 
 namespace {
-
-loader::SocketLbOptions options(const std::string& pinDir, const std::string& cgroup) {
-  loader::SocketLbOptions o{pinDir, cgroup, {}};
-  // Small maps keep the test fast: LRU maps preallocate.
-  o.mapSizes = {1024, 1024, 1024, 1024};
-  return o;
-}
-
-bpx_svc_key key(uint16_t port) {
-  bpx_svc_key k{};
-  k.addr32[2] = htonl(0xffff);
-  k.addr32[3] = htonl(0x0a200001);
-  k.port = htons(port);
-  k.proto = BPX_PROTO_TCP;
-  return k;
-}
 
 maps::DatapathMaps openMaps(const std::string& pinDir) {
   maps::DatapathMaps maps;
@@ -51,22 +39,22 @@ TEST_CASE("loader: a second load adopts the pins: links updated in place, entrie
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
-  auto first = loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  auto first = loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path()));
   REQUIRE(first.programs.size() == loader::socketProgramNames().size());
   for (const auto& program : first.programs) CHECK_FALSE(program.updated);
   CHECK(cgroup.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 1);
   {
     auto maps = openMaps(pins.path());
-    REQUIRE(maps.services.update(key(443), bpx_svc_value{7, 1, 0, 0, 0, 0, BPX_LB_RANDOM, 0, 0}) == 0);
+    REQUIRE(maps.services.update(tcpFrontendKey(443), bpx_svc_value{7, 1, 0, 0, 0, 0, BPX_LB_RANDOM, 0, 0}) == 0);
   }
 
-  auto second = loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  auto second = loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path()));
   for (const auto& program : second.programs) CHECK(program.updated);
   CHECK(cgroup.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 1);  // replaced, not stacked
   CHECK(cgroup.attachedPrograms(BPF_CGROUP_INET6_GETPEERNAME) == 1);
   auto maps = openMaps(pins.path());
   bpx_svc_value value{};
-  REQUIRE(maps.services.lookup(key(443), value) == 0);
+  REQUIRE(maps.services.lookup(tcpFrontendKey(443), value) == 0);
   CHECK(value.svc_id == 7);
 }
 
@@ -74,14 +62,14 @@ TEST_CASE("loader: pins of another layout version are refused with what to do") 
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
-  loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path()));
   {
     auto maps = openMaps(pins.path());
     REQUIRE(maps.layout.update(uint32_t{0}, bpx_layout{BPX_LAYOUT_MAGIC, 99}) == 0);
   }
   std::string message;
   try {
-    loader::loadSocketLb(options(pins.path(), cgroup.path()));
+    loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path()));
   } catch (const loader::LoaderError& error) {
     message = error.what();
   }
@@ -93,13 +81,13 @@ TEST_CASE("loader: a new map size migrates the entries into the resized map") {
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
-  loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path()));
   {
     auto maps = openMaps(pins.path());
     for (uint16_t port = 1; port <= 10; ++port)
-      REQUIRE(maps.services.update(key(port), bpx_svc_value{port, 1, 0, 0, 0, 0, BPX_LB_RANDOM, 0, 0}) == 0);
+      REQUIRE(maps.services.update(tcpFrontendKey(port), bpx_svc_value{port, 1, 0, 0, 0, 0, BPX_LB_RANDOM, 0, 0}) == 0);
   }
-  auto bigger = options(pins.path(), cgroup.path());
+  auto bigger = smallSocketLb(pins.path(), cgroup.path());
   bigger.mapSizes.servicePorts = 4096;
   auto report = loader::loadSocketLb(bigger);
   bool noted = false;
@@ -112,7 +100,7 @@ TEST_CASE("loader: a new map size migrates the entries into the resized map") {
   CHECK(info.maxEntries == 4096);
   for (uint16_t port = 1; port <= 10; ++port) {
     bpx_svc_value value{};
-    CHECK(maps.services.lookup(key(port), value) == 0);
+    CHECK(maps.services.lookup(tcpFrontendKey(port), value) == 0);
     CHECK(value.svc_id == port);
   }
 }
@@ -122,8 +110,8 @@ TEST_CASE("loader: moving to another cgroup detaches from the old one") {
   testing::TestBpffsDir pins;
   testing::TestCgroup before;
   testing::TestCgroup after;
-  loader::loadSocketLb(options(pins.path(), before.path()));
-  auto report = loader::loadSocketLb(options(pins.path(), after.path()));
+  loader::loadSocketLb(smallSocketLb(pins.path(), before.path()));
+  auto report = loader::loadSocketLb(smallSocketLb(pins.path(), after.path()));
   for (const auto& program : report.programs) CHECK_FALSE(program.updated);
   CHECK(before.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 0);
   CHECK(after.attachedPrograms(BPF_CGROUP_INET4_CONNECT) == 1);
@@ -133,7 +121,7 @@ TEST_CASE("loader: cleanup detaches every program and removes the pins") {
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
-  loader::loadSocketLb(options(pins.path(), cgroup.path()));
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path()));
   REQUIRE(cgroup.attachedPrograms(BPF_CGROUP_UDP4_RECVMSG) == 1);
   auto removed = loader::cleanupPins(pins.path());
   CHECK(removed.size() >= loader::socketProgramNames().size());
@@ -146,7 +134,7 @@ TEST_CASE("loader: both objects size every map from one table, so the TC program
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
-  auto o = options(pins.path(), cgroup.path());
+  auto o = smallSocketLb(pins.path(), cgroup.path());
   o.mapSizes.clientAffinity = 2048;  // the TC object has the affinity map too
   o.mapSizes.conntrack = 512;
   loader::loadSocketLb(o);
@@ -156,9 +144,7 @@ TEST_CASE("loader: both objects size every map from one table, so the TC program
   for (const auto& spec : maps::mapTable()) {
     if (!spec.sizedBy) continue;
     CAPTURE(spec.name);
-    auto map = maps::MapFd::openPinned(maps::mapPinPath(pins.path(), spec.name));
-    maps::MapFd::Info info;
-    REQUIRE(map.info(info) == 0);
+    const auto info = testing::pinnedMapInfo(maps::mapPinPath(pins.path(), spec.name));
     CHECK(info.maxEntries == maps::maxEntries(spec, o.mapSizes));
   }
   // doctor goes over the same table: every map pinned, of its kind and layout.

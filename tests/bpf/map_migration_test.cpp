@@ -13,22 +13,28 @@
 #include <filesystem>
 #include <map>
 
+#include "base/unique_fd.h"
 #include "controller/sync/reconciler.h"
 #include "loader/socket_lb_loader.h"
 #include "maps/bpf_datapath_writer.h"
 #include "maps/datapath_maps.h"
 #include "maps/datapath_snapshot.h"
 #include "maps/map_names.h"
+#include "maps/map_types.h"
 #include "maps/snapshot_reader.h"
 #include "sock_lb_harness.skel.h"
 #include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/frontend_specs.h"
 #include "tests/support/require_ok.h"
 #include "tests/support/skip.h"
+#include "tests/support/socket_lb_setup.h"
+#include "tests/support/test_maps.h"
 #include "tests/support/test_bpffs.h"
 #include "tests/support/test_cgroup.h"
 
 using namespace bpfproxy;
+using testing::smallSocketLb;
+using testing::tcpFrontendKey;
 
 namespace {
 
@@ -39,21 +45,6 @@ struct OldServiceValue {
   uint16_t pad;
 };
 constexpr const char* kOldServiceMap = "bpx_svc_v0";
-
-loader::SocketLbOptions options(const std::string& pinDir, const std::string& cgroup,
-                                const std::vector<loader::MapConverter>* converters) {
-  loader::SocketLbOptions o{pinDir, cgroup, {1024, 1024, 1024, 1024}, converters};
-  return o;
-}
-
-bpx_svc_key key(uint16_t port) {
-  bpx_svc_key k{};
-  k.addr32[2] = htonl(0xffff);
-  k.addr32[3] = htonl(0x0a200001);
-  k.port = htons(port);
-  k.proto = BPX_PROTO_TCP;
-  return k;
-}
 
 std::vector<loader::MapConverter> oldServiceConverter() {
   return {{kOldServiceMap, maps::kServiceMap, sizeof(bpx_svc_key), sizeof(OldServiceValue),
@@ -74,46 +65,47 @@ std::vector<loader::MapConverter> oldServiceConverter() {
 
 // Replaces the pinned service map by one of the older layout holding `count` frontends
 // (and one the converter drops), and stamps the layout marker one version back.
+void stampLayoutVersion(const std::string& pinDir, uint32_t version) {
+  auto layout = maps::LayoutMap::open(pinDir, maps::kLayoutMap);
+  REQUIRE_OK(layout);
+  REQUIRE(layout->update(uint32_t{0}, bpx_layout{BPX_LAYOUT_MAGIC, version}) == 0);
+}
+
 void ageServiceMap(const std::string& pinDir, uint16_t count) {
-  LIBBPF_OPTS(bpf_map_create_opts, createOptions);
-  int fd = bpf_map_create(BPF_MAP_TYPE_HASH, kOldServiceMap, sizeof(bpx_svc_key),
-                          sizeof(OldServiceValue), 1024, &createOptions);
-  REQUIRE(fd >= 0);
-  maps::MapFd old(fd);
+  auto old = testing::createMap<bpx_svc_key, OldServiceValue>(BPF_MAP_TYPE_HASH, kOldServiceMap);
   for (uint16_t port = 1; port <= count + 1; ++port) {
     OldServiceValue value{port <= count ? port : 0u, 2, 0};
-    REQUIRE(old.update(key(port), value) == 0);
+    REQUIRE(old.update(tcpFrontendKey(port), value) == 0);
   }
-  REQUIRE(bpf_obj_pin(old.fd(), maps::mapPinPath(pinDir, kOldServiceMap).c_str()) == 0);
-  REQUIRE(unlink(maps::mapPinPath(pinDir, maps::kServiceMap).c_str()) == 0);
-  auto layout = maps::MapFd::openPinned(maps::mapPinPath(pinDir, maps::kLayoutMap));
-  REQUIRE(layout.update(uint32_t{0}, bpx_layout{BPX_LAYOUT_MAGIC, BPX_LAYOUT_VERSION - 1}) == 0);
+  testing::pinInPlaceOf(old, pinDir, kOldServiceMap, maps::kServiceMap);
+  stampLayoutVersion(pinDir, BPX_LAYOUT_VERSION - 1);
 }
 
 // The ids of the maps the program behind a pinned link uses.
 std::vector<uint32_t> mapsOfLinkedProgram(const std::string& linkPin) {
-  maps::MapFd link(bpf_obj_get(linkPin.c_str()));
+  UniqueFd link(bpf_obj_get(linkPin.c_str()));
   REQUIRE(link.valid());
   bpf_link_info linkInfo{};
   uint32_t length = sizeof(linkInfo);
-  REQUIRE(bpf_link_get_info_by_fd(link.fd(), &linkInfo, &length) == 0);
-  maps::MapFd program(bpf_prog_get_fd_by_id(linkInfo.prog_id));
+  REQUIRE(bpf_link_get_info_by_fd(link.get(), &linkInfo, &length) == 0);
+  UniqueFd program(bpf_prog_get_fd_by_id(linkInfo.prog_id));
   REQUIRE(program.valid());
   std::vector<uint32_t> ids(64);
   bpf_prog_info info{};
   info.nr_map_ids = ids.size();
   info.map_ids = reinterpret_cast<uint64_t>(ids.data());
   length = sizeof(info);
-  REQUIRE(bpf_prog_get_info_by_fd(program.fd(), &info, &length) == 0);
+  REQUIRE(bpf_prog_get_info_by_fd(program.get(), &info, &length) == 0);
   ids.resize(info.nr_map_ids);
   return ids;
 }
 
 uint32_t mapId(const std::string& pin) {
   auto map = maps::MapFd::openPinned(pin);
+  REQUIRE_OK(map);
   bpf_map_info info{};
   uint32_t length = sizeof(info);
-  REQUIRE(bpf_map_get_info_by_fd(map.fd(), &info, &length) == 0);
+  REQUIRE(bpf_map_get_info_by_fd(map->fd(), &info, &length) == 0);
   return info.id;
 }
 
@@ -128,12 +120,9 @@ bool hasNote(const loader::LoadReport& report, const std::string& text) {
 template <typename Key, typename Value>
 void pinOlderMap(const std::string& pinDir, bpf_map_type type, const char* name, const char* current,
                  const std::vector<std::pair<Key, Value>>& entries) {
-  LIBBPF_OPTS(bpf_map_create_opts, createOptions);
-  maps::MapFd old(bpf_map_create(type, name, sizeof(Key), sizeof(Value), 1024, &createOptions));
-  REQUIRE(old.valid());
+  auto old = testing::createMap<Key, Value>(type, name);
   for (const auto& [k, v] : entries) REQUIRE(old.update(k, v) == 0);
-  REQUIRE(bpf_obj_pin(old.fd(), maps::mapPinPath(pinDir, name).c_str()) == 0);
-  REQUIRE(unlink(maps::mapPinPath(pinDir, current).c_str()) == 0);
+  testing::pinInPlaceOf(old, pinDir, name, current);
 }
 
 // bpx_svc_v1's key: bpx_svc_key with its last byte a zero pad (v2: the scope).
@@ -164,7 +153,7 @@ TEST_CASE("migration: an older agent's bpx_svc_v1 and bpx_affinity_v1 are conver
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   using testing::backendSpec;
-  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));  // the built-in converters
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));  // the built-in converters
 
   // What an agent programs: a ClusterIP with affinity over two backends, its refusing
   // wildcard, an IPv6 UDP frontend. Then the same entries, as the older layout held them.
@@ -184,7 +173,7 @@ TEST_CASE("migration: an older agent's bpx_svc_v1 and bpx_affinity_v1 are conver
     controller::Reconciler reconciler(writer, 1024, 1024);
     REQUIRE(reconciler.apply(web, {sticky, testing::wildcardSpec("10.32.0.10")}).errors.empty());
     REQUIRE(reconciler.apply(dnsKey, {dns}).errors.empty());
-    maps.services.forEach<bpx_svc_key, bpx_svc_value>([&](const bpx_svc_key& k, const bpx_svc_value& v) {
+    maps.services.forEach([&](const bpx_svc_key& k, const bpx_svc_value& v) {
       programmed.push_back({k, v});
       return true;
     });
@@ -216,7 +205,7 @@ TEST_CASE("migration: an older agent's bpx_svc_v1 and bpx_affinity_v1 are conver
               std::vector<std::pair<AffinityKeyV1, bpx_client_affinity_value>>{
                   {{podNetns, stickyValue.svc_id, 0}, chosen}});
 
-  auto report = loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  auto report = loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));
   CHECK(hasNote(report, "converting bpx_svc_v1 into " + std::string(maps::kServiceMap)));  // through v2
   CHECK(hasNote(report, "converted 3 entries of bpx_svc_v1 into " + std::string(maps::kServiceMap) +
                             ", 1 the converter dropped"));
@@ -239,7 +228,7 @@ TEST_CASE("migration: an older agent's bpx_svc_v1 and bpx_affinity_v1 are conver
     CHECK(value.table_size == 0);
   }
   size_t entries = 0;
-  maps.services.forEach<bpx_svc_key, bpx_svc_value>([&](const bpx_svc_key&, const bpx_svc_value&) {
+  maps.services.forEach([&](const bpx_svc_key&, const bpx_svc_value&) {
     ++entries;
     return true;
   });
@@ -273,12 +262,12 @@ TEST_CASE("migration: an older layout's service map is converted in place and th
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   auto converters = oldServiceConverter();
-  loader::loadSocketLb(options(pins.path(), cgroup.path(), &converters));
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), &converters));
   ageServiceMap(pins.path(), 10);
   REQUIRE(std::filesystem::exists(maps::mapPinPath(pins.path(), kOldServiceMap)));  // the fault is in place
   REQUIRE_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), maps::kServiceMap)));
 
-  auto report = loader::loadSocketLb(options(pins.path(), cgroup.path(), &converters));
+  auto report = loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), &converters));
   CHECK(hasNote(report, "converting bpx_svc_v0 into " + std::string(maps::kServiceMap)));
   CHECK(hasNote(report, "converted 10 entries of bpx_svc_v0"));
   CHECK(hasNote(report, "1 the converter dropped"));
@@ -289,13 +278,13 @@ TEST_CASE("migration: an older layout's service map is converted in place and th
   REQUIRE_OK(maps.open(pins.path()));
   for (uint16_t port = 1; port <= 10; ++port) {
     bpx_svc_value value{};
-    REQUIRE(maps.services.lookup(key(port), value) == 0);
+    REQUIRE(maps.services.lookup(tcpFrontendKey(port), value) == 0);
     CHECK(value.svc_id == port);
     CHECK(value.backend_count == 2);
     CHECK(value.flags == BPX_SVC_F_CLUSTER_IP);
   }
   bpx_svc_value dropped{};
-  CHECK(maps.services.lookup(key(11), dropped) == -ENOENT);
+  CHECK(maps.services.lookup(tcpFrontendKey(11), dropped) == -ENOENT);
   bpx_layout layout{};
   REQUIRE(maps.layout.lookup(uint32_t{0}, layout) == 0);
   CHECK(layout.version == BPX_LAYOUT_VERSION);
@@ -310,34 +299,28 @@ TEST_CASE("migration: bpx_svc_v2 (before load-balancing algorithms) is converted
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
-  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));
   struct ServiceValueV2 {  // the v2 layout, as an agent of layout v1 pinned it
     uint32_t svc_id, generation;
     uint16_t backend_count, flags;
     uint32_t affinity_timeout;
   };
   {
-    LIBBPF_OPTS(bpf_map_create_opts, createOptions);
-    int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bpx_svc_v2", sizeof(bpx_svc_key), sizeof(ServiceValueV2), 1024,
-                            &createOptions);
-    REQUIRE(fd >= 0);
-    maps::MapFd old(fd);
+    auto old = testing::createMap<bpx_svc_key, ServiceValueV2>(BPF_MAP_TYPE_HASH, "bpx_svc_v2");
     for (uint16_t port = 1; port <= 3; ++port)
-      REQUIRE(old.update(key(port), ServiceValueV2{port, 40u + port, 2, BPX_SVC_F_CLUSTER_IP | BPX_SVC_F_AFFINITY,
-                                                   10800}) == 0);
-    REQUIRE(bpf_obj_pin(old.fd(), maps::mapPinPath(pins.path(), "bpx_svc_v2").c_str()) == 0);
-    REQUIRE(unlink(maps::mapPinPath(pins.path(), maps::kServiceMap).c_str()) == 0);
-    auto layout = maps::MapFd::openPinned(maps::mapPinPath(pins.path(), maps::kLayoutMap));
-    REQUIRE(layout.update(uint32_t{0}, bpx_layout{BPX_LAYOUT_MAGIC, 1}) == 0);
+      REQUIRE(old.update(tcpFrontendKey(port),
+                         ServiceValueV2{port, 40u + port, 2, BPX_SVC_F_CLUSTER_IP | BPX_SVC_F_AFFINITY, 10800}) == 0);
+    testing::pinInPlaceOf(old, pins.path(), "bpx_svc_v2", maps::kServiceMap);
+    stampLayoutVersion(pins.path(), 1);
   }
-  auto report = loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  auto report = loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));
   CHECK(hasNote(report, "converted 3 entries of bpx_svc_v2"));
   CHECK_FALSE(std::filesystem::exists(maps::mapPinPath(pins.path(), "bpx_svc_v2")));
   maps::DatapathMaps maps;
   REQUIRE_OK(maps.open(pins.path()));
   for (uint16_t port = 1; port <= 3; ++port) {
     bpx_svc_value value{};
-    REQUIRE(maps.services.lookup(key(port), value) == 0);
+    REQUIRE(maps.services.lookup(tcpFrontendKey(port), value) == 0);
     CHECK(value.svc_id == port);
     CHECK(value.generation == 40u + port);
     CHECK(value.backend_count == 2);
@@ -353,12 +336,12 @@ TEST_CASE("migration: an older layout's map without a converter is refused, noth
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
   auto converters = oldServiceConverter();
-  loader::loadSocketLb(options(pins.path(), cgroup.path(), &converters));
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), &converters));
   ageServiceMap(pins.path(), 3);
   std::vector<loader::MapConverter> none;
   std::string message;
   try {
-    loader::loadSocketLb(options(pins.path(), cgroup.path(), &none));
+    loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), &none));
   } catch (const loader::LoaderError& failure) {
     message = failure.what();
   }
@@ -372,17 +355,18 @@ TEST_CASE("migration: a newer layout's map is refused: a downgrade never empties
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
-  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));
   auto newer = std::string(maps::kServiceMap);
   newer = newer.substr(0, newer.rfind("_v")) + "_v" + std::to_string(loader::splitMapVersion(newer).second + 1);
   {  // bpffs cannot rename: pin the map under the newer name, unpin the current one
     auto map = maps::MapFd::openPinned(maps::mapPinPath(pins.path(), maps::kServiceMap));
-    REQUIRE(bpf_obj_pin(map.fd(), maps::mapPinPath(pins.path(), newer).c_str()) == 0);
+    REQUIRE_OK(map);
+    REQUIRE(bpf_obj_pin(map->fd(), maps::mapPinPath(pins.path(), newer).c_str()) == 0);
     REQUIRE(unlink(maps::mapPinPath(pins.path(), maps::kServiceMap).c_str()) == 0);
   }
   std::string message;
   try {
-    loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+    loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));
   } catch (const loader::LoaderError& failure) {
     message = failure.what();
   }
@@ -416,7 +400,7 @@ struct PinnedHarness {
     bpf_object__for_each_map(map, skeleton->obj) {  // reuse needs the pinned sizes
       auto pinned = maps::MapFd::openPinned(maps::mapPinPath(pinDir, bpf_map__name(map)));
       maps::MapFd::Info info;
-      if (pinned.valid() && pinned.info(info) == 0) bpf_map__set_max_entries(map, info.maxEntries);
+      if (pinned && pinned->info(info) == 0) bpf_map__set_max_entries(map, info.maxEntries);
     }
     REQUIRE(sock_lb_harness::load(skeleton) == 0);
   }
@@ -443,7 +427,7 @@ TEST_CASE("migration: converted bpx_affinity_v1 entries are what the socket hook
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
-  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));  // this build's converters
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));  // this build's converters
 
   // A sticky Service of three backends, programmed as the agent would.
   std::map<uint32_t, std::string> backendById;
@@ -460,7 +444,7 @@ TEST_CASE("migration: converted bpx_affinity_v1 entries are what the socket hook
     sticky.flags |= BPX_SVC_F_AFFINITY;
     sticky.affinityTimeoutSeconds = 10800;
     REQUIRE(reconciler.apply({"default", "sticky"}, {sticky}).errors.empty());
-    maps.backends.forEach<uint32_t, bpx_backend>([&](const uint32_t& id, const bpx_backend& backend) {
+    maps.backends.forEach([&](const uint32_t& id, const bpx_backend& backend) {
       backendById[id] = formatEndpoint(maps::addressOf(backend.addr), ntohs(backend.port));
       return true;
     });
@@ -488,7 +472,7 @@ TEST_CASE("migration: converted bpx_affinity_v1 entries are what the socket hook
   pinOlderMap(pins.path(), BPF_MAP_TYPE_LRU_HASH, "bpx_affinity_v1", maps::kClientAffinityMap, entries);
   REQUIRE(std::filesystem::exists(maps::mapPinPath(pins.path(), "bpx_affinity_v1")));  // the fault is in place
 
-  auto report = loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  auto report = loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));
   CHECK(hasNote(report, "converting bpx_affinity_v1 into " + std::string(maps::kClientAffinityMap)));
   CHECK(hasNote(report, "converted 6 entries of bpx_affinity_v1"));
   for (const auto& program : report.programs) CHECK(program.updated);  // links updated, never detached
@@ -554,22 +538,19 @@ void pinTcConfigOfSize(const std::string& pinDir, uint32_t valueSize, const void
 bpx_tc_config convertTcConfig(const TcConfig48& old, loader::LoadReport& report) {
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
-  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));
   pinTcConfigOfSize(pins.path(), sizeof(old), &old);
   const auto pin = maps::mapPinPath(pins.path(), maps::kTcConfigMap);
-  maps::MapFd::Info info;
-  REQUIRE(maps::MapFd::openPinned(pin).info(info) == 0);
-  REQUIRE(info.valueSize == 48);  // the fault is in place
+  REQUIRE(testing::pinnedMapInfo(pin).valueSize == 48);  // the fault is in place
 
-  report = loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
-  auto converted = maps::MapFd::openPinned(pin);
-  REQUIRE(converted.info(info) == 0);
-  REQUIRE(info.valueSize == sizeof(bpx_tc_config));
+  report = loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));
+  auto converted = maps::TcConfigMap::open(pins.path(), maps::kTcConfigMap);
+  REQUIRE_OK(converted);  // checks the converted map's value size too
   // The attached programs read the converted map.
   auto used = mapsOfLinkedProgram(maps::linksDir(pins.path()) + "/bpx_connect4");
   CHECK(std::find(used.begin(), used.end(), mapId(pin)) != used.end());
   bpx_tc_config config{};
-  REQUIRE(converted.lookup(uint32_t{0}, config) == 0);
+  REQUIRE(converted->lookup(uint32_t{0}, config) == 0);
   return config;
 }
 
@@ -610,18 +591,16 @@ TEST_CASE("migration: a pin whose sizes changed without a bump and no converter 
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
   testing::TestCgroup cgroup;
-  loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));
   pinTcConfigOfSize(pins.path(), 40, nullptr);
   const auto pin = maps::mapPinPath(pins.path(), maps::kTcConfigMap);
   std::string message;
   try {
-    loader::loadSocketLb(options(pins.path(), cgroup.path(), nullptr));
+    loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path(), nullptr));
   } catch (const loader::LoaderError& failure) {
     message = failure.what();
   }
   CHECK(message.find("has key/value size 4/40") != std::string::npos);
   CHECK(message.find("without a version bump") != std::string::npos);
-  maps::MapFd::Info info;
-  REQUIRE(maps::MapFd::openPinned(pin).info(info) == 0);
-  CHECK(info.valueSize == 40);  // nothing touched
+  CHECK(testing::pinnedMapInfo(pin).valueSize == 40);  // nothing touched
 }

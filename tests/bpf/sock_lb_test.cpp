@@ -22,6 +22,7 @@
 #include "maps/map_names.h"
 #include "maps/tc_maps.h"
 #include "sock_lb_harness.skel.h"
+#include "tests/bpf/sock_harness_datapath.h"
 #include "tests/bpf/sock_lb_harness.h"
 #include "tests/support/frontend_specs.h"
 #include "tests/support/require_ok.h"
@@ -45,27 +46,7 @@ FrontendSpec frontend(const char* vip, uint16_t port, uint8_t proto,
 
 FrontendSpec wildcard(const char* vip) { return testing::wildcardSpec(vip); }
 
-struct Harness {
-  testing::TestBpffsDir pins;
-  sock_lb_harness* skeleton = nullptr;
-  maps::DatapathMaps maps;
-  std::unique_ptr<maps::BpfDatapathWriter> writer;
-  std::unique_ptr<controller::Reconciler> reconciler;
-
-  Harness() {
-    std::string pinRoot = maps::mapsDir(pins.path());
-    LIBBPF_OPTS(bpf_object_open_opts, options, .pin_root_path = pinRoot.c_str());
-    skeleton = sock_lb_harness::open(&options);
-    REQUIRE(skeleton);
-    // Small maps: LRU maps preallocate.
-    bpf_map__set_max_entries(skeleton->maps.BPX_MAP_CLIENT_AFFINITY, 1024);
-    REQUIRE(sock_lb_harness::load(skeleton) == 0);
-    REQUIRE_OK(maps.open(pins.path()));
-    writer = std::make_unique<maps::BpfDatapathWriter>(maps);
-    reconciler = std::make_unique<controller::Reconciler>(*writer, 1024, 4096);
-  }
-  ~Harness() { sock_lb_harness::destroy(skeleton); }
-
+struct Harness : testing::SockHarnessDatapath {
   // What the agent writes for the node: the service CIDRs (and flags, addresses).
   maps::TcMaps nodeMaps;
   std::unique_ptr<controller::TcMapState> node;
@@ -77,8 +58,7 @@ struct Harness {
     }
     std::vector<Cidr> cidrs;
     for (const char* text : serviceCidrs) cidrs.push_back(*Cidr::parse(text));
-    const std::string error = node->setNode(settings, addresses, cidrs);
-    REQUIRE_MESSAGE(error.empty(), error);
+    REQUIRE_OK(node->setNode(settings, addresses, cidrs));
   }
 
   void program(const controller::ServiceKey& key, std::vector<FrontendSpec> frontends) {
@@ -538,7 +518,7 @@ TEST_CASE("loadBalancerSourceRanges on the socket path: the client's address dec
   h.program({"default", "lb"}, {lb});
   auto svcId = h.reconciler->serviceId(lb.key);
   REQUIRE(svcId);
-  REQUIRE(h.node->setSourceRanges(*svcId, {*Cidr::parse("10.200.0.0/24"), *Cidr::parse("192.168.1.0/24")}).empty());
+  REQUIRE_OK(h.node->setSourceRanges(*svcId, {*Cidr::parse("10.200.0.0/24"), *Cidr::parse("192.168.1.0/24")}));
   struct Case {
     const char* description;
     uint64_t netns;

@@ -86,7 +86,7 @@ uint64_t cookieOf(int fd) {
 }
 
 std::optional<maps::SocketState> stateOf(const maps::DatapathMaps& maps, uint64_t cookie) {
-  for (const auto& state : maps::readSocketStates(maps.sockets.fd()))
+  for (const auto& state : maps::readSocketStates(maps.sockets))
     if (state.cookie == cookie) return state;
   return std::nullopt;
 }

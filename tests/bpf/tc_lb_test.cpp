@@ -85,7 +85,7 @@ struct Harness : testing::TcDatapathFixture {
     auto written = state->setNode(settings,
                                   {{ip("192.168.1.1"), eth0, true}, {ip("fd00:1::1"), eth0, true}},
                                   {*Cidr::parse("10.32.0.0/24"), *Cidr::parse("fd00:32::/108")});
-    REQUIRE_MESSAGE(written.empty(), written);
+    REQUIRE_OK(written);
   }
 
   void program(const char* name, std::vector<FrontendSpec> frontends) {
@@ -354,7 +354,7 @@ TEST_CASE("loadBalancerSourceRanges: an LPM trie per frontend") {
   h.program("lb", {lb});
   auto svcId = h.reconciler->serviceId(lb.key);
   REQUIRE(svcId);
-  REQUIRE(h.state->setSourceRanges(*svcId, {*Cidr::parse("192.168.1.0/28")}).empty());
+  REQUIRE_OK(h.state->setSourceRanges(*svcId, {*Cidr::parse("192.168.1.0/28")}));
   auto denied = h.fromDevice(packet("192.168.1.100", 40000, "198.51.100.10", 443, BPX_PROTO_TCP));
   CHECK(denied.verdictName() == "TC_ACT_SHOT");
   CHECK(h.counter(BPX_STAT_TC_DROP_SRC_RANGE) == 1);
@@ -493,7 +493,7 @@ TEST_CASE("pods that bypass the socket hooks: ClusterIP per packet, hairpin") {
     CHECK(out.verdictName() == "TC_ACT_OK");
     CHECK(out.packet.endpointDst() == "10.32.0.140:80");
   }
-  REQUIRE(h.state->setBypass({{"default/mesh", {ip("10.200.0.2")}, 4242}}).empty());
+  REQUIRE_OK(h.state->setBypass({{"default/mesh", {ip("10.200.0.2")}, 4242}}));
   uint64_t optOut = 0;
   bpx_optout value{};
   CHECK(h.tcMaps.optOut.lookup(uint64_t{4242}, value) == 0);
@@ -648,7 +648,7 @@ TEST_CASE("sessionAffinity ClientIP per packet, and one client identity across b
     std::vector<controller::BypassWorkload> bypass;
     for (int pod = 10; pod < 30; ++pod)
       bypass.push_back({"pod" + std::to_string(pod), {ip(("10.200.0." + std::to_string(pod)).c_str())}, 0});
-    REQUIRE(h.state->setBypass(bypass).empty());
+    REQUIRE_OK(h.state->setBypass(bypass));
     std::set<std::string> acrossPods;
     for (int pod = 10; pod < 30; ++pod) {
       CAPTURE(pod);
@@ -678,7 +678,7 @@ TEST_CASE("externalTrafficPolicy Local restricts only clients outside the cluste
                             backend("10.200.128.1", 8080, BPX_PROTO_TCP, false)});
   internal.key.scope = BPX_SVC_SCOPE_INTERNAL;
   h.program("local", {local, internal});
-  REQUIRE(h.state->setBypass({{"default/mesh", {ip("10.200.0.9")}, 0}}).empty());
+  REQUIRE_OK(h.state->setBypass({{"default/mesh", {ip("10.200.0.9")}, 0}}));
 
   auto backendsSeen = [&](auto send) {
     std::set<std::string> seen;

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "controller/source/kube_decode.h"
+#include "tests/support/require_ok.h"
 
 using namespace bpfproxy::controller;
 using web::json::value;
@@ -34,8 +35,8 @@ value sliceWith(const std::string& bodyJson) {
 
 TEST_CASE("decodeService reads a Service as the API server writes it") {
   auto decoded = decodeService(fixture("apiserver_service.json"));
-  REQUIRE_MESSAGE(decoded.object, decoded.error);
-  const Service& service = *decoded.object;
+  REQUIRE_OK(decoded);
+  const Service& service = *decoded;
   CHECK(service.meta.namespace_ == "shop");
   CHECK(service.meta.name == "web");
   CHECK(service.meta.uid == "4b0e2a4c-6f1e-4a53-9d1c-2f3b1a0c9e11");
@@ -72,8 +73,8 @@ TEST_CASE("decodeService reads a Service as the API server writes it") {
 
 TEST_CASE("decodeEndpointSlice reads a slice as the API server writes it") {
   auto decoded = decodeEndpointSlice(fixture("apiserver_endpointslice.json"));
-  REQUIRE_MESSAGE(decoded.object, decoded.error);
-  const EndpointSlice& slice = *decoded.object;
+  REQUIRE_OK(decoded);
+  const EndpointSlice& slice = *decoded;
   CHECK(slice.serviceName() == "web");
   CHECK(slice.serviceKey() == ServiceKey{"shop", "web"});
   CHECK(slice.addressType == "IPv4");
@@ -102,8 +103,8 @@ TEST_CASE("decodeEndpointSlice reads a slice as the API server writes it") {
 
 TEST_CASE("decodeService applies the API server's defaults") {
   auto decoded = decodeService(serviceWith(R"({"clusterIP":"10.96.0.1","ports":[{"port":443}]})"));
-  REQUIRE_MESSAGE(decoded.object, decoded.error);
-  const Service& service = *decoded.object;
+  REQUIRE_OK(decoded);
+  const Service& service = *decoded;
   CHECK(service.type == "ClusterIP");
   CHECK(service.clusterIPs == std::vector<std::string>{"10.96.0.1"});  // from clusterIP
   REQUIRE(service.ports.size() == 1);
@@ -132,8 +133,8 @@ TEST_CASE("decodeService: headless and ExternalName Services decode") {
   for (const auto& c : cases) {
     CAPTURE(c.description);
     auto decoded = decodeService(serviceWith(c.spec));
-    REQUIRE_MESSAGE(decoded.object, decoded.error);
-    CHECK(decoded.object->isHeadless() == c.headless);
+    REQUIRE_OK(decoded);
+    CHECK(decoded->isHeadless() == c.headless);
   }
 }
 
@@ -183,8 +184,8 @@ TEST_CASE("decodeService rejects bad objects, naming the field") {
   for (const auto& c : cases) {
     CAPTURE(c.description);
     auto decoded = decodeService(value::parse(c.json));
-    CHECK_FALSE(decoded.object.has_value());
-    CHECK(decoded.error == c.error);
+    REQUIRE_FALSE(decoded.ok());
+    CHECK(decoded.error().message == c.error);
   }
 }
 
@@ -214,33 +215,33 @@ TEST_CASE("decodeEndpointSlice rejects bad objects, naming the field") {
   for (const auto& c : cases) {
     CAPTURE(c.description);
     auto decoded = decodeEndpointSlice(sliceWith(c.body));
-    CHECK_FALSE(decoded.object.has_value());
-    CHECK(decoded.error == c.error);
+    REQUIRE_FALSE(decoded.ok());
+    CHECK(decoded.error().message == c.error);
   }
 }
 
 TEST_CASE("decodeEndpointSlice: FQDN slices, port names and defaults") {
   auto decoded = decodeEndpointSlice(sliceWith(
       R"("addressType":"FQDN","endpoints":[{"addresses":["db.example.com"]}],"ports":[{"port":5432},{"name":"","port":null}])"));
-  REQUIRE_MESSAGE(decoded.object, decoded.error);
-  CHECK(decoded.object->addressType == "FQDN");
-  REQUIRE(decoded.object->ports.size() == 2);
-  CHECK_FALSE(decoded.object->ports[0].name.has_value());
-  CHECK(toString(decoded.object->ports[0].protocol) == "TCP");
-  CHECK(decoded.object->ports[1].name == std::optional<std::string>(""));
-  CHECK_FALSE(decoded.object->ports[1].port.has_value());
+  REQUIRE_OK(decoded);
+  CHECK(decoded->addressType == "FQDN");
+  REQUIRE(decoded->ports.size() == 2);
+  CHECK_FALSE(decoded->ports[0].name.has_value());
+  CHECK(toString(decoded->ports[0].protocol) == "TCP");
+  CHECK(decoded->ports[1].name == std::optional<std::string>(""));
+  CHECK_FALSE(decoded->ports[1].port.has_value());
 }
 
 TEST_CASE("decodeNode keeps the zone and internal IPs") {
   auto decoded = decodeNode(value::parse(
       R"({"kind":"Node","metadata":{"name":"node-a","labels":{"topology.kubernetes.io/zone":"zone-1"}},
           "status":{"addresses":[{"type":"InternalIP","address":"192.168.1.10"},{"type":"Hostname","address":"node-a"}]}})"));
-  REQUIRE_MESSAGE(decoded.object, decoded.error);
-  CHECK(decoded.object->meta.name == "node-a");
-  CHECK(decoded.object->meta.namespace_.empty());
-  CHECK(decoded.object->zone == "zone-1");
-  CHECK(decoded.object->internalIPs == std::vector<std::string>{"192.168.1.10"});
-  CHECK(nodeEligible(*decoded.object));
+  REQUIRE_OK(decoded);
+  CHECK(decoded->meta.name == "node-a");
+  CHECK(decoded->meta.namespace_.empty());
+  CHECK(decoded->zone == "zone-1");
+  CHECK(decoded->internalIPs == std::vector<std::string>{"192.168.1.10"});
+  CHECK(nodeEligible(*decoded));
 }
 
 TEST_CASE("nodeEligible as kube-proxy: not while deleted, nor tainted for deletion by the autoscaler") {
@@ -261,8 +262,8 @@ TEST_CASE("nodeEligible as kube-proxy: not while deleted, nor tainted for deleti
   for (const auto& c : cases) {
     CAPTURE(c.description);
     auto decoded = decodeNode(value::parse(c.node));
-    REQUIRE_MESSAGE(decoded.object, decoded.error);
-    CHECK(nodeEligible(*decoded.object) == c.eligible);
+    REQUIRE_OK(decoded);
+    CHECK(nodeEligible(*decoded) == c.eligible);
   }
 }
 

@@ -27,12 +27,12 @@ void upsert(SourceSink& sink, Node node) { sink.upsertNode(std::move(node)); }
 // error reported by the object's name, when it does not decode.
 bool upsertDecoded(ObjectKind kind, const web::json::value& object, SourceSink& sink) {
   auto deliver = [&](auto decoded) {
-    if (!decoded.object) {
+    if (!decoded) {
       sink.reportError(std::string("kubernetes API, ") + nameOf(kind) + " " + objectKey(object) + ": " +
-                       decoded.error);
+                       decoded.error().message);
       return false;
     }
-    upsert(sink, std::move(*decoded.object));
+    upsert(sink, std::move(decoded).value());
     return true;
   };
   switch (kind) {
