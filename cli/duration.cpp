@@ -1,9 +1,15 @@
 #include "cli/duration.h"
 
 #include <cctype>
-#include <string>
+#include <charconv>
+#include <cmath>
 
 namespace bpfproxy::cli {
+
+namespace {
+// Go's time.Duration ends at about 292 years; longer text is an error there too.
+constexpr double kMaxMilliseconds = 9'223'372'036'854.0;
+}  // namespace
 
 std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
   if (text == "0") return std::chrono::milliseconds(0);
@@ -14,7 +20,9 @@ std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
     size_t start = i;
     while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
     if (start == i) return std::nullopt;
-    double value = std::stod(std::string(text.substr(start, i - start)));
+    double value = 0;
+    auto [end, error] = std::from_chars(text.data() + start, text.data() + i, value);
+    if (error != std::errc() || end != text.data() + i) return std::nullopt;  // "1.2.3", overflow
     size_t unitStart = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     auto unit = text.substr(unitStart, i - unitStart);
@@ -23,6 +31,7 @@ std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
     else if (unit == "m") totalMs += value * 60000;
     else if (unit == "h") totalMs += value * 3600000;
     else return std::nullopt;
+    if (!std::isfinite(totalMs) || totalMs > kMaxMilliseconds) return std::nullopt;
   }
   return std::chrono::milliseconds(static_cast<long long>(totalMs));
 }

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cli/agent_config.h"
+#include "cli/duration.h"
 
 using namespace bpfproxy::cli;
 
@@ -132,4 +133,21 @@ TEST_CASE("config: a key whose flag this build lacks is an error naming both") {
   App a;
   a.parse({});
   CHECK(applyAgentConfig(config, a.app) == "key bpfproxy.pinDir: this build has no --pin-dir flag to set");
+}
+
+TEST_CASE("duration: Go-style text, and what is not a duration") {
+  using std::chrono::milliseconds;
+  CHECK(parseDuration("0") == milliseconds(0));
+  CHECK(parseDuration("1m30s") == milliseconds(90'000));
+  CHECK(parseDuration("1.5s") == milliseconds(1500));
+  CHECK(parseDuration("250ms") == milliseconds(250));
+  CHECK(parseDuration("2h") == milliseconds(7'200'000));
+  for (const char* bad : {"", "s", "1", "1.2.3s", "5d", "-1s", ".s"}) {
+    INFO("input: '" << bad << "'");
+    CHECK_FALSE(parseDuration(bad).has_value());
+  }
+  // Found by fuzz_config: 3e29 ms overflowed the conversion to an integer (undefined).
+  CHECK_FALSE(parseDuration("303333333333333333333333333333ms").has_value());
+  CHECK_FALSE(parseDuration(std::string(400, '9') + "h").has_value());
+  CHECK(parseDuration("2562047h") == milliseconds(2562047LL * 3'600'000));  // Go's longest whole hour
 }
