@@ -7,7 +7,8 @@
 #                                  unit tests (cluster store, sources, metrics, health servers)
 #   scripts/test.sh --fuzz         each libFuzzer target for FUZZ_SECONDS (default 20), FUZZ_JOBS
 #                                  (default: the cores) at a time, from its seeds and kept crash
-#                                  inputs (build-asan/, shared with --sanitize); CI: 10 s each
+#                                  inputs (build-asan/, shared with --sanitize), with libFuzzer
+#                                  seed FUZZ_SEED (default 1; 0 = random); CI: 30 s, seed 1
 # Each run ends with one line per ctest run: "ctest: N passed, N failed, N skipped".
 set -euo pipefail
 cd "$(dirname "$0")/.."

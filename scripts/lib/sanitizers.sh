@@ -62,22 +62,29 @@ sanitize_tsan() {
 
 # One target for SECONDS from a scratch copy of its seeds and kept crash inputs; prints a
 # PASS or FAIL line. A crash leaves its input in build-asan/fuzz/crashes/<target>/.
+# FUZZ_SEED (default 1) fixes libFuzzer's mutations, so a run repeats the start of any earlier
+# run with that seed and a CI failure means a change, not luck; FUZZ_SEED=0 picks a random
+# seed for exploring (docs/testing.md, "A long run").
 fuzz_one() {
   local target=$1 seconds=$2 work=build-asan/fuzz/work/$1 log=build-asan/fuzz/$1.log
+  local seed=${FUZZ_SEED:-1}
   rm -rf "$work" "build-asan/fuzz/crashes/$target" && mkdir -p "$work" "build-asan/fuzz/crashes/$target"
   cp fuzz/corpus/"$target"/* "$work"/
   if [ -d "fuzz/regressions/$target" ]; then cp fuzz/regressions/"$target"/* "$work"/; fi
-  if build-asan/fuzz/fuzz_"$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 \
+  if build-asan/fuzz/fuzz_"$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -seed="$seed" \
        -artifact_prefix="build-asan/fuzz/crashes/$target/" -print_final_stats=1 "$work" >"$log" 2>&1; then
-    echo "PASS  fuzz_$target: $(awk '/stat::number_of_executed_units/ {print $2}' "$log") runs in ${seconds}s, no crash"
+    echo "PASS  fuzz_$target: $(awk '/stat::number_of_executed_units/ {print $2}' "$log") runs in ${seconds}s (seed $(fuzz_seed_used "$log")), no crash"
     return 0
   fi
-  echo "FAIL  fuzz_$target found a crash: $(ls "build-asan/fuzz/crashes/$target")"
+  echo "FAIL  fuzz_$target found a crash (seed $(fuzz_seed_used "$log")): $(ls "build-asan/fuzz/crashes/$target")"
   tail -40 "$log"
   echo "      reproduce: build-asan/fuzz/fuzz_$target build-asan/fuzz/crashes/$target/<file>;"
   echo "      after the fix keep it: cp build-asan/fuzz/crashes/$target/<file> fuzz/regressions/$target/<what-it-found>"
   return 1
 }
+
+# The seed libFuzzer used (it prints "Seed: N"; with -seed=0 the one it drew).
+fuzz_seed_used() { awk '/Seed: / {print $NF; exit}' "$1"; }
 
 # Every target for SECONDS each, JOBS at a time (libFuzzer uses one core per target); a
 # crash fails the run.
