@@ -197,3 +197,28 @@ TEST_CASE("yaml block reader: random edits of a manifest read as yaml-cpp reads 
   CHECK(read > 1000);  // the comparison happened for a good share of the edits
   CHECK(handedBack > 100);
 }
+
+TEST_CASE("yaml documents: the yaml-cpp path splits documents at \"---\" and \"...\" itself") {
+  auto documents = parseYamlDocumentsWithYamlCpp(
+      "# leading comment\na: {x: 1}\n---\n{b: [2, \"3\"]}\n...\n# between\n--- {c: true}\n---\n");
+  REQUIRE(documents.size() == 4);
+  CHECK(documents[0] == value::parse(R"({"a": {"x": 1}})"));
+  CHECK(documents[1] == value::parse(R"({"b": [2, "3"]})"));
+  CHECK(documents[2] == value::parse(R"({"c": true})"));
+  CHECK(documents[3].is_null());  // after a trailing "---", as yaml-cpp's LoadAll reads it
+  CHECK(parseYamlDocumentsWithYamlCpp("# only a comment\n").empty());
+  // "---" not at column 0 or glued to text is no marker.
+  CHECK(parseYamlDocumentsWithYamlCpp("a: |\n  ---\n  x\nb: ---x\n").size() == 1);
+}
+
+TEST_CASE("yaml documents: a bad document is named with its line in the file") {
+  std::string message;
+  try {
+    parseYamlDocumentsWithYamlCpp("a: 1\n---\nb: 2\nc: [1,\n");
+  } catch (const std::exception& error) {
+    message = error.what();
+  }
+  CHECK_MESSAGE(message.find("document 2, line ") != std::string::npos, message);
+  CHECK_THROWS_WITH_AS(parseYamlDocumentsWithYamlCpp("a: 1\n...\nb: 2\n"),
+                       doctest::Contains("line 3: content after \"...\""), std::runtime_error);
+}
