@@ -190,11 +190,13 @@ bool Reconciler::hasBackends(const ServiceKey& service) const {
 
 bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec,
                                ReconcileResult& result) {
-  auto existing = frontends_.find(spec.key);
-  if (existing != frontends_.end() && existing->second.owner != owner &&
-      byService_.count(existing->second.owner) && !existing->second.owner.name.empty()) {
+  auto found = frontends_.find(spec.key);
+  // What is programmed for this frontend now; null for a new one.
+  const ProgrammedFrontend* previous = found != frontends_.end() ? &found->second : nullptr;
+  if (previous && previous->owner != owner && byService_.count(previous->owner) &&
+      !previous->owner.name.empty()) {
     result.errors.push_back(describe(spec.key) + " of " + owner.toString() +
-                            " is already used by " + existing->second.owner.toString() +
+                            " is already used by " + previous->owner.toString() +
                             ": skipped");
     return false;
   }
@@ -213,16 +215,16 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
 
   // The algorithm's table, as backend ids (Maglev keeps its size while backends go).
   std::vector<uint32_t> tableIds;
-  const bool wasMaglev = existing != frontends_.end() && existing->second.value.algorithm == BPX_LB_MAGLEV;
+  const bool wasMaglev = previous && previous->value.algorithm == BPX_LB_MAGLEV;
   std::map<uint32_t, SteadyTime> joined;
-  if (existing != frontends_.end()) joined = existing->second.joined;
+  if (previous) joined = previous->joined;
   std::optional<SteadyTime> fallbackSince;
-  if (existing != frontends_.end()) fallbackSince = existing->second.fallbackSince;
-  const bool drained = drainedNow(spec, existing != frontends_.end() && (existing->second.value.flags & BPX_SVC_F_DRAINED),
-                                  fallbackSince, clock_());
-  FrontendSpec weighed = slowStartWeights(
-      spec, ids, existing != frontends_.end() ? &existing->second.backendIds : nullptr, joined, clock_());
-  for (uint16_t index : lookupTable(weighed, wasMaglev ? existing->second.value.table_size : 0))
+  if (previous) fallbackSince = previous->fallbackSince;
+  const bool drained =
+      drainedNow(spec, previous && (previous->value.flags & BPX_SVC_F_DRAINED), fallbackSince, clock_());
+  FrontendSpec weighed =
+      slowStartWeights(spec, ids, previous ? &previous->backendIds : nullptr, joined, clock_());
+  for (uint16_t index : lookupTable(weighed, wasMaglev ? previous->value.table_size : 0))
     tableIds.push_back(ids[index]);
   if (ids.size() + tableIds.size() > BPX_MAX_BACKENDS_PER_SERVICE) {
     releaseBackends(ids);
@@ -234,8 +236,8 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   }
 
   ProgrammedFrontend next;
-  if (existing != frontends_.end()) {
-    next = existing->second;
+  if (previous) {
+    next = *previous;
     if (next.owner != owner) {  // taken over from an orphan left by an older agent
       auto previousOwner = byService_.find(next.owner);
       if (previousOwner != byService_.end()) {
@@ -255,18 +257,18 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
     next.value.svc_id = *id;
   }
   next.owner = owner;
-  bool backendsChanged = existing == frontends_.end() || next.backendIds != ids || next.tableIds != tableIds;
+  bool backendsChanged = !previous || next.backendIds != ids || next.tableIds != tableIds;
   bpx_svc_value value = next.value;
   value.flags = static_cast<uint16_t>(spec.flags | (drained ? BPX_SVC_F_DRAINED : 0));
   value.affinity_timeout = spec.affinityTimeoutSeconds;
   value.algorithm = spec.algorithm;
   if (backendsChanged) {
     std::optional<uint32_t> current;
-    if (existing != frontends_.end()) current = next.value.generation;
+    if (previous) current = next.value.generation;
     auto generation = generations_.next(current, writer_);
     if (!generation) {
       releaseBackends(ids);
-      if (existing == frontends_.end()) serviceIds_.release(next.svcId);
+      if (!previous) serviceIds_.release(next.svcId);
       result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " + generation.error().message);
       return false;
     }
@@ -275,12 +277,12 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
     value.table_size = static_cast<uint16_t>(tableIds.size());
   }
   bpx_svc_meta meta = toServiceMeta(spec);
-  bool metaChanged = existing == frontends_.end() || std::memcmp(&meta, &next.meta, sizeof(meta));
-  bool valueChanged = existing == frontends_.end() || std::memcmp(&value, &next.value, sizeof(value));
+  bool metaChanged = !previous || std::memcmp(&meta, &next.meta, sizeof(meta));
+  bool valueChanged = !previous || std::memcmp(&value, &next.value, sizeof(value));
 
   auto fail = [&](const std::string& what, const char* map, int rc) {
     releaseBackends(ids);
-    if (existing == frontends_.end()) serviceIds_.release(next.svcId);
+    if (!previous) serviceIds_.release(next.svcId);
     result.errors.push_back(describe(spec.key) + " of " + owner.toString() + ": " + what + ": " +
                             (isFull(rc) ? mapFull(map, result.fullMaps) : errnoText(rc)));
     return false;
@@ -301,14 +303,13 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   if (valueChanged) {
     if (int rc = writer_.putService(toServiceKey(spec.key), value); rc != 0) {
       if (backendsChanged) deleteSlots(next.svcId, newBank, slotCount);
-      if (existing == frontends_.end()) writer_.deleteMeta(next.svcId);
+      if (!previous) writer_.deleteMeta(next.svcId);
       return fail("writing the service entry", maps::kServiceMap, rc);
     }
   }
   // Switched: what the old generation used can go.
-  std::vector<uint32_t> previousIds = existing != frontends_.end() ? next.backendIds
-                                                                   : std::vector<uint32_t>{};
-  if (backendsChanged && existing != frontends_.end())
+  std::vector<uint32_t> previousIds = previous ? next.backendIds : std::vector<uint32_t>{};
+  if (backendsChanged && previous)
     deleteSlots(next.svcId, next.value.generation & 1, next.backendIds.size() + next.tableIds.size());
   next.value = value;
   next.meta = meta;
