@@ -44,6 +44,11 @@ echo "--- with the chart's capabilities only"
 limited_agent node1 "$bounding" "$SIM_TMP/agent-node1.log"
 agent=$SIM_LAST_PID
 limited_agent node2 "$bounding" "$SIM_TMP/agent-node2.log"
+require sim_wait_for "node1's TC programs" 20 grep -q "attached bpx_tc_from_dev on ext0" "$SIM_TMP/agent-node1.log"
+require sim_wait_for "node2's TC programs" 20 grep -q "attached bpx_tc_from_dev on ext0" "$SIM_TMP/agent-node2.log"
+require sim_wait_for "the first sync" 20 grep -q "sync: .* 0 errors" "$SIM_TMP/agent-node1.log"
+# Read once the agent runs: right after the fork, the PID may still be nsenter or setpriv
+# with the caller's full set.
 capabilities=$(awk '/^CapBnd/ { print $2 }' "/proc/$agent/status")
 # linux/capability.h numbers of the capabilities the chart may list.
 expected=$(python3 -c '
@@ -51,9 +56,6 @@ import sys
 numbers = {"net_admin": 12, "net_raw": 13, "sys_admin": 21, "sys_resource": 24, "perfmon": 38, "bpf": 39}
 print("%016x" % sum(1 << numbers[c] for c in sys.argv[1:]))' "${caps[@]}")
 check "the agent's bounding set is exactly those ($capabilities)" test "$capabilities" = "$expected"
-require sim_wait_for "node1's TC programs" 20 grep -q "attached bpx_tc_from_dev on ext0" "$SIM_TMP/agent-node1.log"
-require sim_wait_for "node2's TC programs" 20 grep -q "attached bpx_tc_from_dev on ext0" "$SIM_TMP/agent-node2.log"
-require sim_wait_for "the first sync" 20 grep -q "sync: .* 0 errors" "$SIM_TMP/agent-node1.log"
 check "busybox -> ClusterIP 10.32.0.140 answers" sim_exec busybox curl -s --max-time 3 -o /dev/null http://10.32.0.140/
 check "client -> node1:30080 (NodePort) answers" \
   bash -c "nsenter --net=/run/netns/$SIM_TAG-client curl -s --max-time 3 http://192.168.50.1:30080/ | grep -q 'pod nginx-'"
