@@ -28,6 +28,7 @@ public:
   int putMeta(uint32_t id, const bpx_svc_meta& m) override { meta_[id] = m; return 0; }
   int deleteMeta(uint32_t id) override { meta_.erase(id); return 0; }
   int putGenerationFloor(uint32_t) override { return 0; }
+  int deleteServiceStats(uint32_t, uint32_t) override { return 0; }
 
 private:
   static uint64_t pack(const bpx_slot_key& k) { return uint64_t{k.svc_id} << 24 | uint64_t{k.index} << 8 | k.bank; }

@@ -154,7 +154,7 @@ struct Bench : testing::TcDatapathFixture {
   }
 
   // Service i with every frontend on `algorithm` (BPX_LB_*).
-  void program(size_t i, uint8_t algorithm) {
+  void program(size_t i, uint8_t algorithm, uint16_t extraFlags = 0) {
     std::string vip = clusterIp(i);
     std::vector<controller::FrontendSpec> frontends = {
         service(i, vip.c_str(), 80, BPX_PROTO_TCP, BPX_SVC_F_CLUSTER_IP), testing::wildcardSpec(vip.c_str())};
@@ -163,7 +163,10 @@ struct Bench : testing::TcDatapathFixture {
       frontends.push_back(service(i, "0.0.0.0", 30080, BPX_PROTO_TCP, BPX_SVC_F_NODEPORT));
     }
     for (auto& frontend : frontends)
-      if (!(frontend.flags & BPX_SVC_F_WILDCARD)) frontend.algorithm = algorithm;
+      if (!(frontend.flags & BPX_SVC_F_WILDCARD)) {
+        frontend.algorithm = algorithm;
+        frontend.flags |= extraFlags;
+      }
     auto result = reconciler->apply({"bench", "svc-" + std::to_string(i)}, frontends);
     if (!result.errors.empty()) throw std::runtime_error("programming Service " + std::to_string(i) + " failed");
   }
@@ -289,6 +292,13 @@ std::vector<Figure> measure(Bench& bench, size_t services, size_t runs) {
                  tcp(lbClient, static_cast<uint16_t>(1024 + i), "192.168.1.1", 30080, testing::kTcpSyn));
            });
   }
+  // bpfproxy.io/metrics: the per-backend counter on top of the same paths.
+  bench.program(0, BPX_LB_RANDOM, BPX_SVC_F_METRICS);
+  hook("connect4", "ClusterIP TCP, a new socket, counted (bpfproxy.io/metrics)", repeat([&](size_t) {
+         return bench.sock(BPX_HARNESS_CONNECT4, vip.c_str(), 80, IPPROTO_TCP, bench.nextCookie++);
+       }));
+  tcCase(fromDev, "tc_from_dev", "NodePort TCP, established flow, counted (bpfproxy.io/metrics)", runs,
+         [&](size_t) { return ack; });
   bench.program(0, BPX_LB_RANDOM);
   return figures;
 }

@@ -44,6 +44,7 @@
 #define BPX_MAP_GENERATION bpx_gen_v1
 #define BPX_MAP_NETNS_ADDR bpx_nsaddr_v1
 #define BPX_MAP_FRAG bpx_frag_v1
+#define BPX_MAP_SVC_STATS bpx_svcstat_v1 /* per-Service, per-backend traffic (bpfproxy.io/metrics) */
 
 #define BPX_STRINGIFY_(x) #x
 #define BPX_STRINGIFY(x) BPX_STRINGIFY_(x)
@@ -57,6 +58,9 @@
 #define BPX_DEFAULT_LPM 16384
 #define BPX_DEFAULT_TC_PODS 4096
 #define BPX_DEFAULT_FRAGMENTS 8192 /* fragmented datagrams in flight */
+/* (frontend, backend, path) counters of the Services with BPX_SVC_F_METRICS; not
+ * preallocated, so only the opted-in Services' backends use memory. */
+#define BPX_DEFAULT_SVC_STATS 65536
 /* Slots hold two banks per service (see bpx_slot_key), so twice the backends. */
 #define BPX_SLOTS_PER_BACKEND 2
 #define BPX_MAX_BACKENDS_PER_SERVICE 65535
@@ -100,6 +104,7 @@ BPX_ASSERT_SIZE(struct bpx_svc_key, 20);
 #define BPX_SVC_F_SOURCE_RANGES 0x0100 /* loadBalancerSourceRanges in bpx_lpm (key svc_id) */
 #define BPX_SVC_F_DRAINED 0x0200       /* no new flows (bpfproxy.io/terminating-fallback drain,
 					* drain-after): the backends stay listed for open flows */
+#define BPX_SVC_F_METRICS 0x0400       /* bpfproxy.io/metrics: counted per backend in bpx_svcstat */
 
 /* bpx_svc_value.algorithm: how a new flow picks among the slots (docs/load-balancing.md). */
 #define BPX_LB_RANDOM 0      /* bpf_get_prandom_u32() % slots */
@@ -359,6 +364,32 @@ struct bpx_stat {
 	__u64 count; /* host order */
 };
 BPX_ASSERT_SIZE(struct bpx_stat, 8);
+
+/*
+ * Traffic per frontend and backend, for the frontends flagged BPX_SVC_F_METRICS (the
+ * Services annotated bpfproxy.io/metrics, up to --max-metrics-services): a per-CPU hash,
+ * summed over CPUs at scrape time. The agent deletes a (svc_id, backend_id) pair's entries
+ * when the backend leaves the frontend or either id is released, so a reused id starts at
+ * zero. A live connection count (least-connections) would need one shared value the
+ * datapath reads in a lookup: a separate, non-per-CPU map under the same key.
+ */
+#define BPX_SVC_STATS_SOCKET 0 /* the socket hooks: connect(), and a new backend for sendmsg() */
+#define BPX_SVC_STATS_TC 1     /* the per-packet datapath: new flows, forward packets and bytes */
+
+struct bpx_svc_stats_key {
+	__u32 svc_id;     /* host order; bpx_svc_value.svc_id of the frontend */
+	__u32 backend_id; /* host order; key of bpx_be */
+	__u8 path;        /* BPX_SVC_STATS_* */
+	__u8 pad[3];      /* zero */
+};
+BPX_ASSERT_SIZE(struct bpx_svc_stats_key, 12);
+
+struct bpx_svc_stats {
+	__u64 connections; /* host order; new connections (socket) or flows (TC) */
+	__u64 packets;     /* host order; TC: packets client -> backend; socket: 0 */
+	__u64 bytes;       /* host order; TC: their bytes (L2 length as TC sees it); socket: 0 */
+};
+BPX_ASSERT_SIZE(struct bpx_svc_stats, 24);
 
 /*
  * Per-packet datapath. Conntrack holds two entries per flow in one LRU map: the forward

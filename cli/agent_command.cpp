@@ -45,6 +45,7 @@ struct AgentFlags {
   bool destroyStaleTcpSockets = false;
   std::string algorithm = "random";
   uint32_t maglevTableSize = 0;
+  uint32_t maxMetricsServices = controller::kDefaultMaxMetricsServices;
   LogFlags log;
   OpsFlags ops;  // --config, metrics and health ports
   TcFlags tc;    // per-packet datapath
@@ -85,6 +86,7 @@ std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& opti
     return "--maglev-table-size: " + std::to_string(flags.maglevTableSize) +
            " is not a prime up to 65521 (Maglev needs a prime; 0 chooses one per Service)";
   options.model.maglevTableSize = flags.maglevTableSize;
+  options.maxMetricsServices = flags.maxMetricsServices;
   return buildTcOptions(flags.tc, options);
 }
 
@@ -123,6 +125,10 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
       ->capture_default_str();
   cmd->add_option("--maglev-table-size", flags->maglevTableSize,
                   "Maglev's table size, a prime (0: per Service, a prime at least 100 times its backends)")
+      ->capture_default_str();
+  cmd->add_option("--max-metrics-services", flags->maxMetricsServices,
+                  "Services annotated bpfproxy.io/metrics counted per backend at most; the rest are refused "
+                  "with a warning (bpfproxy_services_metrics_refused)")
       ->capture_default_str();
   addLogFlags(*cmd, flags->log);
   addOpsFlags(*cmd, flags->ops);

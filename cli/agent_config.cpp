@@ -131,6 +131,7 @@ const std::vector<ConfigKey>& configKeys() {
       {"bpfproxy.nodePortRange", "--nodeport-range", K::String, {}},
       {"bpfproxy.algorithm", "--algorithm", K::Enum, {"random", "maglev", "round-robin"}},
       {"bpfproxy.maglevTableSize", "--maglev-table-size", K::Uint, {}},
+      {"bpfproxy.maxMetricsServices", "--max-metrics-services", K::Uint, {}},
       {"bpfproxy.mapSizes.services", "--max-services", K::Uint, {}},
       {"bpfproxy.mapSizes.backends", "--max-backends", K::Uint, {}},
       {"bpfproxy.mapSizes.conntrack", "--max-conntrack", K::Uint, {}},

@@ -52,6 +52,7 @@ std::vector<std::string> flagNames(uint16_t flags, uint32_t affinityTimeout) {
   if (flags & BPX_SVC_F_LB_PROXY) names.push_back("ipMode=Proxy");
   if (flags & BPX_SVC_F_SOURCE_RANGES) names.push_back("loadBalancerSourceRanges");
   if (flags & BPX_SVC_F_DRAINED) names.push_back("drained");
+  if (flags & BPX_SVC_F_METRICS) names.push_back("metrics");
   return names;
 }
 

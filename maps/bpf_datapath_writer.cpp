@@ -48,6 +48,18 @@ int BpfDatapathWriter::deleteSlot(const bpx_slot_key& key) { return remove(maps_
 int BpfDatapathWriter::deleteService(const bpx_svc_key& key) { return remove(maps_.services, key); }
 int BpfDatapathWriter::deleteMeta(uint32_t svcId) { return remove(maps_.serviceMeta, svcId); }
 
+int BpfDatapathWriter::deleteServiceStats(uint32_t svcId, uint32_t backendId) {
+  if (!maps_.serviceStats.valid()) return 0;  // an older agent's datapath: nothing counted
+  for (uint8_t path : {uint8_t{BPX_SVC_STATS_SOCKET}, uint8_t{BPX_SVC_STATS_TC}}) {
+    bpx_svc_stats_key key{};
+    key.svc_id = svcId;
+    key.backend_id = backendId;
+    key.path = path;
+    if (int rc = remove(maps_.serviceStats, key); rc != 0) return rc;
+  }
+  return 0;
+}
+
 int BpfDatapathWriter::putGenerationFloor(uint32_t floor) {
   return maps_.generation.update(uint32_t{0}, bpx_generation{floor, 0});
 }

@@ -25,6 +25,7 @@ public:
   int putMeta(uint32_t svcId, const bpx_svc_meta& meta) override;
   int deleteMeta(uint32_t svcId) override;
   int putGenerationFloor(uint32_t floor) override;  // never held: it must precede its use
+  int deleteServiceStats(uint32_t svcId, uint32_t backendId) override;
 
   // From here puts are held (and answer 0). The held puts are written in dependency order,
   // backends, slots, metadata, then service entries, so a service entry never names a slot

@@ -1,6 +1,7 @@
 #include "maps/datapath_maps.h"
 
 #include <bpf/libbpf.h>
+#include <unistd.h>
 
 #include "bpf/maps_abi.h"
 #include "maps/map_names.h"
@@ -8,9 +9,15 @@
 namespace bpfproxy::maps {
 
 Status DatapathMaps::open(const std::string& pinDir) {
-  return openAll(pinDir, layout, kLayoutMap, services, kServiceMap, slots, kSlotMap, backends, kBackendMap,
-                 sockets, kSockMap, clientAffinity, kClientAffinityMap, serviceMeta, kServiceMetaMap, stats,
-                 kStatsMap, generation, kGenerationMap);
+  if (auto opened = openAll(pinDir, layout, kLayoutMap, services, kServiceMap, slots, kSlotMap, backends,
+                            kBackendMap, sockets, kSockMap, clientAffinity, kClientAffinityMap, serviceMeta,
+                            kServiceMetaMap, stats, kStatsMap, generation, kGenerationMap);
+      !opened)
+    return opened;
+  // Pinned by agents since bpfproxy.io/metrics counts traffic: a datapath an older agent
+  // pinned has none until the new agent loads, and reads as no traffic.
+  if (access(mapPinPath(pinDir, kServiceStatsMap).c_str(), F_OK) != 0) return {};
+  return openInto(serviceStats, pinDir, kServiceStatsMap);
 }
 
 std::vector<uint64_t> DatapathMaps::readCounters() const {

@@ -19,6 +19,7 @@ struct DatapathMaps {
   ServiceMetaMap serviceMeta;
   StatsMap stats;
   GenerationMap generation;
+  ServiceStatsMap serviceStats;  // per CPU; invalid (not pinned) under an older agent's datapath
 
   // Opens every map under <pinDir>/maps, each checked against the table and its types; the
   // error names the map that failed.

@@ -24,6 +24,7 @@ struct DatapathSnapshot {
   std::map<uint32_t, bpx_backend> backends;
   std::vector<bpx_slot_key> staleSlots;  // inactive bank or past the count: left by a crash
   uint32_t generationFloor = 0;          // bpx_generation.floor: generations below it may be in use
+  std::vector<bpx_svc_stats_key> serviceStats;  // the keys bpx_svcstat holds (bpfproxy.io/metrics)
 };
 
 // Decoding helpers shared by the CLI and the reconciler.

@@ -19,6 +19,9 @@ public:
   virtual int putMeta(uint32_t svcId, const bpx_svc_meta& meta) = 0;
   virtual int deleteMeta(uint32_t svcId) = 0;
   virtual int putGenerationFloor(uint32_t floor) = 0;
+  // Both paths' bpx_svcstat entries of a (frontend, backend) pair, so that a reused id
+  // starts from zero.
+  virtual int deleteServiceStats(uint32_t svcId, uint32_t backendId) = 0;
 };
 
 }  // namespace bpfproxy::maps

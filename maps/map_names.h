@@ -22,6 +22,7 @@ inline constexpr const char* kTcPodMap = BPX_STRINGIFY(BPX_MAP_TC_POD);
 inline constexpr const char* kSockOptOutMap = BPX_STRINGIFY(BPX_MAP_SOCK_OPTOUT);
 inline constexpr const char* kNetnsAddrMap = BPX_STRINGIFY(BPX_MAP_NETNS_ADDR);
 inline constexpr const char* kGenerationMap = BPX_STRINGIFY(BPX_MAP_GENERATION);
+inline constexpr const char* kServiceStatsMap = BPX_STRINGIFY(BPX_MAP_SVC_STATS);
 
 // Maps an older bpfproxy pinned and this one no longer uses: removed once the programs
 // that used them are replaced.

@@ -42,6 +42,7 @@ const std::vector<MapSpec>& mapTable() {
       fixed<OptOutMap>(kSockOptOutMap, BPF_MAP_TYPE_HASH, BPX_DEFAULT_TC_PODS),
       fixed<GenerationMap>(kGenerationMap, BPF_MAP_TYPE_ARRAY, 1),
       fixed<NetnsAddrMap>(kNetnsAddrMap, BPF_MAP_TYPE_HASH, BPX_DEFAULT_TC_PODS),
+      fixed<ServiceStatsMap>(kServiceStatsMap, BPF_MAP_TYPE_PERCPU_HASH, BPX_DEFAULT_SVC_STATS),
   };
   return table;
 }

@@ -19,6 +19,7 @@ using SocketStateMap = TypedMap<int32_t, bpx_sock_state>;  // socket storage: ke
 using ClientAffinityMap = TypedMap<bpx_client_affinity_key, bpx_client_affinity_value>;
 using StatsMap = TypedMap<uint32_t, bpx_stat>;  // per CPU
 using GenerationMap = TypedMap<uint32_t, bpx_generation>;
+using ServiceStatsMap = TypedMap<bpx_svc_stats_key, bpx_svc_stats>;  // per CPU
 
 // The TC path's maps and the socket-hook opt-out (maps/tc_maps.h).
 using ConntrackMap = TypedMap<bpx_ct_key, bpx_ct_value>;

@@ -46,6 +46,11 @@ DatapathSnapshot readSnapshot(const DatapathMaps& maps) {
     snapshot.backends[id] = b;
     return true;
   });
+  if (maps.serviceStats.valid())
+    maps.serviceStats.forEachKey([&](const bpx_svc_stats_key& key) {
+      snapshot.serviceStats.push_back(key);
+      return true;
+    });
   bpx_generation generation{};
   if (maps.generation.lookup(uint32_t{0}, generation) == 0) snapshot.generationFloor = generation.floor;
   return snapshot;

@@ -76,6 +76,18 @@ public:
     return errno == ENOENT ? 0 : -errno;
   }
 
+  // Visits every key, not its value: for per-CPU maps, whose values lookupPerCpu() reads.
+  int forEachKey(const std::function<bool(const K&)>& visit) const {
+    K key{}, next{};
+    const K* previous = nullptr;
+    while (bpf_map_get_next_key(fd(), previous, &next) == 0) {
+      key = next;
+      previous = &key;
+      if (!visit(key)) return 0;
+    }
+    return errno == ENOENT ? 0 : -errno;
+  }
+
 private:
   explicit TypedMap(MapFd map) : map_(std::move(map)) {}
   MapFd map_;

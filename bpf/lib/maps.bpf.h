@@ -154,6 +154,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } BPX_MAP_FRAG SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, BPX_DEFAULT_SVC_STATS);
+	__type(key, struct bpx_svc_stats_key);
+	__type(value, struct bpx_svc_stats);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} BPX_MAP_SVC_STATS SEC(".maps");
+
 static __always_inline struct bpx_tc_config *bpx_config(void)
 {
 	__u32 zero = 0;

@@ -20,6 +20,7 @@
 #include "sock_bind.bpf.h"
 #include "sock_client.bpf.h"
 #include "sock_state.bpf.h"
+#include "svc_stats.bpf.h"
 
 #ifndef BPX_REFUSE
 /* connect() and sendmsg() fail with ECONNREFUSED, like kube-proxy's reject rule. */
@@ -113,6 +114,11 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 		return BPX_PICK_REFUSED;
 	}
 	__builtin_memcpy(out, backend, sizeof(*out));
+	/* Opted-in Services: a connect(), or a sendmsg() given a backend its socket did not
+	 * have for this frontend, is a new connection (read before the peer is remembered). */
+	if ((svc->flags & BPX_SVC_F_METRICS) &&
+	    !(sticky && state && index >= 0 && index < BPX_SOCK_PEERS && state->peer[index].backend_id == backend_id))
+		bpx_svc_stats_add(svc->svc_id, backend_id, BPX_SVC_STATS_SOCKET, 1, 0);
 	/* Without state (allocation failed) the socket is still translated, only not reversed. */
 	if (state)
 		bpx_sock_remember(state, index, sticky, frontend, svc, backend_id, backend);

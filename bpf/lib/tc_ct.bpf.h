@@ -136,6 +136,7 @@ static __always_inline int bpx_ct_forward(struct __sk_buff *skb, const struct bp
 			__builtin_memcpy(x->snat, ct->nat_addr32, 16);
 			x->snat_port = ct->nat_port;
 			x->flags = ct->flags;
+			x->backend_id = ct->backend_id;
 			if (!bpx_ct_keep_reply(key, x, pkt->tcp_flags))
 				return 0;
 			/* Its SNAT port went to another flow: this one starts anew below. */
@@ -174,6 +175,7 @@ pick:
 	}
 	__builtin_memcpy(x->backend, backend->addr32, 16);
 	x->backend_port = backend->port;
+	x->backend_id = backend_id;
 	if (bpx_addr_equal(backend->addr32, pkt->tuple.src32)) {
 		/* Hairpin: the client is the backend. Without SNAT it would answer itself. */
 		x->flags = BPX_CT_F_SNAT | BPX_CT_F_HAIRPIN;

@@ -51,6 +51,7 @@ struct bpx_xlate {
 	__u16 flags;        /* BPX_CT_F_* */
 	__u8 new_flow;
 	__u8 repicked;
+	__u32 backend_id;   /* the flow's backend (key of bpx_be) */
 };
 
 static __always_inline void bpx_ct_reply_key(struct bpx_ct_key *key, const __be32 backend[4],

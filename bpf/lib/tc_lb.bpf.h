@@ -15,6 +15,7 @@
 
 #include "tc_ct.bpf.h"
 #include "tc_reply.bpf.h"
+#include "svc_stats.bpf.h"
 
 #define BPX_SCOPE_NODE 0
 #define BPX_SCOPE_POD 1
@@ -299,6 +300,8 @@ __attribute__((noinline)) int bpx_tc_forward(struct __sk_buff *skb, const struct
 		bpx_count(BPX_STAT_TC_DROP_UNSUPPORTED);
 		return TC_ACT_SHOT;
 	}
+	if (svc->flags & BPX_SVC_F_METRICS)
+		bpx_svc_stats_add(svc->svc_id, x.backend_id, BPX_SVC_STATS_TC, x.new_flow, skb->len);
 	if (x.flags & BPX_CT_F_SNAT)
 		return bpx_fib_redirect(skb, x.snat, x.backend, pkt->v6);
 	return TC_ACT_OK;

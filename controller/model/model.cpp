@@ -186,6 +186,7 @@ private:
     frontend.flags = flags;
     if (flags & BPX_SVC_F_AFFINITY) frontend.affinityTimeoutSeconds = service_.sessionAffinityTimeoutSeconds;
     if (!(flags & BPX_SVC_F_WILDCARD)) {
+      if (metricsOptedIn(service_)) frontend.flags |= BPX_SVC_F_METRICS;
       frontend.algorithm = lb_.algorithm;
       frontend.maglevTableSize = config_.maglevTableSize;
       frontend.slowStartSeconds = lb_.slowStartSeconds;
@@ -354,6 +355,11 @@ private:
 };
 
 }  // namespace
+
+bool metricsOptedIn(const Service& service) {
+  auto it = service.meta.annotations.find(kMetricsAnnotation);
+  return it != service.meta.annotations.end() && it->second == "true";
+}
 
 ModelResult buildServiceFrontends(const Service& service,
                                   const std::vector<const EndpointSlice*>& slices,

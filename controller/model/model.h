@@ -10,6 +10,12 @@
 
 namespace bpfproxy::controller {
 
+// Services opt in to per-Service series with this annotation set to "true": their
+// frontends get BPX_SVC_F_METRICS (counted per backend), and the number of series stays
+// bounded by what operators ask for (and --max-metrics-services).
+inline constexpr const char* kMetricsAnnotation = "bpfproxy.io/metrics";
+bool metricsOptedIn(const Service& service);
+
 struct ModelConfig {
   std::vector<Cidr> serviceCidrs;  // ClusterIPs inside get a wildcard entry (unknown ports refused)
   std::string nodeName;

@@ -12,11 +12,6 @@ double unixSeconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
-bool optedIn(const Service& service) {
-  auto it = service.meta.annotations.find(kMetricsAnnotation);
-  return it != service.meta.annotations.end() && it->second == "true";
-}
-
 // Local policy with endpoints elsewhere but none on this node (kube-proxy counts these as
 // Services whose Local traffic has nowhere to go).
 bool hasRemoteButNoLocal(const std::vector<EndpointSlice>& slices, const std::string& node) {
@@ -189,7 +184,7 @@ void AgentMetrics::onServiceBuilt(const ServiceKey& key, const Service* service,
     return;
   }
   ServiceState state;
-  state.optedIn = optedIn(*service);
+  state.optedIn = metricsOptedIn(*service);
   state.invalidLbAnnotations = !lbChoiceFor(*service, BPX_LB_RANDOM).errors.empty();
   state.frontends = frontends.size();
   bool remoteOnly = hasRemoteButNoLocal(slices, options_.nodeName);
@@ -224,6 +219,7 @@ void AgentMetrics::onSyncApplied(const SyncReport& report) {
   publishChanges();
   frontendsProgrammed_ = report.frontendsProgrammed;
   backendsProgrammed_ = report.backendsProgrammed;
+  metricsRefused_ = report.metricsRefused;
   synced_ = true;
 }
 

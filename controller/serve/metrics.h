@@ -17,13 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "controller/model/model.h"
 #include "controller/sync/agent_observer.h"
 
 namespace bpfproxy::controller {
-
-// Services opt in to per-Service series with this annotation set to "true", so the number
-// of series stays bounded by what operators ask for.
-inline constexpr const char* kMetricsAnnotation = "bpfproxy.io/metrics";
 
 // Counters of the Kubernetes API source, when that is the source in use.
 struct SourceCounters {
@@ -112,6 +109,7 @@ private:
   std::map<ServiceKey, ServiceState> services_;
   size_t frontendsProgrammed_ = 0;
   size_t backendsProgrammed_ = 0;
+  size_t metricsRefused_ = 0;  // Services refused bpfproxy.io/metrics (--max-metrics-services)
   bool synced_ = false;
 };
 

@@ -13,6 +13,7 @@
 #include "maps/datapath_maps.h"
 #include "maps/map_names.h"
 #include "maps/map_usage.h"
+#include "maps/service_traffic.h"
 #include "maps/stat_names.h"
 
 namespace bpfproxy::controller {
@@ -103,6 +104,12 @@ private:
                           MetricType::Gauge);
     addSample(invalid, {}, static_cast<double>(invalidLb));
     out.push_back(std::move(invalid));
+    auto refused = family("bpfproxy_services_metrics_refused",
+                          "Services annotated bpfproxy.io/metrics but not counted per backend: "
+                          "--max-metrics-services are counted already",
+                          MetricType::Gauge);
+    addSample(refused, {}, static_cast<double>(owner_.metricsRefused_));
+    out.push_back(std::move(refused));
     if (!backends.metric.empty()) out.push_back(std::move(backends));
   }
 
@@ -134,7 +141,8 @@ private:
       else if (name == maps::kBackendMap) count = backends;
       else if (name == maps::kSlotMap) count = slots;
       else if (info.type == BPF_MAP_TYPE_LRU_HASH || info.type == BPF_MAP_TYPE_HASH ||
-               info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH || info.type == BPF_MAP_TYPE_LPM_TRIE)
+               info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH || info.type == BPF_MAP_TYPE_PERCPU_HASH ||
+               info.type == BPF_MAP_TYPE_LPM_TRIE)
         count = static_cast<double>(maps::countEntries(*map));
       if (count) addSample(entries, {{"map", name}}, *count);
     }
@@ -160,6 +168,33 @@ private:
     out.push_back(std::move(translations));
     out.push_back(std::move(byProtocol));
     out.push_back(std::move(drops));
+    collectServiceTraffic(datapath, out);
+  }
+
+  // bpx_svcstat: the Services annotated bpfproxy.io/metrics, per backend and path.
+  static void collectServiceTraffic(const maps::DatapathMaps& datapath, std::vector<MetricFamily>& out) {
+    auto connections = family("bpfproxy_service_connections_total",
+                              "New connections (socket path) and flows (TC path) per Service and backend, "
+                              "for Services annotated bpfproxy.io/metrics=true",
+                              MetricType::Counter);
+    auto packets = family("bpfproxy_service_packets_total",
+                          "Packets from clients to backends per Service and backend (TC path), "
+                          "for Services annotated bpfproxy.io/metrics=true",
+                          MetricType::Counter);
+    auto bytes = family("bpfproxy_service_bytes_total",
+                        "Bytes from clients to backends per Service and backend (TC path), "
+                        "for Services annotated bpfproxy.io/metrics=true",
+                        MetricType::Counter);
+    for (const auto& row : maps::readServiceTraffic(datapath)) {
+      std::vector<ClientMetric::Label> labels{
+          {"backend", row.backend}, {"name", row.name}, {"namespace", row.namespace_}, {"path", row.path}};
+      addSample(connections, labels, static_cast<double>(row.connections));
+      if (row.path == "socket") continue;  // the socket hooks see no packets
+      addSample(packets, labels, static_cast<double>(row.packets));
+      addSample(bytes, labels, static_cast<double>(row.bytes));
+    }
+    for (auto* f : {&connections, &packets, &bytes})
+      if (!f->metric.empty()) out.push_back(std::move(*f));
   }
 
   void collectPrograms(std::vector<MetricFamily>& out) const {

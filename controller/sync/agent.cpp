@@ -77,7 +77,9 @@ class Agent {
 public:
   Agent(const AgentOptions& options, std::shared_ptr<Source> source, AgentObserver& observer)
       : options_(options), source_(std::move(source)), observer_(observer),
-        store_(options.nodeName), model_(options.model) {}
+        store_(options.nodeName), model_(options.model) {
+    reconciler_.setMetricsLimit(options.maxMetricsServices);
+  }
 
   int run(const std::atomic<bool>& stop) {
     // The source reads and decodes its first list while the programs load: on a cold start
@@ -253,6 +255,7 @@ private:
     report.duration = Clock::now() - started;
     report.frontendsProgrammed = reconciler_.frontendCount();
     report.backendsProgrammed = reconciler_.backendCount();
+    report.metricsRefused = reconciler_.metricsRefusedCount();
     if (report.frontendsChanged + report.frontendsRemoved + report.errors > 0 || report.fullSync)
       spdlog::info("sync: {} services, {} frontends written, {} removed, {} errors in {:.1f} ms; "
                    "{} frontends, {} backends programmed",
@@ -295,6 +298,7 @@ private:
       return;
     }
     auto result = reconciler_.apply(key, frontends);
+    for (const auto& warning : result.warnings) spdlog::warn("{}", warning);
     node_->serviceSynced(key, frontends, result.serviceIds);
     if (tc_) tc_->serviceSynced(key, service ? &*service : nullptr, frontends);
     report.servicesSynced++;
@@ -306,6 +310,8 @@ private:
     // Slow start: the table is rebuilt each second while a backend ramps up; drain-after:
     // the frontend drains within a second of its window's end.
     else if (reconciler_.ramping(key) || reconciler_.drainPending(key)) retries_.again(key, std::chrono::seconds(1));
+    // Refused bpfproxy.io/metrics: counted once a counted Service goes.
+    else if (reconciler_.metricsRefused(key)) retries_.again(key, options_.retryPeriod);
     if (result.frontendsChanged + result.frontendsRemoved > 0 && triggeredAt >= started_)
       report.programmingLatencies.push_back(std::chrono::system_clock::now() - triggeredAt);
   }

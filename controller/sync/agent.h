@@ -11,6 +11,7 @@
 #include "controller/model/model.h"
 #include "controller/source/source.h"
 #include "controller/node/tc_agent.h"
+#include "controller/sync/reconciler.h"
 #include "loader/socket_lb_loader.h"
 
 namespace bpfproxy::controller {
@@ -31,6 +32,8 @@ struct AgentOptions {
   std::optional<ServiceKey> protectedService;
   // Sockets connected to removed backends are destroyed: UDP always, TCP only when set.
   bool destroyTcpSockets = false;
+  // Services annotated bpfproxy.io/metrics counted per backend at most (the rest refused).
+  uint32_t maxMetricsServices = kDefaultMaxMetricsServices;
   // The per-packet datapath (NodePorts, external and load-balancer IPs, bypassing pods).
   TcAgentOptions tc;
 };

@@ -22,6 +22,7 @@ struct SyncReport {
   std::map<std::string, size_t> fullMaps;  // per map: frontends refused because it was full
   size_t frontendsProgrammed = 0;  // totals after the sync
   size_t backendsProgrammed = 0;
+  size_t metricsRefused = 0;       // Services refused bpfproxy.io/metrics (--max-metrics-services)
   bool fullSync = false;           // the first sync after a complete list
   // For each change applied: from its trigger time to now (network programming latency).
   std::vector<std::chrono::duration<double>> programmingLatencies;

@@ -116,6 +116,7 @@ ReconcileResult Reconciler::adopt(const maps::DatapathSnapshot& snapshot) {
   uint32_t highest = 0;
   for (const auto& frontend : snapshot.frontends) highest = std::max(highest, frontend.value.generation);
   generations_.resume(snapshot.generationFloor, highest);
+  adoptServiceStats(snapshot);
   return result;
 }
 
@@ -127,14 +128,23 @@ void Reconciler::forgetAll() {
   byService_.clear();
   backends_.clear();
   backendsById_.clear();
+  metricsAdmitted_.clear();
+  metricsRefused_.clear();
 }
 
 ReconcileResult Reconciler::apply(const ServiceKey& service,
                                   const std::vector<FrontendSpec>& frontends) {
   ReconcileResult result;
   std::set<FrontendKey> wanted;
+  const bool counted = admitMetrics(service, frontends, result);
   for (const auto& spec : frontends) {
-    applyFrontend(service, spec, result);
+    if (!counted && (spec.flags & BPX_SVC_F_METRICS)) {
+      FrontendSpec uncounted = spec;
+      uncounted.flags = static_cast<uint16_t>(spec.flags & ~BPX_SVC_F_METRICS);
+      applyFrontend(service, uncounted, result);
+    } else {
+      applyFrontend(service, spec, result);
+    }
     wanted.insert(spec.key);  // a failed update keeps what the frontend had
   }
   auto owned = byService_.find(service);
@@ -309,6 +319,8 @@ bool Reconciler::applyFrontend(const ServiceKey& owner, const FrontendSpec& spec
   }
   // Switched: what the old generation used can go.
   std::vector<uint32_t> previousIds = previous ? next.backendIds : std::vector<uint32_t>{};
+  if (previous && (next.value.flags & BPX_SVC_F_METRICS))
+    dropServiceStats(next.svcId, previousIds, (value.flags & BPX_SVC_F_METRICS) ? ids : std::vector<uint32_t>{});
   if (backendsChanged && previous)
     deleteSlots(next.svcId, next.value.generation & 1, next.backendIds.size() + next.tableIds.size());
   next.value = value;
@@ -335,12 +347,16 @@ void Reconciler::removeFrontend(const FrontendKey& key, ReconcileResult& result)
   deleteSlots(programmed.svcId, programmed.value.generation & 1,
               programmed.backendIds.size() + programmed.tableIds.size());
   writer_.deleteMeta(programmed.svcId);
+  if (programmed.value.flags & BPX_SVC_F_METRICS) dropServiceStats(programmed.svcId, programmed.backendIds, {});
   releaseBackends(programmed.backendIds);
   serviceIds_.release(programmed.svcId);
   auto owned = byService_.find(programmed.owner);
   if (owned != byService_.end()) {
     owned->second.erase(key);
-    if (owned->second.empty()) byService_.erase(owned);
+    if (owned->second.empty()) {
+      forgetMetrics(programmed.owner);
+      byService_.erase(owned);
+    }
   }
   frontends_.erase(it);
   result.frontendsRemoved++;

@@ -30,7 +30,12 @@ struct ReconcileResult {
   // per-service entries other maps hold, e.g. the source ranges NodeState writes).
   std::map<FrontendKey, uint32_t> serviceIds;
   std::set<std::string> fullMaps;    // maps a write found full (bpx_be_v1 ...)
+  // Programmed all the same, e.g. without per-backend counters (--max-metrics-services).
+  std::vector<std::string> warnings;
 };
+
+// --max-metrics-services: Services counted per backend (bpfproxy.io/metrics) at most.
+inline constexpr uint32_t kDefaultMaxMetricsServices = 256;
 
 class Reconciler {
 public:
@@ -67,6 +72,13 @@ public:
     return it->second.svcId;
   }
   size_t backendCount() const { return backends_.size(); }
+
+  // bpfproxy.io/metrics: Services beyond `limit` are programmed without BPX_SVC_F_METRICS
+  // (refused with a warning) until one counted goes; apply() a refused one again to retry.
+  void setMetricsLimit(uint32_t limit) { metricsLimit_ = limit; }
+  bool metricsRefused(const ServiceKey& service) const { return metricsRefused_.count(service) > 0; }
+  size_t metricsRefusedCount() const { return metricsRefused_.size(); }
+  size_t metricsServiceCount() const { return metricsAdmitted_.size(); }
 
   // Backends that no frontend lists any more, since the last call: sockets still connected
   // to them talk to nobody (the agent destroys them).
@@ -110,6 +122,14 @@ private:
   // "bpx_be_v1 is full (1024 entries): raise --max-backends", and the map noted as full.
   std::string mapFull(const char* map, std::set<std::string>& fullMaps) const;
   void releaseBackends(const std::vector<uint32_t>& ids);
+  // bpfproxy.io/metrics (reconciler_metrics.cpp): whether the Service may be counted, and
+  // what adopt() and a Service's end do to the admitted set and bpx_svcstat.
+  bool admitMetrics(const ServiceKey& service, const std::vector<FrontendSpec>& frontends,
+                    ReconcileResult& result);
+  void forgetMetrics(const ServiceKey& service);
+  void adoptServiceStats(const maps::DatapathSnapshot& snapshot);
+  // Deletes the counters of the backends in `before` but not in `after` (svc_id stays).
+  void dropServiceStats(uint32_t svcId, const std::vector<uint32_t>& before, const std::vector<uint32_t>& after);
   void deleteSlots(uint32_t svcId, uint8_t bank, size_t count);
   // Writes the backends, then the table, into one bank; on an error, deletes what it wrote.
   int putSlots(uint32_t svcId, uint8_t bank, const std::vector<uint32_t>& backendIds,
@@ -127,6 +147,9 @@ private:
   std::map<BackendIdentity, ProgrammedBackend> backends_;
   std::map<uint32_t, BackendIdentity> backendsById_;
   std::set<BackendIdentity> removedBackends_;
+  uint32_t metricsLimit_ = kDefaultMaxMetricsServices;
+  std::set<ServiceKey> metricsAdmitted_;
+  std::set<ServiceKey> metricsRefused_;
 };
 
 // Conversions between the model's types and the map structs.

@@ -29,6 +29,10 @@ endpoints:
   conditions: {ready: true}
 ports: [{port: 80, protocol: TCP}]
 YAML
+# nginx opts in to per-backend traffic counters, read in the scrape below.
+sed -i 's|^metadata: {name: nginx, namespace: default, labels: {run: nginx}}$|metadata: {name: nginx, namespace: default, labels: {run: nginx}, annotations: {bpfproxy.io/metrics: "true"}}|' \
+  "$manifests/nginx.yaml"
+require grep -q 'bpfproxy.io/metrics' "$manifests/nginx.yaml"
 require sim_reference_cluster
 
 metrics_port=$(e2e_free_port)
@@ -172,6 +176,16 @@ check "status -o json shows the same reasons and counts" \
   "$("$B" status --pin-dir "$pin1" --healthz-address "" -o json)" "$scraped_reasons"
 check "map entries come from the agent's count (bpx_be_v1 = $(metric 'bpfproxy_bpf_map_entries{map="bpx_be_v1"}'))" \
   test "$(metric 'bpfproxy_bpf_map_entries{map="bpx_be_v1"}')" = "$("$B" backend list --pin-dir "$pin1" -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+# The 10 curls after nginx-2 left all reached nginx-1 (its earlier ones too, unless it left).
+nginx1=$(metric 'bpfproxy_service_connections_total{backend="10.200.0.2:80",name="nginx",namespace="default",path="socket"}')
+check "nginx (bpfproxy.io/metrics) has its connections to nginx-1 counted (${nginx1:-none} >= 10)" \
+  test "$(cut -d. -f1 <<<"${nginx1:-0}")" -ge 10
+check "the backend that left (nginx-2) has no series: its counters went with it" \
+  test -z "$(grep '^bpfproxy_service_connections_total{backend="10.200.128.1:80"' "$scrape")"
+check "Services without the annotation have no traffic series (kube-dns)" \
+  test -z "$(grep '^bpfproxy_service_connections_total{.*name="kube-dns"' "$scrape")"
+check "no Service was refused its counters (bpfproxy_services_metrics_refused 0)" \
+  grep -q '^bpfproxy_services_metrics_refused 0' "$scrape"
 check "healthz probes were counted with code 200" test "$(metric 'kubeproxy_proxy_healthz_total{code="200"}' | cut -d. -f1)" -ge 1
 
 echo "--- CLI"

@@ -3,6 +3,8 @@
 // and capacities so tests can make a map run full.
 #include <cstring>
 #include <map>
+#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,8 @@ public:
   std::map<uint32_t, bpx_backend> backends;
   std::map<uint32_t, bpx_svc_meta> metas;
   uint32_t generationFloor = 0;
+  // bpx_svcstat's (svc_id, backend_id) pairs: tests put what the datapath would have counted.
+  std::set<std::pair<uint32_t, uint32_t>> serviceStats;
   int generationFloorError = 0;  // set to -errno to make persisting the floor fail
   std::vector<std::string> log;  // "put backend 3", "put slot 1/0/1", "put service 1 gen 2", ...
   size_t backendCapacity = 1 << 20;
@@ -71,6 +75,11 @@ public:
     log.push_back("put generation floor " + std::to_string(floor));
     return 0;
   }
+  int deleteServiceStats(uint32_t svcId, uint32_t backendId) override {
+    serviceStats.erase({svcId, backendId});
+    log.push_back("delete stats " + std::to_string(svcId) + "/" + std::to_string(backendId));
+    return 0;
+  }
   int deleteMeta(uint32_t svcId) override {
     metas.erase(svcId);
     log.push_back("delete meta " + std::to_string(svcId));
@@ -100,6 +109,9 @@ public:
     }
     out.backends.insert(backends.begin(), backends.end());
     out.generationFloor = generationFloor;
+    for (const auto& [svcId, backendId] : serviceStats)
+      for (uint8_t path : {uint8_t{BPX_SVC_STATS_SOCKET}, uint8_t{BPX_SVC_STATS_TC}})
+        out.serviceStats.push_back({svcId, backendId, path, {}});
     return out;
   }
 
