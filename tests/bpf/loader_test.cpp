@@ -58,6 +58,33 @@ TEST_CASE("loader: a second load adopts the pins: links updated in place, entrie
   CHECK(value.svc_id == 7);
 }
 
+TEST_CASE("loader: an agent upgraded in place creates bpx_svcstat_v1 beside an older agent's pins") {
+  BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
+  testing::TestBpffsDir pins;
+  testing::TestCgroup cgroup;
+  loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path()));
+  {
+    auto maps = openMaps(pins.path());
+    REQUIRE(maps.services.update(tcpFrontendKey(443), bpx_svc_value{7, 1, 0, 0, 0, 0, BPX_LB_RANDOM, 0, 0}) == 0);
+  }
+  // What an agent from before per-Service counters pinned: everything but this map.
+  const std::string statsPin = maps::mapPinPath(pins.path(), maps::kServiceStatsMap);
+  REQUIRE(std::filesystem::remove(statsPin));
+  {
+    auto older = openMaps(pins.path());  // the CLI still reads such a datapath
+    CHECK_FALSE(older.serviceStats.valid());
+  }
+
+  auto upgraded = loader::loadSocketLb(smallSocketLb(pins.path(), cgroup.path()));
+  for (const auto& program : upgraded.programs) CHECK(program.updated);
+  CHECK(std::filesystem::exists(statsPin));
+  auto maps = openMaps(pins.path());
+  CHECK(maps.serviceStats.valid());
+  bpx_svc_value value{};
+  REQUIRE(maps.services.lookup(tcpFrontendKey(443), value) == 0);
+  CHECK(value.svc_id == 7);
+}
+
 TEST_CASE("loader: pins of another layout version are refused with what to do") {
   BPX_SKIP_IF_NOT_EMPTY(testing::bpfUnavailable());
   testing::TestBpffsDir pins;
