@@ -135,6 +135,17 @@ TEST_CASE("config: a key whose flag this build lacks is an error naming both") {
   CHECK(applyAgentConfig(config, a.app) == "key bpfproxy.pinDir: this build has no --pin-dir flag to set");
 }
 
+TEST_CASE("config: bpfproxy.maxMetricsServices sets --max-metrics-services") {
+  auto config = parseAgentConfig("bpfproxy:\n  maxMetricsServices: 16\n", "m.yaml");
+  REQUIRE(config.error.empty());
+  CLI::App app{"test"};
+  uint32_t maxMetricsServices = 256;
+  app.add_option("--max-metrics-services", maxMetricsServices)->capture_default_str();
+  app.parse(std::vector<std::string>{});
+  CHECK(applyAgentConfig(config, app) == "");
+  CHECK(maxMetricsServices == 16);
+}
+
 TEST_CASE("duration: Go-style text, and what is not a duration") {
   using std::chrono::milliseconds;
   CHECK(parseDuration("0") == milliseconds(0));
