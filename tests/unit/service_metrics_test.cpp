@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "controller/model/model.h"
 #include "controller/serve/metrics.h"
@@ -206,4 +207,42 @@ TEST_CASE("service metrics: bpfproxy_services_metrics_refused is what the last s
   auto text = metrics.render();
   CHECK(text.find("\nbpfproxy_services_metrics_refused 3\n") != std::string::npos);
   CHECK(text.find("bpfproxy_service_connections_total") == std::string::npos);
+}
+
+TEST_CASE("service metrics: seeded churn never leaves a counter that a live counted frontend does not list") {
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    std::mt19937 random(seed);
+    testing::MemoryDatapath datapath;
+    Reconciler reconciler(datapath, 100, 100);
+    reconciler.setMetricsLimit(3);
+    const char* backends[] = {"10.200.0.1", "10.200.0.2", "10.200.0.3", "10.200.0.4"};
+    const char* vips[] = {"10.32.0.1", "10.32.0.2", "10.32.0.3", "10.32.0.4", "10.32.0.5"};
+    for (int step = 0; step < 200; ++step) {
+      const size_t which = random() % std::size(vips);
+      const std::string name = "svc" + std::to_string(which);
+      const ServiceKey key{"default", name};
+      if (random() % 4 == 0) {
+        reconciler.apply(key, {});  // deleted
+      } else {
+        std::vector<const char*> chosen;
+        for (const char* backend : backends)
+          if (random() % 2) chosen.push_back(backend);
+        reconciler.apply(key, {frontend(name, vips[which], chosen, random() % 3 != 0)});
+      }
+      // Every counter names a live counted frontend and one of its backends ...
+      std::set<std::pair<uint32_t, uint32_t>> listed;
+      size_t counted = 0;
+      for (const auto& [svcKey, value] : datapath.services) {
+        if (!(value.flags & BPX_SVC_F_METRICS)) continue;
+        counted++;
+        for (const auto& [slot, target] : datapath.slots)
+          if (slot.svc_id == value.svc_id && slot.bank == (value.generation & 1)) listed.insert({value.svc_id, target.backend_id});
+      }
+      for (const auto& pair : datapath.serviceStats) CHECK(listed.count(pair));
+      CHECK(counted <= 3);
+      // ... and the datapath then counts on every backend of every counted frontend.
+      datapath.serviceStats.insert(listed.begin(), listed.end());
+    }
+  }
 }
