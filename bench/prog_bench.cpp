@@ -294,10 +294,10 @@ std::vector<Figure> measure(Bench& bench, size_t services, size_t runs) {
   }
   // bpfproxy.io/metrics: the per-backend counter on top of the same paths.
   bench.program(0, BPX_LB_RANDOM, BPX_SVC_F_METRICS);
-  hook("connect4", "ClusterIP TCP, a new socket, counted (bpfproxy.io/metrics)", repeat([&](size_t) {
+  hook("connect4", "ClusterIP TCP, a new socket, bpfproxy.io/metrics", repeat([&](size_t) {
          return bench.sock(BPX_HARNESS_CONNECT4, vip.c_str(), 80, IPPROTO_TCP, bench.nextCookie++);
        }));
-  tcCase(fromDev, "tc_from_dev", "NodePort TCP, established flow, counted (bpfproxy.io/metrics)", runs,
+  tcCase(fromDev, "tc_from_dev", "NodePort TCP, established flow, bpfproxy.io/metrics", runs,
          [&](size_t) { return ack; });
   bench.program(0, BPX_LB_RANDOM);
   return figures;
