@@ -51,12 +51,12 @@ struct AgentFlags {
   TcFlags tc;    // per-packet datapath
 };
 
-// Turns flags into options; returns "" or the error naming the flag.
-std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& options) {
+// Turns flags into options; the error names the flag.
+Status buildOptions(const AgentFlags& flags, controller::AgentOptions& options) {
   options.pinDir = flags.pinDir;
   if (flags.cgroup.empty()) {
     auto mount = loader::findCgroup2Mount();
-    if (!mount) return "--cgroup: no cgroup v2 mount found in /proc/self/mountinfo; give one";
+    if (!mount) return Error{"--cgroup: no cgroup v2 mount found in /proc/self/mountinfo; give one"};
     options.cgroupPath = *mount;
   } else {
     options.cgroupPath = flags.cgroup;
@@ -65,26 +65,28 @@ std::string buildOptions(const AgentFlags& flags, controller::AgentOptions& opti
   options.model.nodeName = options.nodeName;
   for (const auto& text : flags.serviceCidrs) {
     auto cidr = Cidr::parse(text);
-    if (!cidr) return "--service-cidr: '" + text + "' is not a CIDR (like 10.32.0.0/24)";
+    if (!cidr) return Error{"--service-cidr: '" + text + "' is not a CIDR (like 10.32.0.0/24)"};
     options.model.serviceCidrs.push_back(*cidr);
   }
   auto period = parseDuration(flags.minSyncPeriod);
-  if (!period) return "--min-sync-period: '" + flags.minSyncPeriod + "' is not a duration (like 1s or 500ms)";
+  if (!period)
+    return Error{"--min-sync-period: '" + flags.minSyncPeriod + "' is not a duration (like 1s or 500ms)"};
   options.minSyncPeriod = *period;
   for (const auto& [flag, entries] : {std::pair{"--max-services", flags.maxServices}, std::pair{"--max-backends", flags.maxBackends},
                                       std::pair{"--max-conntrack", flags.maxConntrack}, std::pair{"--max-affinity", flags.maxAffinity}})
-    if (auto error = controller::mapSizeError(flag, entries); !error.empty()) return error;
+    if (auto checked = controller::checkMapSize(flag, entries); !checked) return checked;
   options.mapSizes.servicePorts = flags.maxServices;
   options.mapSizes.backends = flags.maxBackends;
   options.mapSizes.conntrack = flags.maxConntrack;
   options.mapSizes.clientAffinity = flags.maxAffinity;
   options.destroyTcpSockets = flags.destroyStaleTcpSockets;
   auto algorithm = controller::parseLbAlgorithm(flags.algorithm);
-  if (!algorithm) return "--algorithm: '" + flags.algorithm + "' is not one of: random, maglev, round-robin";
+  if (!algorithm)
+    return Error{"--algorithm: '" + flags.algorithm + "' is not one of: random, maglev, round-robin"};
   options.model.defaultAlgorithm = *algorithm;
   if (flags.maglevTableSize && (!controller::isPrime(flags.maglevTableSize) || flags.maglevTableSize > 65521))
-    return "--maglev-table-size: " + std::to_string(flags.maglevTableSize) +
-           " is not a prime up to 65521 (Maglev needs a prime; 0 chooses one per Service)";
+    return Error{"--maglev-table-size: " + std::to_string(flags.maglevTableSize) +
+                 " is not a prime up to 65521 (Maglev needs a prime; 0 chooses one per Service)"};
   options.model.maglevTableSize = flags.maglevTableSize;
   options.maxMetricsServices = flags.maxMetricsServices;
   return buildTcOptions(flags.tc, options);
@@ -135,17 +137,17 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
   addTcFlags(*cmd, flags->tc);
 
   cmd->callback([flags, cmd, &exitCode]() {
-    auto configError = loadConfigFile(*cmd, flags->ops);  // before logging: it may set the format
+    auto configLoaded = loadConfigFile(*cmd, flags->ops);  // before logging: it may set the format
     setUpLogging(flags->log);
     for (const auto& warning : flags->ops.config.warnings) spdlog::warn("{}", warning);
-    if (!configError.empty()) {
-      spdlog::error("{}", configError);
+    if (!configLoaded) {
+      spdlog::error("{}", configLoaded.error().message);
       exitCode = kExitUsage;
       return;
     }
     controller::AgentOptions options;
-    if (auto error = buildOptions(*flags, options); !error.empty()) {
-      spdlog::error("{}", error);
+    if (auto built = buildOptions(*flags, options); !built) {
+      spdlog::error("{}", built.error().message);
       exitCode = kExitUsage;
       return;
     }
@@ -161,8 +163,8 @@ void addAgentCommand(CLI::App& app, int& exitCode) {
     std::signal(SIGTERM, onSignal);
     std::signal(SIGINT, onSignal);
     AgentOps ops(flags->ops, options, *cmd);
-    if (auto error = ops.start(sourceCountersOf(source)); !error.empty()) {
-      spdlog::error("{}", error);
+    if (auto started = ops.start(sourceCountersOf(source)); !started) {
+      spdlog::error("{}", started.error().message);
       exitCode = kExitUsage;
       return;
     }

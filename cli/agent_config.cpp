@@ -69,33 +69,36 @@ bool validHostPort(const std::string& text) {
   return std::stoi(port) <= 65535;
 }
 
-// Returns "" or why the value is bad.
-std::string check(const ConfigKey& key, const std::string& value) {
+// The error says why the value is bad.
+Status check(const ConfigKey& key, const std::string& value) {
   switch (key.kind) {
     case K::Duration:
-      return parseDuration(value) ? "" : "'" + value + "' is not a duration (like 30s, 500ms or 1h)";
+      if (!parseDuration(value)) return Error{"'" + value + "' is not a duration (like 30s, 500ms or 1h)"};
+      return {};
     case K::Cidrs:
-      return Cidr::parse(value) ? "" : "'" + value + "' is not a CIDR (like 10.200.0.0/16)";
+      if (!Cidr::parse(value)) return Error{"'" + value + "' is not a CIDR (like 10.200.0.0/16)"};
+      return {};
     case K::HostPort:
-      return validHostPort(value) ? "" : "'" + value + "' is not ip:port (like 0.0.0.0:10256 or [::]:10256)";
+      if (!validHostPort(value)) return Error{"'" + value + "' is not ip:port (like 0.0.0.0:10256 or [::]:10256)"};
+      return {};
     case K::Uint:
       if (value.empty() || value.size() > 10 || value.find_first_not_of("0123456789") != std::string::npos ||
           std::stoull(value) > 0xffffffffull)
-        return "'" + value + "' is not a non-negative integer";
-      return "";
+        return Error{"'" + value + "' is not a non-negative integer"};
+      return {};
     case K::Enum: {
       for (const auto& allowed : key.allowed)
-        if (value == allowed) return "";
+        if (value == allowed) return {};
       std::string list;
       for (const auto& allowed : key.allowed) list += (list.empty() ? "" : ", ") + allowed;
-      return "'" + value + "' is not one of: " + list;
+      return Error{"'" + value + "' is not one of: " + list};
     }
     case K::String:
     case K::Path:
     case K::Strings:
-      return "";
+      return {};
   }
-  return "";
+  return {};
 }
 
 void walk(const YAML::Node& node, const std::string& prefix, std::vector<std::pair<std::string, YAML::Node>>& out) {
@@ -206,7 +209,7 @@ LoadedConfig parseAgentConfig(const std::string& yamlText, const std::string& fi
       return fail(path, "expects a value");
     }
     for (const auto& value : values)
-      if (auto why = check(*key, value); !why.empty()) return fail(path, why);
+      if (auto checked = check(*key, value); !checked) return fail(path, checked.error().message);
     result.entries.push_back({path, key->flag, values});
   }
   if (!ignoredSet.empty() || ignoredDefault > 0) {
@@ -232,21 +235,21 @@ LoadedConfig loadAgentConfig(const std::string& path) {
   return parseAgentConfig(text.str(), path);
 }
 
-std::string applyAgentConfig(const LoadedConfig& config, CLI::App& cmd) {
+Status applyAgentConfig(const LoadedConfig& config, CLI::App& cmd) {
   for (const auto& entry : config.entries) {
     if (entry.flag.empty()) continue;
     CLI::Option* option = cmd.get_option_no_throw(entry.flag);
-    if (!option) return "key " + entry.path + ": this build has no " + entry.flag + " flag to set";
+    if (!option) return Error{"key " + entry.path + ": this build has no " + entry.flag + " flag to set"};
     if (option->count() > 0) continue;  // the command line wins
     if (entry.values.empty()) continue;
     try {
       option->add_result(entry.values);
       option->run_callback();
     } catch (const CLI::Error& e) {
-      return "key " + entry.path + ": " + e.what();
+      return Error{"key " + entry.path + ": " + e.what()};
     }
   }
-  return "";
+  return {};
 }
 
 web::json::value effectiveConfig(const CLI::App& cmd, const LoadedConfig& config) {

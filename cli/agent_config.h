@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
+
 namespace bpfproxy::cli {
 
 enum class ConfigKind { String, Path, Duration, Cidrs, HostPort, Uint, Enum, Strings };
@@ -40,9 +42,9 @@ struct LoadedConfig {
 LoadedConfig parseAgentConfig(const std::string& yamlText, const std::string& fileName);
 LoadedConfig loadAgentConfig(const std::string& path);
 
-// Sets each option from the file unless the command line gave it. Returns "" or an error
-// naming the key (also when this build has no flag for a key the file sets).
-std::string applyAgentConfig(const LoadedConfig& config, CLI::App& cmd);
+// Sets each option from the file unless the command line gave it. The error names the key
+// (also when this build has no flag for a key the file sets).
+Status applyAgentConfig(const LoadedConfig& config, CLI::App& cmd);
 
 // The effective configuration, for /configz: every key whose flag exists, with the value
 // in force (command line, then file, then default).

@@ -41,13 +41,13 @@ std::function<std::optional<controller::SourceCounters>()> sourceCountersOf(
   };
 }
 
-std::string loadConfigFile(CLI::App& cmd, OpsFlags& flags) {
-  if (flags.configFile.empty()) return "";
+Status loadConfigFile(CLI::App& cmd, OpsFlags& flags) {
+  if (flags.configFile.empty()) return {};
   flags.config = loadAgentConfig(flags.configFile);
-  if (!flags.config.error.empty()) return "--config " + flags.config.error;
-  if (auto error = applyAgentConfig(flags.config, cmd); !error.empty())
-    return "--config " + flags.configFile + ": " + error;
-  return "";
+  if (!flags.config.error.empty()) return Error{"--config " + flags.config.error};
+  if (auto applied = applyAgentConfig(flags.config, cmd); !applied)
+    return Error{"--config " + flags.configFile + ": " + applied.error().message};
+  return {};
 }
 
 AgentOps::AgentOps(const OpsFlags& flags, const controller::AgentOptions& options, const CLI::App& cmd)
@@ -62,14 +62,14 @@ AgentOps::~AgentOps() {
   metricsServer_.reset();  // its handler reads metrics_
 }
 
-std::string AgentOps::start(const std::function<std::optional<controller::SourceCounters>()>& sourceCounters) {
+Status AgentOps::start(const std::function<std::optional<controller::SourceCounters>()>& sourceCounters) {
   auto period = parseDuration(flags_.syncPeriod);
   if (!period || period->count() <= 0)
-    return "--sync-period: '" + flags_.syncPeriod + "' is not a positive duration (like 30s)";
+    return Error{"--sync-period: '" + flags_.syncPeriod + "' is not a positive duration (like 30s)"};
   for (const auto& [flag, address] : {std::pair{"--healthz-bind-address", &flags_.healthzBindAddress},
                                        std::pair{"--metrics-bind-address", &flags_.metricsBindAddress}})
     if (auto parsed = controller::parseBindAddress(*address); !address->empty() && !parsed)
-      return std::string(flag) + ": " + parsed.error().message;
+      return Error{std::string(flag) + ": " + parsed.error().message, parsed.error().code};
 
   health_ = std::make_unique<controller::ProxierHealth>(2 * *period);
   std::string pinDir = options_.pinDir;
@@ -99,7 +99,7 @@ std::string AgentOps::start(const std::function<std::optional<controller::Source
       }
     });
   }
-  return "";
+  return {};
 }
 
 // Starts whichever server is not running yet; true when both run (or are disabled).

@@ -38,8 +38,8 @@ std::function<std::optional<controller::SourceCounters>()> sourceCountersOf(
     const std::shared_ptr<controller::Source>& source);
 
 // Reads --config (when given) into the command's options; flags on the command line win.
-// Run first in the command's callback. Returns "" or an error naming the key.
-std::string loadConfigFile(CLI::App& cmd, OpsFlags& flags);
+// Run first in the command's callback. The error names the file and the key.
+Status loadConfigFile(CLI::App& cmd, OpsFlags& flags);
 
 // Metrics and health for one agent run; it is the observer the agent reports to.
 class AgentOps : public controller::AgentObserver {
@@ -48,8 +48,8 @@ public:
   ~AgentOps() override;
 
   // Checks the addresses, then serves. A port that is busy is retried every 5 s, as
-  // kube-proxy does, without stopping the agent. Returns "" or an error naming the flag.
-  std::string start(const std::function<std::optional<controller::SourceCounters>()>& sourceCounters = {});
+  // kube-proxy does, without stopping the agent. The error names the flag.
+  Status start(const std::function<std::optional<controller::SourceCounters>()>& sourceCounters = {});
 
   void onDatapathLoaded(const loader::LoadReport& report) override;
   void onAdopted(size_t frontends, size_t backends) override;

@@ -35,7 +35,7 @@ void addTcFlags(CLI::App& command, TcFlags& flags) {
       ->capture_default_str();
 }
 
-std::string buildTcOptions(const TcFlags& flags,
+Status buildTcOptions(const TcFlags& flags,
                            controller::AgentOptions& options) {
   auto& tc = options.tc;
   if (flags.devices == "auto") {
@@ -48,15 +48,15 @@ std::string buildTcOptions(const TcFlags& flags,
   tc.podDeviceGlobs = flags.podDevices;
   for (const auto& text : flags.nodePortAddresses) {
     auto cidr = Cidr::parse(text);
-    if (!cidr) return "--nodeport-addresses: '" + text + "' is not a CIDR";
+    if (!cidr) return Error{"--nodeport-addresses: '" + text + "' is not a CIDR"};
     tc.nodePortAddresses.push_back(*cidr);
   }
   auto nodePorts = controller::parsePortRange(flags.nodePortRange);
-  if (!nodePorts) return "--nodeport-range: '" + flags.nodePortRange + "' is not a range like 30000-32767";
+  if (!nodePorts) return Error{"--nodeport-range: '" + flags.nodePortRange + "' is not a range like 30000-32767"};
   auto snatPorts = controller::parsePortRange(flags.snatPortRange);
-  if (!snatPorts) return "--snat-port-range: '" + flags.snatPortRange + "' is not a range like 61000-65535";
+  if (!snatPorts) return Error{"--snat-port-range: '" + flags.snatPortRange + "' is not a range like 61000-65535"};
   if (snatPorts->first <= nodePorts->second && nodePorts->first <= snatPorts->second)
-    return "--snat-port-range must not overlap --nodeport-range";
+    return Error{"--snat-port-range must not overlap --nodeport-range"};
   tc.settings.nodePortMin = nodePorts->first;
   tc.settings.nodePortMax = nodePorts->second;
   options.model.nodePortRange = {nodePorts->first, nodePorts->second};
@@ -64,7 +64,7 @@ std::string buildTcOptions(const TcFlags& flags,
   tc.settings.snatPortMax = snatPorts->second;
   tc.settings.allowExternalClusterIp = flags.allowExternalClusterIp;
   if (flags.allowExternalIps && flags.externalIpsNodeOnly)
-    return "--allow-external-ips and --external-ips-node-only contradict each other";
+    return Error{"--allow-external-ips and --external-ips-node-only contradict each other"};
   tc.settings.externalIpsNodeOnly = flags.externalIpsNodeOnly;
   tc.reservePorts = flags.reservePorts;
   // Bypassing Pods come from the source (manifests or the API), through the store: runAgent
@@ -72,7 +72,7 @@ std::string buildTcOptions(const TcFlags& flags,
   tc.cgroupRoot = options.cgroupPath;
   tc.nodeName = options.nodeName;
   tc.serviceCidrs = options.model.serviceCidrs;
-  return "";
+  return {};
 }
 
 }  // namespace bpfproxy::cli

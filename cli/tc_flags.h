@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "controller/sync/agent.h"
 
 namespace bpfproxy::cli {
@@ -22,8 +23,8 @@ struct TcFlags {
 
 void addTcFlags(CLI::App& command, TcFlags& flags);
 
-// Fills options.tc from the flags (after the rest of options is set); "" or the error.
-std::string buildTcOptions(const TcFlags& flags,
+// Fills options.tc from the flags (after the rest of options is set); the error names the flag.
+Status buildTcOptions(const TcFlags& flags,
                            controller::AgentOptions& options);
 
 }  // namespace bpfproxy::cli

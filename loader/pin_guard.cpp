@@ -21,8 +21,9 @@ unsigned bpfObjectId(int fd) {
   return bpf_obj_get_info_by_fd(fd, &info, &length) == 0 ? info.id : 0;
 }
 
-std::string PinGuard::hold() {
+Status PinGuard::hold() {
   std::string errors;
+  int firstErrno = 0;
   for (const auto& dir : {maps::mapsDir(pinDir_), maps::linksDir(pinDir_)}) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
@@ -33,14 +34,17 @@ std::string PinGuard::hold() {
       if (known) continue;
       UniqueFd fd(bpf_obj_get(path.c_str()));
       if (!fd.valid()) {
-        errors += (errors.empty() ? "" : "; ") + std::string("cannot open ") + path + ": " + std::strerror(errno);
+        const int code = errno;
+        if (errors.empty()) firstErrno = code;
+        errors += (errors.empty() ? "" : "; ") + std::string("cannot open ") + path + ": " + std::strerror(code);
         continue;
       }
       unsigned id = bpfObjectId(fd.get());
       pins_.push_back({path, std::move(fd), id});
     }
   }
-  return errors;
+  if (errors.empty()) return {};
+  return Error{errors, firstErrno};
 }
 
 std::vector<PinGuard::Repair> PinGuard::check() {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "base/unique_fd.h"
 
 namespace bpfproxy::loader {
@@ -17,8 +18,9 @@ public:
   PinGuard(const PinGuard&) = delete;
   PinGuard& operator=(const PinGuard&) = delete;
 
-  // Opens every pin not held yet (call after load). Returns "" or what could not be opened.
-  std::string hold();
+  // Opens every pin not held yet (call after load). The error names every pin that could
+  // not be opened (the errno is the first one's); the others are held all the same.
+  Status hold();
   struct Repair {
     std::string path;
     bool repaired = false;

@@ -126,7 +126,7 @@ const std::vector<std::string>& socketProgramNames() {
 
 LoadReport loadSocketLb(const SocketLbOptions& options) {
   LoadReport report;
-  if (auto error = preparePinDir(options.pinDir); !error.empty()) throw LoaderError(error);
+  if (auto prepared = preparePinDir(options.pinDir); !prepared) throw LoaderError(prepared.error().message);
   auto olderLayout = checkLayout(options.pinDir, report);
 
   UniqueFd cgroup(open(options.cgroupPath.c_str(), O_RDONLY | O_DIRECTORY));

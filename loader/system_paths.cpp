@@ -40,7 +40,7 @@ bool isOnBpffs(const std::string& path) {
   return statfs(path.c_str(), &info) == 0 && info.f_type == BPF_FS_MAGIC;
 }
 
-std::string preparePinDir(const std::string& pinDir) {
+Status preparePinDir(const std::string& pinDir) {
   // The bpffs mount is the top-most existing ancestor below which pins live; by default
   // /sys/fs/bpf. Mount it there when it is a plain directory.
   fs::path mountPoint = fs::path(pinDir).parent_path();
@@ -48,14 +48,14 @@ std::string preparePinDir(const std::string& pinDir) {
   if (!fs::exists(mountPoint, ec)) fs::create_directories(mountPoint, ec);
   if (!isOnBpffs(mountPoint.string())) {
     if (mount("bpf", mountPoint.c_str(), "bpf", 0, "mode=0700") != 0)
-      return "cannot mount bpffs at " + mountPoint.string() + ": " + std::strerror(errno);
+      return systemError("cannot mount bpffs at " + mountPoint.string());
   }
   for (const auto& dir : {pinDir, maps::mapsDir(pinDir), maps::linksDir(pinDir)}) {
     fs::create_directories(dir, ec);
-    if (ec) return "cannot create pin directory " + dir + ": " + ec.message();
+    if (ec) return Error{"cannot create pin directory " + dir + ": " + ec.message(), ec.value()};
   }
-  if (!isOnBpffs(pinDir)) return "pin directory " + pinDir + " is not on a bpf filesystem";
-  return "";
+  if (!isOnBpffs(pinDir)) return Error{"pin directory " + pinDir + " is not on a bpf filesystem"};
+  return {};
 }
 
 }  // namespace bpfproxy::loader

@@ -39,9 +39,18 @@ static __always_inline __u32 bpx_rr_take(struct bpx_svc_value *svc)
 #endif
 }
 
+/* Why a new flow got no backend: the callers count it by this, not by the flags again. */
+enum bpx_lb_miss {
+	BPX_LB_PICKED,	/* it got one */
+	BPX_LB_DRAINED,	/* the Service is drained: new flows get none, open ones keep theirs */
+	BPX_LB_STALE,	/* a slot or backend entry is missing: the tables are being rewritten */
+};
+
 /* The slot a new flow whose hash (bpx_flow_hash) is `hash` gets: its backend id in
- * *backend_id; 0 when there is none. Only Maglev reads the hash. */
-static __always_inline int bpx_lb_slot(const struct bpx_svc_value *svc, __u32 hash, __u32 *backend_id)
+ * *backend_id. Only Maglev reads the hash. The callers refuse a Service without backends
+ * before they pick, so `count` is zero only while its tables are rewritten. */
+static __always_inline enum bpx_lb_miss bpx_lb_slot(const struct bpx_svc_value *svc, __u32 hash,
+						    __u32 *backend_id)
 {
 	__u32 count = svc->table_size ? svc->table_size : svc->backend_count;
 	__u32 first = svc->table_size ? svc->backend_count : 0;
@@ -52,9 +61,10 @@ static __always_inline int bpx_lb_slot(const struct bpx_svc_value *svc, __u32 ha
 	};
 	__u32 position;
 
-	/* Drained Services give new flows no backend (open ones keep theirs). */
-	if (!svc->backend_count || !count || (svc->flags & BPX_SVC_F_DRAINED))
-		return 0;
+	if (svc->flags & BPX_SVC_F_DRAINED)
+		return BPX_LB_DRAINED;
+	if (!count)
+		return BPX_LB_STALE;
 	switch (svc->algorithm) {
 	case BPX_LB_MAGLEV:
 		position = hash;
@@ -68,18 +78,28 @@ static __always_inline int bpx_lb_slot(const struct bpx_svc_value *svc, __u32 ha
 	key.index = (__u16)(first + position % count);
 	slot = bpf_map_lookup_elem(&BPX_MAP_SLOT, &key);
 	if (!slot)
-		return 0;
+		return BPX_LB_STALE;
 	*backend_id = slot->backend_id;
-	return 1;
+	return BPX_LB_PICKED;
 }
 
-/* The backend for a new flow (see bpx_lb_slot); null when there is none. */
-static __always_inline struct bpx_backend *bpx_lb_pick(const struct bpx_svc_value *svc, __u32 hash,
-						       __u32 *backend_id)
+/* The backend entry of a picked id: null, and *miss BPX_LB_STALE, when it is gone. */
+static __always_inline struct bpx_backend *bpx_lb_backend(const __u32 *backend_id, enum bpx_lb_miss *miss)
 {
-	if (!bpx_lb_slot(svc, hash, backend_id))
+	struct bpx_backend *backend = bpf_map_lookup_elem(&BPX_MAP_BACKEND, backend_id);
+
+	*miss = backend ? BPX_LB_PICKED : BPX_LB_STALE;
+	return backend;
+}
+
+/* The backend for a new flow (see bpx_lb_slot); null when there is none, *miss says why. */
+static __always_inline struct bpx_backend *bpx_lb_pick(const struct bpx_svc_value *svc, __u32 hash,
+						       __u32 *backend_id, enum bpx_lb_miss *miss)
+{
+	*miss = bpx_lb_slot(svc, hash, backend_id);
+	if (*miss != BPX_LB_PICKED)
 		return 0;
-	return bpf_map_lookup_elem(&BPX_MAP_BACKEND, backend_id);
+	return bpx_lb_backend(backend_id, miss);
 }
 
 /* The TC path's flow hash: the 5-tuple as the client sent it (only Maglev needs one). */
@@ -93,12 +113,12 @@ static __always_inline __u32 bpx_lb_tuple_hash(const struct bpx_svc_value *svc,
 
 /* The TC path's pick for a new flow: a global function, verified once, whose hashing
  * stays off the caller's stack (the TC programs' combined stack is near the 512-byte
- * limit). Returns 1 with *backend_id set, 0 when there is no backend. */
+ * limit). Returns BPX_LB_PICKED with *backend_id set, or why there is no backend. */
 __attribute__((noinline)) int bpx_lb_pick_flow(const struct bpx_svc_value *svc, const struct bpx_ct_key *tuple,
 						__u32 *backend_id)
 {
 	if (!svc || !tuple || !backend_id)
-		return 0;
+		return BPX_LB_STALE;
 	return bpx_lb_slot(svc, bpx_lb_tuple_hash(svc, tuple), backend_id);
 }
 

@@ -52,6 +52,7 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 {
 	struct bpx_sock_state *state;
 	struct bpx_backend *backend;
+	enum bpx_lb_miss miss;
 	__u32 backend_id = 0;
 	struct bpx_svc_value *svc;
 	__be32 client[4] = {};
@@ -91,9 +92,10 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 		bpx_count(BPX_STAT_DROP_NO_BACKEND);
 		return BPX_PICK_REFUSED;
 	}
-	/* Drained: a connect() is a new flow; an unconnected UDP socket keeps the backend it
-	 * has (below), and gets none when it has none (bpx_lb_slot). */
-	if ((svc->flags & BPX_SVC_F_DRAINED) && !sticky) {
+	/* Drained: a connect() is a new flow, refused even when its client has an affinity
+	 * entry. An unconnected UDP socket keeps the backend it has (below); the pick refuses
+	 * it a new one (bpx_lb_slot says BPX_LB_DRAINED). */
+	if (!sticky && (svc->flags & BPX_SVC_F_DRAINED)) {
 		bpx_count(BPX_STAT_DROP_DRAINED);
 		return BPX_PICK_REFUSED;
 	}
@@ -104,13 +106,13 @@ static __always_inline enum bpx_pick bpx_pick_backend(struct bpf_sock_addr *ctx,
 	if (svc->algorithm == BPX_LB_MAGLEV)
 		hash = bpx_flow_hash(client, frontend->addr32, 0, frontend->port, frontend->proto);
 	if (svc->flags & BPX_SVC_F_AFFINITY)
-		backend = bpx_affinity_backend(svc, client, &backend_id);
+		backend = bpx_affinity_backend(svc, client, &backend_id, &miss);
 	else if (sticky && state)
-		backend = bpx_sticky_backend(svc, state, index, hash, &backend_id);
+		backend = bpx_sticky_backend(svc, state, index, hash, &backend_id, &miss);
 	else
-		backend = bpx_lb_pick(svc, hash, &backend_id);
+		backend = bpx_lb_pick(svc, hash, &backend_id, &miss);
 	if (!backend) {
-		bpx_count((svc->flags & BPX_SVC_F_DRAINED) ? BPX_STAT_DROP_DRAINED : BPX_STAT_DROP_STALE);
+		bpx_count(miss == BPX_LB_DRAINED ? BPX_STAT_DROP_DRAINED : BPX_STAT_DROP_STALE);
 		return BPX_PICK_REFUSED;
 	}
 	__builtin_memcpy(out, backend, sizeof(*out));

@@ -72,10 +72,12 @@ static __always_inline void bpx_sock_remember(struct bpx_sock_state *state, int 
 }
 
 /* Unconnected UDP: the first backend a socket got for a service stays its backend while
- * the service still lists it, so a request and its retries reach one server. */
+ * the service still lists it, so a request and its retries reach one server. Else a new
+ * pick: null when there is none, *miss says why. */
 static __always_inline struct bpx_backend *bpx_sticky_backend(const struct bpx_svc_value *svc,
 							      const struct bpx_sock_state *state,
-							      int index, __u32 hash, __u32 *backend_id)
+							      int index, __u32 hash, __u32 *backend_id,
+							      enum bpx_lb_miss *miss)
 {
 	const struct bpx_sock_peer *chosen;
 	struct bpx_backend *backend;
@@ -90,7 +92,7 @@ static __always_inline struct bpx_backend *bpx_sticky_backend(const struct bpx_s
 		if (backend)
 			return backend;
 	}
-	return bpx_lb_pick(svc, hash, backend_id);
+	return bpx_lb_pick(svc, hash, backend_id, miss);
 }
 
 /* recvmsg and getpeername: show the application the frontend it asked for. */

@@ -105,6 +105,7 @@ static __always_inline int bpx_ct_forward(struct __sk_buff *skb, const struct bp
 	struct bpx_tc_config *config = bpx_config();
 	struct bpx_ct_scratch *s = bpx_scratch();
 	struct bpx_backend *backend = 0;
+	enum bpx_lb_miss miss; /* drained was refused above: a miss here is stale tables */
 	struct bpx_ct_value *ct;
 	struct bpx_ct_key *key;
 	__u32 backend_id = 0;
@@ -161,9 +162,9 @@ pick:
 	/* A new flow: with sessionAffinity ClientIP the client is the packet's source, the
 	 * same identity the socket hooks use for a pod. */
 	if (svc->flags & BPX_SVC_F_AFFINITY)
-		backend = bpx_affinity_backend(svc, pkt->tuple.src32, &backend_id);
+		backend = bpx_affinity_backend(svc, pkt->tuple.src32, &backend_id, &miss);
 	else
-		backend = bpx_lb_pick_flow(svc, &pkt->tuple, &backend_id) ?
+		backend = bpx_lb_pick_flow(svc, &pkt->tuple, &backend_id) == BPX_LB_PICKED ?
 				  bpf_map_lookup_elem(&BPX_MAP_BACKEND, &backend_id) : 0;
 	if (!backend) {
 		bpx_count(BPX_STAT_DROP_STALE);

@@ -27,12 +27,12 @@ std::string specialAddressReason(const IpAddress& address) {
   return "";
 }
 
-std::string mapSizeError(const std::string& flag, uint64_t entries) {
-  if (entries == 0) return flag + " must be positive";
+Status checkMapSize(const std::string& flag, uint64_t entries) {
+  if (entries == 0) return Error{flag + " must be positive"};
   if (entries > kMaxMapEntries)
-    return flag + ": " + std::to_string(entries) + " entries is more than the limit of " +
-           std::to_string(kMaxMapEntries);
-  return "";
+    return Error{flag + ": " + std::to_string(entries) + " entries is more than the limit of " +
+                 std::to_string(kMaxMapEntries)};
+  return {};
 }
 
 }  // namespace bpfproxy::controller

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "base/result.h"
 #include "maps/ip_address.h"
 
 namespace bpfproxy::controller {
@@ -22,9 +23,9 @@ struct PortRange {
   std::string toString() const { return std::to_string(min) + "-" + std::to_string(max); }
 };
 
-// A map size from a flag or the configuration file: "" or why it is refused (zero, or more
-// than kMaxMapEntries, which would ask the kernel for gigabytes at load).
+// A map size from a flag or the configuration file: the error says why it is refused (zero,
+// or more than kMaxMapEntries, which would ask the kernel for gigabytes at load).
 inline constexpr uint64_t kMaxMapEntries = 1u << 24;
-std::string mapSizeError(const std::string& flag, uint64_t entries);
+Status checkMapSize(const std::string& flag, uint64_t entries);
 
 }  // namespace bpfproxy::controller

@@ -46,11 +46,11 @@ std::pair<int, std::string> HealthCheckServers::response(const std::string& name
   return {localEndpoints > 0 && proxyHealthy ? 200 : 503, body};
 }
 
-std::string HealthCheckServers::update(const std::string& namespace_, const std::string& name,
-                                       uint16_t port, uint32_t localEndpoints) {
+Status HealthCheckServers::update(const std::string& namespace_, const std::string& name,
+                                  uint16_t port, uint32_t localEndpoints) {
   if (port == 0) {
     remove(namespace_, name);
-    return "";
+    return {};
   }
   std::lock_guard lock(mutex_);
   const std::string key = namespace_ + "/" + name;
@@ -58,14 +58,15 @@ std::string HealthCheckServers::update(const std::string& namespace_, const std:
   entry.namespace_ = namespace_;
   entry.name = name;
   entry.localEndpoints = localEndpoints;
-  if (entry.listening && entry.port == port) return "";
+  if (entry.listening && entry.port == port) return {};
   if (entry.listening) server_->removeListener(key);
   entry.port = port;
   auto fd = listenOn(port);
   entry.listening = fd.ok();
-  if (!fd) return "health check server for " + namespace_ + "/" + name + ": " + fd.error().message;
+  if (!fd)
+    return Error{"health check server for " + namespace_ + "/" + name + ": " + fd.error().message, fd.error().code};
   server_->addListener(key, std::move(fd).value());
-  return "";
+  return {};
 }
 
 void HealthCheckServers::remove(const std::string& namespace_, const std::string& name) {

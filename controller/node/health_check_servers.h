@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/result.h"
 #include "controller/serve/http_server.h"
 
 namespace bpfproxy::controller {
@@ -23,9 +24,9 @@ public:
   HealthCheckServers(const HealthCheckServers&) = delete;
   HealthCheckServers& operator=(const HealthCheckServers&) = delete;
 
-  // Serves `port` for the Service (port 0 removes it). Returns "" or why the port could
+  // Serves `port` for the Service (port 0 removes it). The error says why the port could
   // not be opened (it is retried at the next update).
-  std::string update(const std::string& namespace_, const std::string& name, uint16_t port,
+  Status update(const std::string& namespace_, const std::string& name, uint16_t port,
                      uint32_t localEndpoints);
   void remove(const std::string& namespace_, const std::string& name);
   size_t size() const;

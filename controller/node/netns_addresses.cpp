@@ -86,11 +86,11 @@ void collect(const std::string& dir, bool perProcess, std::map<std::pair<dev_t, 
 
 }  // namespace
 
-std::string NetnsAddresses::refresh() {
+Status NetnsAddresses::refresh() {
   std::map<std::pair<dev_t, ino_t>, std::string> found;
   collect("/run/netns", false, found);
   collect("/proc", true, found);
-  std::string error;
+  Status result;
   for (const auto& [id, path] : found) {
     auto it = known_.find(id);
     if (it != known_.end() && it->second.hasAddress) continue;
@@ -98,8 +98,8 @@ std::string NetnsAddresses::refresh() {
     if (!read) continue;  // gone meanwhile
     const NetnsEntry& entry = known_[id] = *read;
     if (!entry.hasAddress || entry.cookie == ownCookie_) continue;
-    if (int rc = map_.update(entry.cookie, entry.addresses); rc != 0 && error.empty())
-      error = std::string("writing bpx_nsaddr: ") + std::strerror(-rc);
+    if (int rc = map_.update(entry.cookie, entry.addresses); rc != 0 && result.ok())
+      result = systemError("writing bpx_nsaddr", -rc);
   }
   for (auto it = known_.begin(); it != known_.end();) {
     if (found.count(it->first)) {
@@ -120,7 +120,7 @@ std::string NetnsAddresses::refresh() {
     for (uint64_t cookie : stale) map_.erase(cookie);
     firstPass_ = false;
   }
-  return error;
+  return result;
 }
 
 }  // namespace bpfproxy::controller

@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "base/result.h"
 #include "bpf/maps_abi.h"
 #include "maps/map_types.h"
 
@@ -30,8 +31,8 @@ class NetnsAddresses {
 public:
   NetnsAddresses(const maps::NetnsAddrMap& map, uint64_t ownCookie) : map_(map), ownCookie_(ownCookie) {}
 
-  // One pass: new namespaces written, vanished ones removed. Returns "" or the first error.
-  std::string refresh();
+  // One pass: new namespaces written, vanished ones removed. Returns the first error.
+  Status refresh();
   size_t known() const { return known_.size(); }
 
 private:

@@ -68,21 +68,21 @@ NodeState::NodeState(const NodeStateOptions& options, const std::string& pinDir)
   state_ = std::make_unique<TcMapState>(maps_);
   options_.settings.nodeNetnsCookie = netnsCookie();
   namespaces_ = std::make_unique<NetnsAddresses>(maps_.netnsAddrs, options_.settings.nodeNetnsCookie);
-  if (auto failed = refresh(); !failed.empty()) throw std::runtime_error(failed);
+  if (auto refreshed = refresh(); !refreshed) throw std::runtime_error(refreshed.error().message);
 }
 
-std::string NodeState::refresh(bool* changed) {
+Status NodeState::refresh(bool* changed) {
   auto now = localAddresses(options_.devices, options_.nodePortAddresses);
   std::lock_guard lock(mutex_);
-  if (auto error = namespaces_->refresh(); !error.empty()) spdlog::warn("{}", error);
+  if (auto refreshed = namespaces_->refresh(); !refreshed) spdlog::warn("{}", refreshed.error().message);
   bool same = written_ && now.size() == addresses_.size() &&
               std::equal(now.begin(), now.end(), addresses_.begin(), [](const NodeAddress& a, const NodeAddress& b) {
                 return a.address == b.address && a.ifindex == b.ifindex && a.nodePort == b.nodePort;
               });
   if (changed) *changed = !same;
-  if (same) return "";
+  if (same) return {};
   if (auto written = state_->setNode(options_.settings, now, options_.serviceCidrs); !written)
-    return written.error().message;
+    return written.error();
   for (const auto& node : now)
     if (std::none_of(addresses_.begin(), addresses_.end(), [&](const NodeAddress& old) { return old.address == node.address; }))
       spdlog::info("node address {}{}", node.address.toString(), node.nodePort ? " (NodePorts)" : "");
@@ -91,7 +91,7 @@ std::string NodeState::refresh(bool* changed) {
       spdlog::info("node address {} is gone", old.address.toString());
   addresses_ = std::move(now);
   written_ = true;
-  return "";
+  return {};
 }
 
 std::vector<NodeAddress> NodeState::addresses() const {

@@ -41,9 +41,9 @@ public:
   NodeState(const NodeStateOptions& options, const std::string& pinDir);
 
   // Re-reads this node's addresses and writes them when they changed, and the addresses
-  // of its network namespaces (NetnsAddresses); returns the error ("" when none).
+  // of its network namespaces (NetnsAddresses); the error is that of writing the node's.
   // `changed` tells whether the node's addresses were written.
-  std::string refresh(bool* changed = nullptr);
+  Status refresh(bool* changed = nullptr);
   std::vector<NodeAddress> addresses() const;
 
   // After the reconciler applied a Service's frontends: their source ranges, by the svc_ids

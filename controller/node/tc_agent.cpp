@@ -99,10 +99,10 @@ void TcAgent::serviceSynced(const ServiceKey& key, const Service* service,
     if (frontend.flags & BPX_SVC_F_LOCAL)
       for (const auto& backend : frontend.backends)
         if (backend.local) local.insert(backend.address);
-  if (auto error = health_.update(key.namespace_, key.name, service->healthCheckNodePort,
-                                  static_cast<uint32_t>(local.size()));
-      !error.empty())
-    spdlog::warn("{}", error);
+  if (auto served = health_.update(key.namespace_, key.name, service->healthCheckNodePort,
+                                   static_cast<uint32_t>(local.size()));
+      !served)
+    spdlog::warn("{}", served.error().message);
 }
 
 }  // namespace bpfproxy::controller

@@ -88,7 +88,7 @@ public:
     if (!probe() || !load() || !adopt() || !startNode()) return 1;
     startSocketDestroyer();
     // Holds every map and link, so a pin removed under the agent is pinned again.
-    if (auto error = pins_.hold(); !error.empty()) spdlog::warn("pin guard: {}", error);
+    if (auto held = pins_.hold(); !held) spdlog::warn("pin guard: {}", held.error().message);
     spdlog::info("watching {}", source_->describe());
     loop(stop);
     spdlog::info("stopped; the datapath stays programmed in {}", options_.pinDir);
@@ -181,7 +181,8 @@ private:
     while (!stop.load()) {
       bool changed = store_.waitForChange(std::chrono::milliseconds(200));
       if (Clock::now() - lastNodeRefresh >= std::chrono::seconds(1)) {
-        if (auto error = node_->refresh(); !error.empty()) spdlog::error("node addresses: {}", error);
+        if (auto refreshed = node_->refresh(); !refreshed)
+          spdlog::error("node addresses: {}", refreshed.error().message);
         lastNodeRefresh = Clock::now();
       }
       if (Clock::now() - lastPinCheck >= options_.pinCheckPeriod) {

@@ -16,7 +16,7 @@ std::atomic<int> counter{0};
 
 TestBpffsDir::TestBpffsDir() {
   path_ = "/sys/fs/bpf/bpfproxy-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-  loader::preparePinDir(path_);
+  (void)loader::preparePinDir(path_);  // bpfTestsPossible() said why, should it fail
 }
 
 TestBpffsDir::~TestBpffsDir() {
@@ -30,11 +30,11 @@ bool bpfTestsPossible(std::string* why) {
     if (why) *why = "not root";
     return false;
   }
-  auto error = loader::preparePinDir("/sys/fs/bpf/bpfproxy-probe-" + std::to_string(getpid()));
+  auto prepared = loader::preparePinDir("/sys/fs/bpf/bpfproxy-probe-" + std::to_string(getpid()));
   std::error_code ec;
   std::filesystem::remove_all("/sys/fs/bpf/bpfproxy-probe-" + std::to_string(getpid()), ec);
-  if (!error.empty()) {
-    if (why) *why = error;
+  if (!prepared) {
+    if (why) *why = prepared.error().message;
     return false;
   }
   return true;

@@ -51,7 +51,7 @@ bpfproxy:
   REQUIRE(config.error.empty());
   App a;
   a.parse({"--min-sync-period", "5s"});
-  CHECK(applyAgentConfig(config, a.app) == "");
+  CHECK(applyAgentConfig(config, a.app).ok());
   CHECK(a.metrics == "0.0.0.0:9999");
   CHECK(a.healthz == "[::]:10256");
   CHECK(a.minSync == "5s");  // the flag, not the file
@@ -117,7 +117,7 @@ TEST_CASE("config: kubeadm's kube-proxy ConfigMap, unchanged") {
   CHECK(config.warnings[0].find("iptables") == std::string::npos);  // zero values are only counted
   App a;
   a.parse({"--hostname-override", "node-7"});  // what kubeadm's DaemonSet passes
-  CHECK(applyAgentConfig(config, a.app) == "");
+  CHECK(applyAgentConfig(config, a.app).ok());
   CHECK(a.nodeName == "node-7");
   CHECK(a.kubeconfig == "/var/lib/kube-proxy/kubeconfig.conf");
   CHECK(a.metrics == "127.0.0.1:10249");  // "" is kube-proxy's default, not "off"
@@ -132,7 +132,9 @@ TEST_CASE("config: a key whose flag this build lacks is an error naming both") {
   REQUIRE(config.error.empty());
   App a;
   a.parse({});
-  CHECK(applyAgentConfig(config, a.app) == "key bpfproxy.pinDir: this build has no --pin-dir flag to set");
+  auto applied = applyAgentConfig(config, a.app);
+  REQUIRE_FALSE(applied.ok());
+  CHECK(applied.error().message == "key bpfproxy.pinDir: this build has no --pin-dir flag to set");
 }
 
 TEST_CASE("config: bpfproxy.maxMetricsServices sets --max-metrics-services") {

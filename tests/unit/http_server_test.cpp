@@ -14,6 +14,7 @@
 
 #include "controller/node/health_check_servers.h"
 #include "controller/serve/http_server.h"
+#include "tests/support/require_ok.h"
 
 using namespace bpfproxy::controller;
 using bpfproxy::UniqueFd;
@@ -167,14 +168,14 @@ TEST_CASE("http: a healthCheckNodePort answers while another client on it is sil
   uint16_t port = 0;
   listenLoopback(port);  // a port that was free a moment ago (closed at once)
   HealthCheckServers servers({8192, 60s, 64});
-  REQUIRE(servers.update("default", "web", port, 2).empty());
+  REQUIRE_OK(servers.update("default", "web", port, 2));
   Sockets silent;
   for (int i = 0; i < 5; ++i) silent.fds.push_back(connectTo(port));
   auto answer = get(port, "/");
   CHECK(answer.rfind("HTTP/1.1 200 OK", 0) == 0);
   CHECK(answer.find("X-Load-Balancing-Endpoint-Weight: 2") != std::string::npos);
   CHECK(answer.find("\"localEndpoints\": 2") != std::string::npos);
-  REQUIRE(servers.update("default", "web", port, 0).empty());
+  REQUIRE_OK(servers.update("default", "web", port, 0));
   CHECK(get(port, "/").rfind("HTTP/1.1 503 Service Unavailable", 0) == 0);
 }
 

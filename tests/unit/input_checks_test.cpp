@@ -55,9 +55,12 @@ TEST_CASE("input checks: the NodePort range bounds node ports and health-check p
 }
 
 TEST_CASE("input checks: map sizes from flags or the file are bounded") {
-  CHECK(mapSizeError("--max-services", 65536) == "");
-  CHECK(mapSizeError("--max-services", kMaxMapEntries) == "");
-  CHECK(mapSizeError("--max-services", 0) == "--max-services must be positive");
-  CHECK(mapSizeError("--max-backends", 4294967295u) ==
-        "--max-backends: 4294967295 entries is more than the limit of 16777216");
+  CHECK(checkMapSize("--max-services", 65536).ok());
+  CHECK(checkMapSize("--max-services", kMaxMapEntries).ok());
+  auto zero = checkMapSize("--max-services", 0);
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.error().message == "--max-services must be positive");
+  auto huge = checkMapSize("--max-backends", 4294967295u);
+  REQUIRE_FALSE(huge.ok());
+  CHECK(huge.error().message == "--max-backends: 4294967295 entries is more than the limit of 16777216");
 }

@@ -15,6 +15,7 @@
 #include "controller/sync/reconciler.h"
 #include "controller/node/host_network.h"
 #include "controller/node/tc_agent.h"
+#include "tests/support/require_ok.h"
 
 using namespace bpfproxy;
 using namespace bpfproxy::controller;
@@ -88,7 +89,7 @@ TEST_CASE("health-check node port: a served answer asks the proxier's health on 
 
   std::atomic<bool> healthy{true};
   HealthCheckServers servers(HttpLimits{}, [&] { return healthy.load(); });
-  REQUIRE(servers.update("default", "web", port, 1) == "");
+  REQUIRE_OK(servers.update("default", "web", port, 1));
   auto ask = [&] {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in to{};
