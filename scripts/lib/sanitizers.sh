@@ -38,7 +38,8 @@ configure_asan() {
 
 sanitize_asan() {
   configure_asan
-  cmake --build build-asan -j "$(nproc)" --target core_unit_tests unit_tests bpf_tests bpfproxy
+  cmake --build build-asan -j "$(nproc)" --target core_unit_tests unit_tests bpf_tests bpfproxy ||
+    { echo "FAIL  the ASan+UBSan build"; return 1; }
   local reports=$PWD/build-asan/sanitizer-reports rc=0
   san_env "$reports"
   (cd build-asan && SIM_BPFPROXY=$PWD/bpfproxy \
@@ -51,7 +52,8 @@ sanitize_asan() {
 # TSan: the unit tests of the parts that run threads.
 sanitize_tsan() {
   cmake -S . -B build-tsan "${SAN_FLAGS[@]}" -DBPFPROXY_SANITIZE=thread >/dev/null
-  cmake --build build-tsan -j "$(nproc)" --target core_unit_tests unit_tests
+  cmake --build build-tsan -j "$(nproc)" --target core_unit_tests unit_tests ||
+    { echo "FAIL  the TSan build"; return 1; }  # else ctest runs what an older build left
   local reports=$PWD/build-tsan/sanitizer-reports rc=0
   san_env "$reports"
   (cd build-tsan && ctest_counted --output-on-failure --timeout 900 -L unit \
@@ -100,7 +102,7 @@ fuzz_build() {
 fuzz_all() {
   local seconds=$1 jobs=$2 target rc=0 running=0
   local names=("${FUZZ_TARGETS[@]}")
-  fuzz_build
+  fuzz_build || { echo "FAIL  the fuzz targets' build"; return 1; }
   # The suppressions of the unit runs (libraries not built here) hold here too.
   export ASAN_OPTIONS="detect_leaks=1" LSAN_OPTIONS="suppressions=$PWD/scripts/lib/lsan.supp"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/scripts/lib/ubsan.supp"
