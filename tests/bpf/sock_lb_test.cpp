@@ -233,7 +233,8 @@ TEST_CASE("an unconnected UDP socket keeps its backend while the Service lists i
   h.program(kDns, {frontend("10.32.0.10", 53, BPX_PROTO_UDP, {{"10.200.0.5", 53}, {"10.200.0.6", 53}})});
   for (const auto& [cookie, first] : firstPick) {
     auto now = endpoint4(h.run(call4(BPX_HARNESS_SENDMSG4, "10.32.0.10", 53, IPPROTO_UDP, cookie)));
-    CAPTURE(cookie);
+    const auto socketCookie = cookie;  // clang 14 cannot capture a structured binding
+    CAPTURE(socketCookie);
     if (first == "10.200.0.7:53")
       CHECK(now != "10.200.0.7:53");
     else
@@ -353,7 +354,8 @@ TEST_CASE("sessionAffinity ClientIP: every socket of a pod reaches one backend")
   sticky.backends.pop_back();  // 10.200.0.4
   h.program(kNginx, {sticky});
   for (const auto& [pod, backend] : chosen) {
-    CAPTURE(pod);
+    const auto client = pod;  // clang 14 cannot capture a structured binding
+    CAPTURE(client);
     auto now = connectFrom(pod, 99);
     if (backend == "10.200.0.4:80")
       CHECK(now != backend);
@@ -560,7 +562,8 @@ TEST_CASE("a pod reaching a Local NodePort or externalIP is served by every endp
              local("203.0.113.7", 80, BPX_SVC_F_EXTERNAL_IP, BPX_SVC_SCOPE_ALL),
              local("203.0.113.7", 80, BPX_SVC_F_EXTERNAL_IP, BPX_SVC_SCOPE_INTERNAL)});
   for (auto [address, port] : {std::pair{"192.168.1.1", 30181}, std::pair{"203.0.113.7", 80}}) {
-    CAPTURE(address);
+    const auto destination = address;  // clang 14 cannot capture a structured binding
+    CAPTURE(destination);
     std::set<std::string> seen;
     for (uint64_t cookie = 1; cookie <= 40; ++cookie)
       seen.insert(endpoint4(h.run(call4(BPX_HARNESS_CONNECT4, address, static_cast<uint16_t>(port), IPPROTO_TCP, cookie))));
